@@ -1,0 +1,119 @@
+package org.peerdma.pci;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * A PCI function in the live model (struct pci_dev). Identity and topology never change while
+ * the device is present; ACS control bits change through {@link PciCore#setAcsCtrl}. After
+ * hot-removal {@link #isRemoved()} turns true and the object must no longer be used for DMA.
+ */
+@ProviderType
+public interface PciDevice {
+    Bdf bdf();
+
+    /** @return pci_name(): "dddd:bb:dd.f". */
+    default String name() {
+        return bdf().toString();
+    }
+
+    int vendor();
+
+    int device();
+
+    int subsystemVendor();
+
+    int subsystemDevice();
+
+    /** @return 24-bit class code: base class, sub-class, programming interface. */
+    int classCode();
+
+    int revision();
+
+    /** @return header type without the multi-function bit: 0 normal, 1 PCI-PCI bridge, 2 CardBus. */
+    int headerType();
+
+    boolean isMultifunction();
+
+    PciePortType portType();
+
+    /** @return true if the device has an Express capability. */
+    default boolean isPcie() {
+        return portType() != PciePortType.CONVENTIONAL;
+    }
+
+    /** @return true for PCI-PCI bridges (header type 1), including root and switch ports. */
+    boolean isBridge();
+
+    /** @return secondary bus number of a bridge, -1 otherwise. */
+    int secondaryBus();
+
+    /** @return subordinate bus number of a bridge, -1 otherwise. */
+    int subordinateBus();
+
+    /** @return the bus this device sits on (dev->bus). */
+    PciBus bus();
+
+    /** @return the bus below this bridge (dev->subordinate), if any. */
+    Optional<PciBus> subordinate();
+
+    /**
+     * upstreamBridge - pci_upstream_bridge(): the bridge whose secondary bus this device is on,
+     * for a VF the bridge above its PF. Null for devices on a root bus and for devices on a bus
+     * whose bridge is not in the dump (see {@link PciBus#isElided()}).
+     */
+    PciDevice upstreamBridge();
+
+    /** @return the host bridge this device is below (pci_find_host_bridge). */
+    PciHostBridge hostBridge();
+
+    /** @return implemented BARs (size &gt; 0), in index order. */
+    List<Bar> bars();
+
+    /** @return BAR {@code index}, if implemented. */
+    Optional<Bar> bar(int index);
+
+    /** @return standard then extended capabilities, in list order. */
+    List<Capability> capabilities();
+
+    /** @return the capability with {@code id} in the standard ({@code extended=false}) or extended list. */
+    Optional<Capability> capability(boolean extended, int id);
+
+    /** @return true when the extended capabilities are known (config space past 0x100 was read). */
+    boolean extendedCapsKnown();
+
+    /** @return offset of the ACS extended capability (dev->acs_cap), 0 if none. */
+    int acsCapOffset();
+
+    /** @return ACS capability bits (PCI_ACS_CAP), 0 if no ACS. */
+    int acsCap();
+
+    /** @return current ACS control bits (PCI_ACS_CTRL), 0 if no ACS. */
+    int acsCtrl();
+
+    /** @return true when the dump did not say whether this device has ACS or what its control is. */
+    boolean acsUnknown();
+
+    /** @return NUMA node, -1 when unknown. */
+    int numaNode();
+
+    /** @return for an SR-IOV virtual function, its physical function. */
+    Optional<PciDevice> physfn();
+
+    /** @return vendor name from the dump or pci.ids; empty when unknown. */
+    String vendorName();
+
+    /** @return device name from the dump or pci.ids; empty when unknown. */
+    String deviceName();
+
+    /** @return the bound driver name, empty if none is known. */
+    String driver();
+
+    /** @return what the importer could not recover for this device. */
+    List<String> notes();
+
+    /** @return true once the device was hot-removed (pci_stop_and_remove_bus_device). */
+    boolean isRemoved();
+}

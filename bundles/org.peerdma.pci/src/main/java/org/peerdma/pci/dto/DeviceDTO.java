@@ -1,0 +1,40 @@
+package org.peerdma.pci.dto;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.osgi.dto.DTO;
+
+/** A PCI function as a dump describes it. Null fields are unknown. */
+public class DeviceDTO extends DTO {
+    /** "dddd:bb:dd.f" or "bb:dd.f". */
+    public String bdf;
+    public Integer vendor;
+    public Integer device;
+    public Integer subsystemVendor;
+    public Integer subsystemDevice;
+    /** 24-bit class code, or 16-bit class (base, sub) shifted left by 8 when prog-if is unknown. */
+    public Integer classCode;
+    public Integer revision;
+    /** 0 normal, 1 PCI-PCI bridge, 2 CardBus. */
+    public Integer headerType;
+    public Boolean multifunction;
+    /** A {@link org.peerdma.pci.PciePortType} name; null = not known, CONVENTIONAL = no Express capability. */
+    public String portType;
+    public Integer secondaryBus;
+    public Integer subordinateBus;
+    public String vendorName;
+    public String deviceName;
+    public String className;
+    public Integer numaNode;
+    /** For a VF: its PF's address. */
+    public String physfn;
+    public String driver;
+    public List<BarDTO> bars = new ArrayList<>();
+    public List<CapabilityDTO> capabilities = new ArrayList<>();
+    /** True when the extended capability list was read (so a missing ACS means none). */
+    public Boolean extendedCapsKnown;
+    public AcsDTO acs;
+    /** What the importer could not recover for this device. */
+    public List<String> notes = new ArrayList<>();
+}
