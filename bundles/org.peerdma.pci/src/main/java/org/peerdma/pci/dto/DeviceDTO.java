@@ -31,6 +31,12 @@ public class DeviceDTO extends DTO {
     public String physfn;
     public String driver;
     public List<BarDTO> bars = new ArrayList<>();
+    /** A bridge's forwarding windows ("Memory behind bridge", "Prefetchable memory behind bridge",
+     *  "I/O behind bridge"); offset is always 0 here. */
+    public List<WindowDTO> bridgeWindows = new ArrayList<>();
+    /** Current link speed and width as the dump prints them, e.g. "16GT/s", 16. */
+    public String linkSpeed;
+    public Integer linkWidth;
     public List<CapabilityDTO> capabilities = new ArrayList<>();
     /** True when the extended capability list was read (so a missing ACS means none). */
     public Boolean extendedCapsKnown;
