@@ -23,6 +23,13 @@ public interface PciCore {
      */
     PciMachine load(MachineDTO machine);
 
+    /**
+     * reboot - enumerate the loaded machine again from the description it was loaded from (the
+     * hardware's state: removed devices return, ACS bits as dumped), applying the pci= options in
+     * force now. Return: the new machine.
+     */
+    PciMachine reboot();
+
     /** @return the machine as a DTO, present devices only, for saving or what-if copies. */
     MachineDTO snapshot();
 

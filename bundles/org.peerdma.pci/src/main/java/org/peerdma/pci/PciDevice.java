@@ -41,7 +41,8 @@ public interface PciDevice {
 
     /** @return true if the device has an Express capability. */
     default boolean isPcie() {
-        return portType() != PciePortType.CONVENTIONAL;
+        PciePortType t = portType();
+        return t != PciePortType.CONVENTIONAL && t != PciePortType.UNKNOWN;
     }
 
     /** @return true for PCI-PCI bridges (header type 1), including root and switch ports. */
@@ -84,7 +85,10 @@ public interface PciDevice {
     /** @return true when the extended capabilities are known (config space past 0x100 was read). */
     boolean extendedCapsKnown();
 
-    /** @return offset of the ACS extended capability (dev->acs_cap), 0 if none. */
+    /** @return true if the device has an ACS capability (dev->acs_cap != 0). */
+    boolean hasAcs();
+
+    /** @return offset of the ACS extended capability (dev->acs_cap), 0 if none or not shown. */
     int acsCapOffset();
 
     /** @return ACS capability bits (PCI_ACS_CAP), 0 if no ACS. */

@@ -2,7 +2,8 @@ package org.peerdma.pci;
 
 /**
  * PCIe device/port type from the Express capability (PCI_EXP_FLAGS_TYPE), plus
- * {@link #CONVENTIONAL} for devices without an Express capability.
+ * {@link #CONVENTIONAL} for devices without an Express capability and {@link #UNKNOWN} when the
+ * source did not show the capability list.
  */
 public enum PciePortType {
     ENDPOINT(0x0, "Endpoint"),
@@ -14,7 +15,9 @@ public enum PciePortType {
     PCI_TO_PCIE_BRIDGE(0x8, "PCI/PCI-X to PCI-Express Bridge"),
     RC_INTEGRATED_ENDPOINT(0x9, "Root Complex Integrated Endpoint"),
     RC_EVENT_COLLECTOR(0xa, "Root Complex Event Collector"),
-    CONVENTIONAL(-1, "conventional PCI");
+    CONVENTIONAL(-1, "conventional PCI"),
+    /** The dump did not say (lspci -tv, hwloc): p2pdma treats it as not a Root Port. */
+    UNKNOWN(-2, "unknown");
 
     private final int code;
     private final String lspciName;
@@ -54,7 +57,7 @@ public enum PciePortType {
     public static PciePortType fromLspci(String words) {
         String w = words.strip();
         for (PciePortType t : values()) {
-            if (t != CONVENTIONAL && w.startsWith(t.lspciName)) {
+            if (t != CONVENTIONAL && t != UNKNOWN && w.startsWith(t.lspciName)) {
                 return t;
             }
         }

@@ -1,0 +1,17 @@
+package org.peerdma.pci.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** Module parameters of the PCI core: the kernel's pci= command line option. */
+@ObjectClassDefinition(pid = PciCmdlineConfig.PID, name = "PCI core (pci= kernel command line)",
+        description = "Boot-time options of the PCI core. They take effect when devices are enumerated: "
+                + "at machine load, rescan and hot-add, as on a kernel booted with them.")
+@interface PciCmdlineConfig {
+    String PID = "org.peerdma.pci";
+
+    @AttributeDefinition(name = "pci", description = "Value of pci= as on the kernel command line, options "
+            + "separated by ','. Modelled: disable_acs_redir=<pci_dev>[;<pci_dev>...] with <pci_dev> "
+            + "[<domain>:]<bus>:<dev>.<fn>[/<dev>.<fn>]* or pci:<vendor>:<device>[:<subvendor>:<subdevice>].")
+    String pci() default "";
+}

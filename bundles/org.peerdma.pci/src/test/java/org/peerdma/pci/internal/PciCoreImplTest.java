@@ -1,0 +1,284 @@
+package org.peerdma.pci.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.peerdma.pci.internal.Fixtures.bridge;
+import static org.peerdma.pci.internal.Fixtures.dev;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.peerdma.errno.Errno;
+import org.peerdma.errno.KernelException;
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciBusNotifier;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciMachine;
+import org.peerdma.pci.PciePortType;
+import org.peerdma.pci.dto.DeviceDTO;
+import org.peerdma.pci.dto.MachineDTO;
+
+class PciCoreImplTest {
+    private static Bdf b(String s) {
+        return Bdf.parse(s);
+    }
+
+    @Test
+    void placesDevicesBelowTheirBridges() {
+        PciCoreImpl core = Fixtures.core("");
+        PciMachine m = core.load(Fixtures.small());
+        assertThat(m.devices()).hasSize(10);
+        assertThat(m.hostBridges()).hasSize(2);
+        PciDevice gpu = core.get(b("03:00.0"));
+        assertThat(gpu.upstreamBridge().bdf()).isEqualTo(b("02:08.0"));
+        assertThat(gpu.upstreamBridge().upstreamBridge().bdf()).isEqualTo(b("01:00.0"));
+        assertThat(gpu.upstreamBridge().upstreamBridge().upstreamBridge().bdf()).isEqualTo(b("00:01.0"));
+        assertThat(gpu.upstreamBridge().upstreamBridge().upstreamBridge().upstreamBridge()).isNull();
+        assertThat(gpu.hostBridge().name()).isEqualTo("pci0000:00");
+        assertThat(core.get(b("81:00.0")).hostBridge().name()).isEqualTo("pci0000:80");
+        assertThat(gpu.hostBridge().firstDevice()).map(PciDevice::bdf).contains(b("00:00.0"));
+        assertThat(gpu.bar(1)).hasValueSatisfying(bar -> {
+            assertThat(bar.size()).isEqualTo(64L << 30);
+            assertThat(bar.prefetchable()).isTrue();
+            assertThat(bar.busStart()).isEqualTo(bar.start());
+        });
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+        assertThat(core.get(b("02:08.0")).portType()).isEqualTo(PciePortType.DOWNSTREAM_PORT);
+        assertThat(core.get(b("01:00.0")).subordinate()).hasValueSatisfying(bus -> assertThat(bus.number()).isEqualTo(2));
+    }
+
+    @Test
+    void busAddressUsesHostBridgeWindowOffset() {
+        MachineDTO m = Fixtures.small();
+        var w = new org.peerdma.pci.dto.WindowDTO();
+        w.cpuStart = 0x380_0000_0000L;
+        w.size = 0x10_0000_0000L;
+        w.offset = 0x300_0000_0000L;
+        w.prefetchable = true;
+        m.hostBridges.get(0).windows.add(w);
+        PciCoreImpl core = Fixtures.core("");
+        core.load(m);
+        var bar = core.get(b("03:00.0")).bar(1).orElseThrow();
+        assertThat(bar.busStart()).isEqualTo(0x80_0000_0000L);
+        assertThat(bar.busOffset()).isEqualTo(-0x300_0000_0000L);
+        assertThat(core.get(b("03:00.0")).bar(0).orElseThrow().busOffset()).isZero();
+    }
+
+    @Test
+    void infersRootBusesAndElidedBuses() {
+        MachineDTO m = new MachineDTO();
+        m.devices.add(bridge("0000:00:01.0", 1, 0x18, "ROOT_PORT", null));
+        m.devices.add(bridge("0000:01:00.0", 2, 0x18, "UPSTREAM_PORT", null));
+        m.devices.add(dev("0000:0e:00.0", 0x8086, 0xe223, 0x030000, null));
+        PciCoreImpl core = Fixtures.core("");
+        core.load(m);
+        PciDevice gpu = core.get(b("0e:00.0"));
+        assertThat(gpu.bus().isElided()).isTrue();
+        assertThat(gpu.bus().parent().self().bdf()).isEqualTo(b("01:00.0"));
+        assertThat(gpu.upstreamBridge()).isNull();
+        assertThat(gpu.portType()).isEqualTo(PciePortType.UNKNOWN);
+        assertThat(gpu.acsUnknown()).isFalse(); // extendedCapsKnown=true in the fixture
+        assertThat(core.machine().hostBridges()).singleElement()
+                .satisfies(h -> assertThat(h.isInferred()).isTrue());
+        assertThat(core.machine().notes()).anyMatch(n -> n.contains("bus 0000:0e") && n.contains("0000:01:00.0"));
+    }
+
+    @Test
+    void badDescriptionsAreRefusedAndTheOldMachineStays() {
+        PciCoreImpl core = Fixtures.core("");
+        core.load(Fixtures.small());
+        long gen = core.machine().generation();
+
+        MachineDTO dup = Fixtures.small();
+        dup.devices.add(dev("0000:03:00.0", 1, 2, 0x030000, "ENDPOINT"));
+        assertThatThrownBy(() -> core.load(dup)).isInstanceOf(KernelException.class)
+                .hasMessageContaining("EINVAL").hasMessageContaining("duplicate device 0000:03:00.0");
+
+        MachineDTO overlap = Fixtures.small();
+        overlap.devices.add(bridge("0000:00:03.0", 3, 5, "ROOT_PORT", null));
+        assertThatThrownBy(() -> core.load(overlap)).hasMessageContaining("overlapping bus ranges");
+
+        MachineDTO badBdf = Fixtures.small();
+        badBdf.devices.get(4).bdf = "00:1g.0";
+        assertThatThrownBy(() -> core.load(badBdf)).hasMessageContaining("device #5")
+                .hasMessageContaining("'00:1g.0' is not a PCI address");
+
+        MachineDTO selfLoop = Fixtures.small();
+        selfLoop.devices.add(bridge("0000:05:00.0", 5, 5, "ROOT_PORT", null));
+        assertThatThrownBy(() -> core.load(selfLoop)).hasMessageContaining("secondary bus 05 is not above");
+
+        assertThat(core.machine().name()).isEqualTo("small");
+        assertThat(core.machine().devices()).hasSize(10);
+        assertThat(core.machine().generation()).isEqualTo(gen);
+    }
+
+    @Test
+    void removeTakesTheSubtreeChildrenFirstAndRescanBringsItBack() {
+        PciCoreImpl core = Fixtures.core("");
+        List<String> seen = new ArrayList<>();
+        core.addNotifier(new PciBusNotifier() {
+            @Override
+            public void deviceRemoving(PciDevice dev) {
+                seen.add("-" + dev.bdf().shortName());
+            }
+
+            @Override
+            public void deviceAdded(PciDevice dev) {
+                seen.add("+" + dev.bdf().shortName());
+            }
+        });
+        core.load(Fixtures.small());
+        seen.clear();
+        PciDevice oldGpu = core.get(b("03:00.0"));
+        List<Bdf> gone = core.remove(b("01:00.0"));
+        assertThat(gone).containsExactly(b("03:00.0"), b("04:00.0"), b("02:08.0"), b("02:10.0"), b("01:00.0"));
+        assertThat(seen).containsExactly("-03:00.0", "-04:00.0", "-02:08.0", "-02:10.0", "-01:00.0");
+        assertThat(oldGpu.isRemoved()).isTrue();
+        assertThat(core.find(b("03:00.0"))).isEmpty();
+        assertThat(core.machine().devices()).hasSize(5);
+        assertThat(core.get(b("00:01.0")).subordinate().orElseThrow().devices()).isEmpty();
+        assertThatThrownBy(() -> core.remove(b("03:00.0"))).isInstanceOf(KernelException.class)
+                .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.ENODEV));
+
+        seen.clear();
+        assertThat(core.rescan()).hasSize(5);
+        assertThat(seen).hasSize(5).allMatch(s -> s.startsWith("+"));
+        PciDevice gpu = core.get(b("03:00.0"));
+        assertThat(gpu).isNotSameAs(oldGpu);
+        assertThat(gpu.upstreamBridge().bdf()).isEqualTo(b("02:08.0"));
+        assertThat(core.machine().devices()).hasSize(10);
+        assertThat(core.rescan()).isEmpty();
+    }
+
+    @Test
+    void hotUnplugIsNotFoundByRescanAndHotAddPlacesNewCards() {
+        PciCoreImpl core = Fixtures.core("");
+        core.load(Fixtures.small());
+        core.hotUnplug(b("04:00.0"));
+        assertThat(core.rescan()).isEmpty();
+        DeviceDTO card = dev("0000:04:00.0", 0x144d, 0xa80a, 0x010802, "ENDPOINT");
+        assertThat(core.hotAdd(List.of(card))).containsExactly(b("04:00.0"));
+        assertThat(core.get(b("04:00.0")).upstreamBridge().bdf()).isEqualTo(b("02:10.0"));
+        assertThatThrownBy(() -> core.hotAdd(List.of(dev("0000:04:00.0", 1, 2, 0, "ENDPOINT"))))
+                .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.EEXIST));
+        assertThatThrownBy(() -> core.hotAdd(List.of(dev("0000:42:00.0", 1, 2, 0, "ENDPOINT"))))
+                .hasMessageContaining("no bridge or host bridge leads to bus 0000:42");
+        assertThat(core.machine().devices()).hasSize(10);
+    }
+
+    @Test
+    void setAcsCtrlKeepsOnlyImplementedBits() {
+        PciCoreImpl core = Fixtures.core("");
+        MachineDTO m = Fixtures.small();
+        m.devices.get(3).acs.cap = Acs.SV | Acs.RR | Acs.CR | Acs.UF;
+        core.load(m);
+        long gen = core.machine().generation();
+        assertThat(core.setAcsCtrl(b("02:08.0"), 0x7f)).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+        assertThat(core.setAcsCtrl(b("02:08.0"), 0)).isZero();
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isZero();
+        assertThat(core.machine().generation()).isGreaterThan(gen);
+        assertThatThrownBy(() -> core.setAcsCtrl(b("03:00.0"), 4)).hasMessageContaining("no ACS capability");
+        assertThatThrownBy(() -> core.setAcsCtrl(b("09:00.0"), 4))
+                .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.ENODEV));
+        assertThat(core.snapshot().devices.get(3).acs.ctrl).isZero();
+    }
+
+    @Test
+    void disableAcsRedirByAddressPathAndIds() {
+        PciCoreImpl core = Fixtures.core("disable_acs_redir=0000:02:08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
+        assertThat(core.cmdlineLog()).contains("0000:02:08.0: disabled ACS redirect");
+
+        // path form: 00:01.0/00.0/08.0 walks root port -> switch upstream -> downstream port
+        core = Fixtures.core("disable_acs_redir=00:01.0/00.0/08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
+        // a wrong intermediate devfn does not match
+        core = Fixtures.core("disable_acs_redir=00:01.0/01.0/08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+
+        // vendor:device form matches every PEX 8747 port; ports without ACS get the kernel's warning
+        core = Fixtures.core("disable_acs_redir=pci:10b5:8747");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
+        assertThat(core.cmdlineLog()).contains(
+                "0000:01:00.0: cannot disable ACS redirect for this hardware as it does not have ACS capabilities");
+
+        // ';' separates devices
+        core = Fixtures.core("disable_acs_redir=pci:1234:5678;02:08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
+    }
+
+    @Test
+    void pciSetupSplitsOnCommaFirst() {
+        // pci_setup() splits pci= on ',' before disable_acs_redir sees it: the second device is an unknown option
+        PciCoreImpl core = Fixtures.core("disable_acs_redir=00:01.0,02:08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+        assertThat(core.cmdlineLog()).contains("PCI: Unknown option `02:08.0'");
+        // a malformed device string is reported once and matches nothing
+        core = Fixtures.core("disable_acs_redir=zz:00.0");
+        core.load(Fixtures.small());
+        assertThat(core.cmdlineLog()).anyMatch(l -> l.startsWith("PCI: Can't parse disable_acs_redir parameter"));
+        core = Fixtures.core("realloc=off,bogus");
+        assertThat(core.cmdlineLog()).contains("pci=realloc=off: accepted by the kernel, not modelled by peerdma",
+                "PCI: Unknown option `bogus'");
+    }
+
+    @Test
+    void rebootRestoresHardwareStateWithNewOptions() {
+        PciCoreImpl core = Fixtures.core("");
+        core.load(Fixtures.small());
+        core.setAcsCtrl(b("02:08.0"), 0);
+        core.hotUnplug(b("81:00.0"));
+        core.modified(Fixtures.cmdline("disable_acs_redir=02:08.0"));
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isZero();
+        core.reboot();
+        assertThat(core.find(b("81:00.0"))).isPresent();
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
+    }
+
+    @Test
+    void referencesAreCountedAndReleased() {
+        PciCoreImpl core = Fixtures.core("");
+        core.load(Fixtures.small());
+        var r = core.acquire(b("03:00.0"), "p2pdma");
+        assertThat(core.holders()).containsExactly("p2pdma -> 0000:03:00.0");
+        r.close();
+        r.close();
+        assertThat(core.holders()).isEmpty();
+        assertThatThrownBy(() -> core.acquire(b("03:00.0"), " ")).hasMessageContaining("holder");
+    }
+
+    @Test
+    void snapshotRoundTripsThroughLoad() {
+        PciCoreImpl core = Fixtures.core("");
+        core.load(Fixtures.small());
+        MachineDTO snap = core.snapshot();
+        PciCoreImpl other = Fixtures.core("");
+        other.load(snap);
+        assertThat(other.snapshot().devices).hasSameSizeAs(snap.devices);
+        for (int i = 0; i < snap.devices.size(); i++) {
+            DeviceDTO a = snap.devices.get(i);
+            DeviceDTO c = other.snapshot().devices.get(i);
+            assertThat(c.bdf).isEqualTo(a.bdf);
+            assertThat(c.secondaryBus).isEqualTo(a.secondaryBus);
+            assertThat(c.bars).hasSameSizeAs(a.bars);
+        }
+        assertThat(other.get(b("03:00.0")).upstreamBridge().bdf()).isEqualTo(b("02:08.0"));
+    }
+
+    @Test
+    void bdfParsing() {
+        assertThat(Bdf.parse("0000:c1:00.0")).isEqualTo(new Bdf(0, 0xc1, 0, 0));
+        assertThat(Bdf.parse("c1:1f.7").toString()).isEqualTo("0000:c1:1f.7");
+        assertThat(new Bdf(0, 2, 8, 0).devfn()).isEqualTo(0x40);
+        assertThatThrownBy(() -> Bdf.parse("c1:20.0")).hasMessageContaining("EINVAL");
+        assertThatThrownBy(() -> Bdf.parse("c1:00.8")).hasMessageContaining("not a PCI address");
+    }
+}
