@@ -1,0 +1,54 @@
+package org.peerdma.itests;
+
+import java.util.concurrent.TimeUnit;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.util.tracker.ServiceTracker;
+
+/** Helpers to wait for services that come and go as modules are removed and re-added. */
+final class Runtime {
+    private Runtime() {
+    }
+
+    static <T> T await(BundleContext ctx, Class<T> type, long millis) throws InterruptedException {
+        ServiceTracker<T, T> t = new ServiceTracker<>(ctx, type, null);
+        t.open();
+        try {
+            T s = t.waitForService(millis);
+            if (s == null) {
+                throw new AssertionError(type.getSimpleName() + " did not appear within " + millis + " ms");
+            }
+            return s;
+        } finally {
+            t.close();
+        }
+    }
+
+    static boolean absent(BundleContext ctx, Class<?> type) {
+        return ctx.getServiceReference(type) == null;
+    }
+
+    /** Wait until {@code cond} holds, polling; fail with {@code what} after the timeout. */
+    static void eventually(String what, long millis, java.util.function.BooleanSupplier cond)
+            throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Start every installed peerdma bundle that is stopped (undo a test's rmmod). */
+    static void startAll(BundleContext ctx) throws Exception {
+        for (Bundle b : ctx.getBundles()) {
+            String bsn = b.getSymbolicName();
+            if (bsn != null && bsn.startsWith("org.peerdma.") && b.getState() == Bundle.RESOLVED
+                    && b.getHeaders().get("Fragment-Host") == null) {
+                b.start(Bundle.START_TRANSIENT);
+            }
+        }
+    }
+}

@@ -1,0 +1,466 @@
+package org.peerdma.kmod;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.jar.JarFile;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.wiring.FrameworkWiring;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.AttributeDefinition;
+import org.osgi.service.metatype.MetaTypeInformation;
+import org.osgi.service.metatype.MetaTypeService;
+import org.osgi.service.metatype.ObjectClassDefinition;
+import org.peerdma.errno.Errno;
+import org.peerdma.errno.KernelException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * lsmod, modprobe, rmmod, modinfo and modparam for bundles. Module parameters live in
+ * ConfigAdmin under the PIDs a module declares, described by its metatype.
+ */
+@Component(service = KmodCommands.class, property = {"osgi.command.scope=kmod",
+    "osgi.command.function=lsmod", "osgi.command.function=modprobe", "osgi.command.function=rmmod",
+    "osgi.command.function=modinfo", "osgi.command.function=modparam"})
+public class KmodCommands {
+    private static final Logger LOG = LoggerFactory.getLogger("kmod");
+
+    @Reference
+    ConfigurationAdmin configAdmin;
+
+    @Reference
+    MetaTypeService metatype;
+
+    private BundleContext ctx;
+    private Modules modules;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.ctx = context;
+        this.modules = new Modules(context);
+    }
+
+    @Descriptor("list loaded modules with their users (like lsmod); -a lists every installed one with its state")
+    public String lsmod(@Descriptor("all installed modules, loaded or not") @Parameter(names = {"-a", "--all"},
+            presentValue = "true", absentValue = "false") boolean all) {
+        StringBuilder sb = new StringBuilder(String.format("%-28s %8s  %s%n", "Module", "Size", "Used by"));
+        for (Module m : modules.all()) {
+            if (!all && !m.isLoaded()) {
+                continue;
+            }
+            Set<Module> users = m.isLoaded() ? modules.users(m) : Set.of();
+            List<String> holders = m.isLoaded() ? modules.holders(m) : List.of();
+            String by = users.stream().map(Module::name).sorted().collect(Collectors.joining(","));
+            String line = String.format("%-28s %8d  %d %s", m.name(), size(m.bundle()), users.size() + holders.size(),
+                    by);
+            if (!holders.isEmpty()) {
+                line += (by.isEmpty() ? "" : " ") + "[" + holders.size() + " live]";
+            }
+            if (all) {
+                line += "  " + state(m.bundle());
+            }
+            sb.append(line.stripTrailing()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Descriptor("load a module and what it depends on, installing it from the module path if needed; "
+            + "NAME param=value ... sets load-time parameters")
+    public String modprobe(@Descriptor("module name, symbolic name, bundle id or jar path") String name,
+            @Descriptor("param=value settings") String... params) {
+        Module m = findOrInstall(name);
+        Map<String, String> settings = parseParams(params);
+        if (m.isLoaded()) {
+            if (settings.isEmpty()) {
+                return m.name() + " is already loaded";
+            }
+            return modparamSet(m, settings);
+        }
+        applyParams(m, settings, false);
+        List<String> loaded = new ArrayList<>();
+        load(m, loaded, new ArrayList<>());
+        return "loaded " + String.join(", ", loaded);
+    }
+
+    private void load(Module m, List<String> loaded, List<Module> path) {
+        if (m.isLoaded()) {
+            return;
+        }
+        if (path.contains(m)) {
+            return;
+        }
+        path.add(m);
+        Bundle b = m.bundle();
+        FrameworkWiring fw = ctx.getBundle(0).adapt(FrameworkWiring.class);
+        if (b.getState() == Bundle.INSTALLED && !fw.resolveBundles(List.of(b))) {
+            throw new KernelException(Errno.ENOENT, "Unknown symbol in module " + m.name()
+                    + ": its dependencies cannot be resolved (a module it imports from is not installed)");
+        }
+        for (Module dep : modules.dependencies(m)) {
+            load(dep, loaded, path);
+        }
+        try {
+            b.start(Bundle.START_TRANSIENT);
+        } catch (BundleException ex) {
+            throw new KernelException(Errno.EIO, "could not insert module " + m.name() + ": " + ex.getMessage(), ex);
+        }
+        loaded.add(m.name());
+        LOG.info("modprobe: loaded {}", m.name());
+    }
+
+    @Descriptor("unload a module (like rmmod); refused while loaded modules or live objects use it unless -f")
+    public String rmmod(@Descriptor("force: unload even while in use; users lose it and recover when it returns")
+            @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
+            @Descriptor("module name") String name) {
+        Module m = modules.find(name);
+        if (!m.isLoaded()) {
+            throw new KernelException(Errno.ENOENT, "ERROR: Module " + m.name() + " is not currently loaded");
+        }
+        if (m.bundle().getBundleId() == ctx.getBundle().getBundleId()) {
+            throw new KernelException(Errno.EBUSY, "ERROR: Module " + m.name() + " is the module tool itself");
+        }
+        Set<Module> users = modules.users(m);
+        List<String> holders = modules.holders(m);
+        StringBuilder warn = new StringBuilder();
+        if (!users.isEmpty() || !holders.isEmpty()) {
+            String msg = "ERROR: Module " + m.name() + " is in use"
+                    + (users.isEmpty() ? "" : " by: " + users.stream().map(Module::name).sorted()
+                            .collect(Collectors.joining(" ")))
+                    + (holders.isEmpty() ? "" : " (" + holders.size() + " live: " + String.join("; ", holders) + ")");
+            if (!force) {
+                throw new KernelException(Errno.EBUSY, msg);
+            }
+            warn.append("forced: ").append(msg.substring("ERROR: ".length())).append('\n');
+        }
+        try {
+            m.bundle().stop(Bundle.STOP_TRANSIENT);
+        } catch (BundleException ex) {
+            throw new KernelException(Errno.EIO, "could not remove module " + m.name() + ": " + ex.getMessage(), ex);
+        }
+        LOG.info("rmmod: unloaded {}{}", m.name(), force ? " (forced)" : "");
+        return warn + "unloaded " + m.name();
+    }
+
+    @Descriptor("show a module's information and parameters (like modinfo)")
+    public String modinfo(@Descriptor("module name") String name) {
+        Module m = modules.find(name);
+        Bundle b = m.bundle();
+        StringBuilder sb = new StringBuilder();
+        row(sb, "filename", b.getLocation());
+        row(sb, "name", m.name());
+        row(sb, "version", Modules.header(b, Constants.BUNDLE_VERSION));
+        row(sb, "description", Modules.description(b));
+        row(sb, "license", Modules.header(b, "Bundle-License"));
+        row(sb, "bsn", b.getSymbolicName());
+        row(sb, "state", state(b));
+        row(sb, "depends", modules.dependencies(m).stream().map(Module::name).sorted()
+                .collect(Collectors.joining(",")));
+        for (Param p : params(m)) {
+            row(sb, "parm", p.name + ":" + p.description + " (" + p.type + ")" + (p.runtime ? "" : " [load time]"));
+        }
+        return sb.toString();
+    }
+
+    @Descriptor("show a module's parameters and values (/sys/module/NAME/parameters), or set those writable at run time")
+    public String modparam(@Descriptor("module name") String name,
+            @Descriptor("param=value settings; none to show") String... params) {
+        Module m = modules.find(name);
+        Map<String, String> settings = parseParams(params);
+        if (!settings.isEmpty()) {
+            if (!m.isLoaded()) {
+                throw new KernelException(Errno.ENOENT, "module " + m.name() + " is not loaded: use modprobe "
+                        + m.name() + " " + String.join(" ", params));
+            }
+            return modparamSet(m, settings);
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Param p : params(m)) {
+            sb.append(String.format("%-24s %-6s %s%n", p.name, p.runtime ? "rw" : "ro", value(p)));
+        }
+        return sb.length() == 0 ? m.name() + " has no parameters\n" : sb.toString();
+    }
+
+    private String modparamSet(Module m, Map<String, String> settings) {
+        for (String key : settings.keySet()) {
+            Param p = param(m, key);
+            if (!p.runtime) {
+                throw new KernelException(Errno.EPERM, "parameter " + key + " of " + m.name()
+                        + " is read-only while the module is loaded (set it at load time: rmmod " + m.name()
+                        + "; modprobe " + m.name() + " " + key + "=...)");
+            }
+        }
+        applyParams(m, settings, true);
+        return "set " + settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(" ")) + " on " + m.name();
+    }
+
+    private record Param(String pid, String name, String description, String type, boolean runtime,
+            AttributeDefinition ad) {
+    }
+
+    private List<Param> params(Module m) {
+        List<Param> out = new ArrayList<>();
+        MetaTypeInformation info = metatype.getMetaTypeInformation(m.bundle());
+        if (info == null) {
+            return out;
+        }
+        List<String> pids = m.pids().isEmpty() ? List.of(info.getPids()) : m.pids();
+        for (String pid : pids) {
+            ObjectClassDefinition ocd;
+            try {
+                ocd = info.getObjectClassDefinition(pid, null);
+            } catch (IllegalArgumentException ex) {
+                continue;
+            }
+            if (ocd == null) {
+                continue;
+            }
+            AttributeDefinition[] ads = ocd.getAttributeDefinitions(ObjectClassDefinition.ALL);
+            for (AttributeDefinition ad : ads == null ? new AttributeDefinition[0] : ads) {
+                out.add(new Param(pid, ad.getID(), ad.getDescription() == null ? ad.getName() : ad.getDescription(),
+                        typeName(ad.getType()), m.runtimeParams().contains(ad.getID()), ad));
+            }
+        }
+        return out;
+    }
+
+    private Param param(Module m, String key) {
+        for (Param p : params(m)) {
+            if (p.name.equals(key)) {
+                return p;
+            }
+        }
+        throw KernelException.einval("%s: unknown parameter '%s' (modinfo %s lists them)", m.name(), key, m.name());
+    }
+
+    private String value(Param p) {
+        try {
+            Configuration c = configAdmin.getConfiguration(p.pid, "?");
+            Dictionary<String, Object> props = c.getProperties();
+            Object v = props == null ? null : props.get(p.name);
+            if (v != null) {
+                return String.valueOf(v);
+            }
+        } catch (IOException ex) {
+            throw new KernelException(Errno.EIO, "reading configuration " + p.pid + ": " + ex.getMessage());
+        }
+        String[] d = p.ad.getDefaultValue();
+        return d == null || d.length == 0 ? "" : String.join(",", d);
+    }
+
+    private void applyParams(Module m, Map<String, String> settings, boolean runtime) {
+        Map<String, Dictionary<String, Object>> byPid = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            Param p = param(m, e.getKey());
+            String problem = p.ad.validate(e.getValue());
+            if (problem != null && !problem.isEmpty()) {
+                throw KernelException.einval("%s: bad value '%s' for %s: %s", m.name(), e.getValue(), p.name, problem);
+            }
+            Dictionary<String, Object> d = byPid.computeIfAbsent(p.pid, pid -> current(pid));
+            d.put(p.name, convert(p.ad, e.getValue()));
+        }
+        for (Map.Entry<String, Dictionary<String, Object>> e : byPid.entrySet()) {
+            try {
+                configAdmin.getConfiguration(e.getKey(), "?").update(e.getValue());
+            } catch (IOException ex) {
+                throw new KernelException(Errno.EIO, "writing configuration " + e.getKey() + ": " + ex.getMessage());
+            }
+        }
+    }
+
+    private Dictionary<String, Object> current(String pid) {
+        try {
+            Dictionary<String, Object> d = configAdmin.getConfiguration(pid, "?").getProperties();
+            Hashtable<String, Object> copy = new Hashtable<>();
+            if (d != null) {
+                for (var keys = d.keys(); keys.hasMoreElements();) {
+                    String k = keys.nextElement();
+                    copy.put(k, d.get(k));
+                }
+            }
+            return copy;
+        } catch (IOException ex) {
+            throw new KernelException(Errno.EIO, "reading configuration " + pid + ": " + ex.getMessage());
+        }
+    }
+
+    private static Object convert(AttributeDefinition ad, String v) {
+        try {
+            return switch (ad.getType()) {
+                case AttributeDefinition.INTEGER -> Integer.decode(v);
+                case AttributeDefinition.LONG -> Long.decode(v);
+                case AttributeDefinition.BOOLEAN -> parseBool(v);
+                default -> v;
+            };
+        } catch (NumberFormatException ex) {
+            throw KernelException.einval("'%s' is not a number for %s", v, ad.getID());
+        }
+    }
+
+    /** kstrtobool: y/Y/1/on are true, n/N/0/off false. */
+    private static boolean parseBool(String v) {
+        String s = v.toLowerCase(Locale.ROOT);
+        if (s.equals("1") || s.startsWith("y") || s.equals("on") || s.equals("true")) {
+            return true;
+        }
+        if (s.equals("0") || s.startsWith("n") || s.equals("off") || s.equals("false")) {
+            return false;
+        }
+        throw KernelException.einval("'%s' is not a boolean", v);
+    }
+
+    private static String typeName(int t) {
+        return switch (t) {
+            case AttributeDefinition.INTEGER -> "int";
+            case AttributeDefinition.LONG -> "long";
+            case AttributeDefinition.BOOLEAN -> "bool";
+            default -> "charp";
+        };
+    }
+
+    private static Map<String, String> parseParams(String[] params) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (params == null) {
+            return out;
+        }
+        for (String p : params) {
+            int eq = p.indexOf('=');
+            if (eq <= 0) {
+                throw KernelException.einval("'%s' is not param=value", p);
+            }
+            out.put(p.substring(0, eq), p.substring(eq + 1));
+        }
+        return out;
+    }
+
+    /** The module by name, or installed from a jar path or from the module path. */
+    private Module findOrInstall(String name) {
+        try {
+            return modules.find(name);
+        } catch (KernelException notInstalled) {
+            Path jar = locate(name);
+            if (jar == null) {
+                throw new KernelException(Errno.ENOENT, "modprobe: FATAL: Module " + name
+                        + " not found in the module path " + modpath());
+            }
+            try {
+                Bundle b = ctx.installBundle(jar.toUri().toString());
+                LOG.info("modprobe: installed {} from {}", b.getSymbolicName(), jar);
+                return Module.of(b);
+            } catch (BundleException ex) {
+                throw new KernelException(Errno.ENOEXEC, "modprobe: " + jar + " is not a loadable module: "
+                        + ex.getMessage(), ex);
+            }
+        }
+    }
+
+    private List<Path> modpath() {
+        String p = ctx.getProperty("peerdma.modpath");
+        List<Path> out = new ArrayList<>();
+        for (String s : (p == null || p.isBlank() ? "modules" : p).split(java.io.File.pathSeparator)) {
+            out.add(Path.of(s.strip()));
+        }
+        return out;
+    }
+
+    /** A jar given by path, or one in the module path whose module name or symbolic name matches. */
+    private Path locate(String name) {
+        Path direct = Path.of(name);
+        if (name.endsWith(".jar") && Files.isRegularFile(direct)) {
+            return direct;
+        }
+        for (Path dir : modpath()) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path jar : s.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
+                    if (jarNames(jar).contains(name.replace('-', '_'))) {
+                        return jar;
+                    }
+                }
+            } catch (IOException ex) {
+                LOG.warn("cannot list module path {}: {}", dir, ex.getMessage());
+            }
+        }
+        return null;
+    }
+
+    private static List<String> jarNames(Path jar) {
+        try (JarFile jf = new JarFile(jar.toFile())) {
+            var mf = jf.getManifest();
+            if (mf == null) {
+                return List.of();
+            }
+            List<String> names = new ArrayList<>();
+            String bsn = mf.getMainAttributes().getValue(Constants.BUNDLE_SYMBOLICNAME);
+            if (bsn != null) {
+                names.add(bsn.split(";")[0].strip());
+            }
+            String caps = mf.getMainAttributes().getValue(Constants.PROVIDE_CAPABILITY);
+            if (caps != null) {
+                var mm = java.util.regex.Pattern.compile(Module.NAMESPACE + "=\"?([\\w.-]+)").matcher(caps);
+                while (mm.find()) {
+                    names.add(mm.group(1).replace('-', '_'));
+                }
+            }
+            return names;
+        } catch (IOException ex) {
+            return List.of();
+        }
+    }
+
+    private static long size(Bundle b) {
+        String loc = b.getLocation();
+        try {
+            if (loc.startsWith("file:")) {
+                return Files.size(Path.of(java.net.URI.create(loc)));
+            }
+        } catch (IOException | IllegalArgumentException ex) {
+            // fall through: size unknown
+        }
+        var e = b.findEntries("/", "*.class", true);
+        long n = 0;
+        while (e != null && e.hasMoreElements()) {
+            e.nextElement();
+            n++;
+        }
+        return n * 1024;
+    }
+
+    private static String state(Bundle b) {
+        return switch (b.getState()) {
+            case Bundle.ACTIVE -> "Live";
+            case Bundle.STARTING -> "Loading";
+            case Bundle.STOPPING -> "Unloading";
+            case Bundle.RESOLVED -> "Unloaded";
+            case Bundle.INSTALLED -> "Installed (unresolved)";
+            default -> "Uninstalled";
+        };
+    }
+
+    private static void row(StringBuilder sb, String k, String v) {
+        sb.append(String.format("%-16s%s%n", k + ":", v == null ? "" : v));
+    }
+}

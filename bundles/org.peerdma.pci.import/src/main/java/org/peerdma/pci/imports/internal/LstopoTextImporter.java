@@ -1,0 +1,21 @@
+package org.peerdma.pci.imports.internal;
+
+import org.osgi.service.component.annotations.Component;
+import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.pci.imports.hwloc.LstopoTextParser;
+import org.peerdma.pci.spi.TopologyImporter;
+import org.peerdma.pci.spi.TopologySource;
+
+/** hwloc lstopo -v text. */
+@Component(property = TopologyImporter.FORMAT + "=lstopo-v")
+public class LstopoTextImporter implements TopologyImporter {
+    @Override
+    public int probe(TopologySource source) {
+        return LstopoTextParser.probe(source);
+    }
+
+    @Override
+    public MachineDTO read(TopologySource source) {
+        return LstopoTextParser.parse(source);
+    }
+}

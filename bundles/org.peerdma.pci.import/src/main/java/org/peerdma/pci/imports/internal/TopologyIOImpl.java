@@ -1,0 +1,303 @@
+package org.peerdma.pci.imports.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.peerdma.errno.Errno;
+import org.peerdma.errno.KernelException;
+import org.peerdma.pci.TopologyFormatException;
+import org.peerdma.pci.TopologyIO;
+import org.peerdma.pci.dto.CpuDTO;
+import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.pci.imports.document.DocumentSplitter;
+import org.peerdma.pci.imports.document.LscpuParser;
+import org.peerdma.pci.imports.document.Merger;
+import org.peerdma.pci.imports.document.Section;
+import org.peerdma.pci.imports.own.PeerdmaFormat;
+import org.peerdma.pci.spi.TopologyImporter;
+import org.peerdma.pci.spi.TopologySource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads dumps with whichever importers are registered (whiteboard, best ranking first) and
+ * writes the project's own format. A pasted document is split into command sections, each read
+ * by the importer its command or content calls for, and the results merged.
+ */
+@Component(service = TopologyIO.class)
+public class TopologyIOImpl implements TopologyIO {
+    private static final Logger LOG = LoggerFactory.getLogger("pci.import");
+    /** Sections whose command names no topology are skipped; the rest need this probe score. */
+    private static final int MIN_PROBE = 30;
+
+    private record Entry(String format, int ranking, long id, TopologyImporter importer) {
+    }
+
+    private final Map<Long, Entry> importers = new ConcurrentSkipListMap<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addImporter(TopologyImporter imp, Map<String, Object> props) {
+        Object f = props.get(TopologyImporter.FORMAT);
+        if (!(f instanceof String format) || format.isBlank()) {
+            LOG.warn("importer {} has no {} property; ignored", imp, TopologyImporter.FORMAT);
+            return;
+        }
+        int rank = props.get(Constants.SERVICE_RANKING) instanceof Integer r ? r : 0;
+        long id = (Long) props.get(Constants.SERVICE_ID);
+        importers.put(id, new Entry(format, rank, id, imp));
+    }
+
+    void removeImporter(TopologyImporter imp, Map<String, Object> props) {
+        importers.remove((Long) props.get(Constants.SERVICE_ID));
+    }
+
+    private List<Entry> ranked() {
+        List<Entry> l = new ArrayList<>(importers.values());
+        l.sort(Comparator.comparingInt(Entry::ranking).reversed().thenComparingLong(Entry::id));
+        return l;
+    }
+
+    @Override
+    public List<String> formats() {
+        List<String> out = new ArrayList<>();
+        for (Entry e : ranked()) {
+            if (!out.contains(e.format)) {
+                out.add(e.format);
+            }
+        }
+        if (!out.contains(AUTO)) {
+            out.add(AUTO);
+        }
+        return out;
+    }
+
+    @Override
+    public MachineDTO read(Path source, String format) {
+        if (source == null) {
+            throw KernelException.einval("no topology source given");
+        }
+        if (!Files.exists(source)) {
+            throw new KernelException(Errno.ENOENT, source + ": no such file or directory");
+        }
+        if (Files.isDirectory(source)) {
+            return finish(byFormat(format == null || AUTO.equals(format) ? "sysfs" : format,
+                    TopologySource.ofDirectory(source)), source.toString());
+        }
+        String text;
+        try {
+            byte[] bytes = Files.readAllBytes(source);
+            text = new String(bytes, StandardCharsets.UTF_8);
+            if (text.indexOf('\0') >= 0) {
+                throw new TopologyFormatException(source.toString(), 0, "binary file: not a dump this tool reads");
+            }
+        } catch (IOException ex) {
+            throw new KernelException(Errno.EIO, source + ": " + ex.getMessage());
+        }
+        return readText(source.toString(), text, format);
+    }
+
+    @Override
+    public MachineDTO readText(String name, String text, String format) {
+        TopologySource src = TopologySource.ofText(name, text);
+        if (text.isBlank()) {
+            throw new TopologyFormatException(name, 0, "empty file");
+        }
+        String f = format == null ? AUTO : format.toLowerCase(Locale.ROOT);
+        MachineDTO dto = AUTO.equals(f) ? document(src) : byFormat(f, src);
+        return finish(dto, name);
+    }
+
+    private MachineDTO byFormat(String format, TopologySource src) {
+        for (Entry e : ranked()) {
+            if (e.format.equals(format)) {
+                MachineDTO m = e.importer.read(src);
+                if (m.format == null) {
+                    m.format = format;
+                }
+                return m;
+            }
+        }
+        throw new TopologyFormatException(src.name(), 0, "unknown format '" + format + "' (available: "
+                + String.join(", ", formats()) + ")");
+    }
+
+    /** Whole-file formats first (a peerdma file, an XML file), then section by section. */
+    private MachineDTO document(TopologySource src) {
+        Entry whole = best(src);
+        if (whole != null && whole.importer.probe(src) >= 90) {
+            MachineDTO m = whole.importer.read(src);
+            m.format = m.format == null ? whole.format : m.format;
+            return m;
+        }
+        Merger merger = new Merger(caseName(src), src.name());
+        List<String> used = new ArrayList<>();
+        for (Section s : DocumentSplitter.split(src)) {
+            TopologySource part = src.slice(s.from(), s.to());
+            String label = String.format("%s lines %d-%d%s", shortName(src.name()), part.firstLine(),
+                    part.lineNumber(part.lines().size() - 1), s.command().isEmpty() ? "" : " (" + s.command() + ")");
+            String cmd = s.command();
+            if (isCpuCommand(cmd)) {
+                CpuDTO cpu = LscpuParser.parse(part.lines());
+                if (cpu != null) {
+                    MachineDTO m = new MachineDTO();
+                    m.cpu = cpu;
+                    merger.add(m, label);
+                    used.add("cpu");
+                }
+                continue;
+            }
+            if (cmd.contains("grep") && cmd.contains("ACSCtl")) {
+                merger.note(label + ": " + part.lines().size() + " ACSCtl lines without device addresses ("
+                        + (part.lines().stream().allMatch(l -> !l.contains("+")) ? "all bits '-'" : "some bits set")
+                        + "); not attributed to devices");
+                continue;
+            }
+            Entry e = forCommand(cmd, part);
+            if (e == null) {
+                continue;
+            }
+            MachineDTO m = e.importer.read(part);
+            merger.add(m, label);
+            used.add(e.format);
+        }
+        MachineDTO m = merger.result();
+        if (m.devices.isEmpty()) {
+            throw new TopologyFormatException(src.name(), 0, "no PCI devices found: not a format this tool reads ("
+                    + "known: " + String.join(", ", formats()) + ")");
+        }
+        m.format = used.stream().distinct().reduce((a, b) -> a + "+" + b).orElse("document");
+        return m;
+    }
+
+    private static boolean isCpuCommand(String cmd) {
+        return cmd.matches("(?:sudo )?lscpu(?:\\s.*)?") || cmd.contains("/proc/cpuinfo");
+    }
+
+    /** Pick the importer a section's command names; without a command, the best probe. */
+    private Entry forCommand(String cmd, TopologySource part) {
+        String c = cmd.replaceFirst("^sudo ", "");
+        if (c.startsWith("lspci")) {
+            String want = c.matches(".*\\s-[a-zA-Z]*t.*") ? "lspci-tv" : "lspci-vvv";
+            return ranked().stream().filter(e -> e.format.equals(want)).findFirst().orElse(null);
+        }
+        if (!c.isEmpty() && !c.startsWith("lstopo") && !c.startsWith("hwloc") && !c.startsWith("cat")) {
+            return null; // nvidia-smi, gdsio, ...: not a PCI topology
+        }
+        Entry e = best(part);
+        return e != null && e.importer.probe(part) >= MIN_PROBE ? e : null;
+    }
+
+    private Entry best(TopologySource src) {
+        Entry best = null;
+        int score = 0;
+        for (Entry e : ranked()) {
+            if (e.format.equals("sysfs")) {
+                continue;
+            }
+            int s;
+            try {
+                s = e.importer.probe(src);
+            } catch (RuntimeException ex) {
+                LOG.debug("importer {} failed to probe {}", e.format, src.name(), ex);
+                continue;
+            }
+            if (s > score) {
+                score = s;
+                best = e;
+            }
+        }
+        return best;
+    }
+
+    private static String caseName(TopologySource src) {
+        for (String l : src.lines()) {
+            if (l.startsWith("# CASE:")) {
+                return l.substring(7).strip().replaceAll("\\s+\\(.*\\)$", "");
+            }
+            if (!l.startsWith("#")) {
+                break;
+            }
+        }
+        return shortName(src.name());
+    }
+
+    private static String shortName(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? path : path.substring(slash + 1);
+    }
+
+    /** Fill names from IDs and IDs from names (pci.ids), set defaults. */
+    private MachineDTO finish(MachineDTO m, String source) {
+        if (m.source == null) {
+            m.source = source;
+        }
+        if (m.name == null) {
+            m.name = shortName(source);
+        }
+        Enricher.enrich(m);
+        return m;
+    }
+
+    @Override
+    public void write(MachineDTO machine, Path target) {
+        String syntax = target.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json") ? "json" : "yaml";
+        try {
+            Path parent = target.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new KernelException(Errno.ENOENT, parent + ": no such directory");
+            }
+            Files.writeString(target, format(machine, syntax));
+        } catch (IOException ex) {
+            throw new KernelException(Errno.EIO, target + ": " + ex.getMessage());
+        }
+    }
+
+    @Override
+    public String format(MachineDTO machine, String syntax) {
+        return PeerdmaFormat.write(machine, syntax);
+    }
+
+    @Override
+    public MachineDTO sample() {
+        try (InputStream in = TopologyIOImpl.class.getResourceAsStream("/org/peerdma/pci/imports/sample-machine.yaml")) {
+            if (in == null) {
+                throw new KernelException(Errno.ENOENT, "sample machine resource missing from the bundle");
+            }
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            MachineDTO m = PeerdmaFormat.parse(TopologySource.ofText("sample-machine.yaml", text));
+            m.source = "sample";
+            return m;
+        } catch (IOException ex) {
+            throw new KernelException(Errno.EIO, "reading the sample machine: " + ex.getMessage());
+        }
+    }
+
+    @Override
+    public MachineDTO host() {
+        Path sys = Path.of("/sys");
+        Path devs = sys.resolve("bus/pci/devices");
+        try (var s = Files.list(devs)) {
+            if (s.findAny().isEmpty()) {
+                throw new KernelException(Errno.ENOENT, devs + " is empty: no PCI devices visible on this host");
+            }
+        } catch (IOException ex) {
+            throw new KernelException(Errno.ENOENT, devs + " is not readable: " + ex.getMessage());
+        }
+        MachineDTO m = byFormat("sysfs", TopologySource.ofDirectory(sys));
+        return finish(m, "sysfs:/sys");
+    }
+}

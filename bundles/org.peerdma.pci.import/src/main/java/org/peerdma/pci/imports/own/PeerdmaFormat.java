@@ -1,0 +1,163 @@
+package org.peerdma.pci.imports.own;
+
+import java.io.IOException;
+import java.util.Locale;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+
+import org.peerdma.pci.TopologyFormatException;
+import org.peerdma.pci.dto.AcsDTO;
+import org.peerdma.pci.dto.BarDTO;
+import org.peerdma.pci.dto.CapabilityDTO;
+import org.peerdma.pci.dto.CpuDTO;
+import org.peerdma.pci.dto.DeviceDTO;
+import org.peerdma.pci.dto.HostBridgeDTO;
+import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.pci.dto.WindowDTO;
+import org.peerdma.pci.spi.TopologySource;
+
+/**
+ * The project's own topology file (docs/topology-format.md): a MachineDTO in YAML or JSON with
+ * a {@value #VERSION_KEY} key. Unknown keys are errors, so a typo in a what-if file is caught.
+ */
+public final class PeerdmaFormat {
+    public static final String VERSION_KEY = "peerdma-topology";
+    public static final int VERSION = 1;
+    private static final ObjectMapper YAML = configure(new ObjectMapper(YAMLFactory.builder()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+            .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR).build()));
+    private static final ObjectMapper JSON = configure(new ObjectMapper()).enable(SerializationFeature.INDENT_OUTPUT);
+
+    private PeerdmaFormat() {
+    }
+
+    private static ObjectMapper configure(ObjectMapper m) {
+        m.addMixIn(MachineDTO.class, Mixins.Machine.class);
+        m.addMixIn(CpuDTO.class, Mixins.Cpu.class);
+        m.addMixIn(HostBridgeDTO.class, Mixins.HostBridge.class);
+        m.addMixIn(WindowDTO.class, Mixins.Window.class);
+        m.addMixIn(DeviceDTO.class, Mixins.Device.class);
+        m.addMixIn(BarDTO.class, Mixins.Bar.class);
+        m.addMixIn(CapabilityDTO.class, Mixins.Cap.class);
+        m.addMixIn(AcsDTO.class, Mixins.AcsMix.class);
+        m.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        m.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        return m;
+    }
+
+    /** probe - 100 when the text carries the version key, else 0. */
+    public static int probe(TopologySource src) {
+        for (String l : src.lines()) {
+            String s = l.strip();
+            if (s.startsWith(VERSION_KEY + ":") || s.contains("\"" + VERSION_KEY + "\"")) {
+                return 100;
+            }
+            if (!s.isEmpty() && !s.startsWith("#") && !s.equals("{") && !s.equals("---")) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * parse - read a topology file. Errors: TopologyFormatException naming file and line for bad
+     * syntax, an unknown key, a bad number, a missing or unsupported version.
+     */
+    public static MachineDTO parse(TopologySource src) {
+        String text = src.text();
+        boolean json = text.stripLeading().startsWith("{");
+        ObjectMapper m = json ? JSON : YAML;
+        VersionedMachine vm;
+        try {
+            vm = m.readerFor(VersionedMachine.class).readValue(text);
+        } catch (UnrecognizedPropertyException ex) {
+            throw new TopologyFormatException(src.name(), line(src, ex.getLocation()), "unknown key '"
+                    + ex.getPropertyName() + "'" + where(ex.getPathReference()));
+        } catch (JsonProcessingException ex) {
+            throw error(src, ex);
+        } catch (IOException ex) {
+            throw new TopologyFormatException(src.name(), 0, ex.getMessage());
+        }
+        if (vm == null) {
+            throw new TopologyFormatException(src.name(), src.firstLine(), "empty topology file");
+        }
+        if (vm.version == null) {
+            throw new TopologyFormatException(src.name(), src.firstLine(), "missing '" + VERSION_KEY + ": "
+                    + VERSION + "' line");
+        }
+        if (vm.version != VERSION) {
+            throw new TopologyFormatException(src.name(), src.firstLine(), "unsupported " + VERSION_KEY
+                    + " version " + vm.version + " (this peerdma reads version " + VERSION + ")");
+        }
+        MachineDTO dto = new MachineDTO();
+        copy(vm, dto);
+        if (dto.format == null) {
+            dto.format = "peerdma";
+        }
+        if (dto.source == null) {
+            dto.source = src.name();
+        }
+        return dto;
+    }
+
+    private static void copy(MachineDTO from, MachineDTO to) {
+        to.name = from.name;
+        to.source = from.source;
+        to.format = from.format;
+        to.arch = from.arch;
+        to.cpu = from.cpu;
+        to.hostBridges = from.hostBridges;
+        to.devices = from.devices;
+        to.notes = from.notes;
+    }
+
+    private static String where(String path) {
+        return path == null ? "" : " (in " + path.replace("org.peerdma.pci.imports.own.PeerdmaFormat$", "")
+                .replace("org.peerdma.pci.dto.", "") + ")";
+    }
+
+    private static TopologyFormatException error(TopologySource src, JsonProcessingException ex) {
+        String msg = ex.getOriginalMessage();
+        int nl = msg.indexOf('\n');
+        if (nl > 0) {
+            msg = msg.substring(0, nl);
+        }
+        return new TopologyFormatException(src.name(), line(src, ex.getLocation()), msg);
+    }
+
+    private static int line(TopologySource src, JsonLocation loc) {
+        return loc == null || loc.getLineNr() < 1 ? 0 : src.firstLine() + loc.getLineNr() - 1;
+    }
+
+    /**
+     * write - the file text.
+     * @param syntax "yaml" or "json"
+     */
+    public static String write(MachineDTO machine, String syntax) {
+        boolean json = "json".equals(syntax.toLowerCase(Locale.ROOT));
+        VersionedMachine vm = new VersionedMachine();
+        copy(machine, vm);
+        vm.version = VERSION;
+        try {
+            return (json ? JSON : YAML).writeValueAsString(vm);
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException("cannot write topology: " + ex.getOriginalMessage(), ex);
+        }
+    }
+
+    /** MachineDTO plus the version key, for the strict pass. */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({VERSION_KEY, "name", "source", "format", "arch", "cpu",
+        "hostBridges", "devices", "notes"})
+    public static final class VersionedMachine extends MachineDTO {
+        @com.fasterxml.jackson.annotation.JsonProperty(VERSION_KEY)
+        public Integer version;
+    }
+}
