@@ -35,6 +35,10 @@ final class Enricher {
                     }
                     d.notes.add(String.format("IDs %04x:%04x recovered from the name via pci.ids", d.vendor, d.device));
                     byName++;
+                } else if (d.vendorName != null && ids.vendorId(d.vendorName).isPresent()) {
+                    d.vendor = ids.vendorId(d.vendorName).getAsInt();
+                    d.notes.add(String.format("vendor %04x recovered from its name; pci.ids %s has no device named "
+                            + "'%s', so the device ID is unknown", d.vendor, ids.version(), d.deviceName));
                 }
             }
             if (d.vendor != null && d.vendorName == null) {

@@ -9,13 +9,15 @@ import org.peerdma.pci.spi.TopologySource;
 /** hwloc lstopo --of xml. */
 @Component(property = TopologyImporter.FORMAT + "=hwloc-xml")
 public class HwlocXmlImporter implements TopologyImporter {
+    private static final HwlocXmlParser PARSER = new HwlocXmlParser();
+
     @Override
     public int probe(TopologySource source) {
-        return HwlocXmlParser.probe(source);
+        return PARSER.probe(source);
     }
 
     @Override
     public MachineDTO read(TopologySource source) {
-        return HwlocXmlParser.parse(source);
+        return PARSER.parse(source);
     }
 }

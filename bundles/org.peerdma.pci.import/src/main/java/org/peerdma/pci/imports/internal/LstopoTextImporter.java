@@ -9,13 +9,15 @@ import org.peerdma.pci.spi.TopologySource;
 /** hwloc lstopo -v text. */
 @Component(property = TopologyImporter.FORMAT + "=lstopo-v")
 public class LstopoTextImporter implements TopologyImporter {
+    private static final LstopoTextParser PARSER = new LstopoTextParser();
+
     @Override
     public int probe(TopologySource source) {
-        return LstopoTextParser.probe(source);
+        return PARSER.probe(source);
     }
 
     @Override
     public MachineDTO read(TopologySource source) {
-        return LstopoTextParser.parse(source);
+        return PARSER.parse(source);
     }
 }

@@ -9,13 +9,15 @@ import org.peerdma.pci.spi.TopologySource;
 /** NCCL_TOPO_DUMP_FILE XML, fragments included. */
 @Component(property = TopologyImporter.FORMAT + "=nccl-topo-xml")
 public class NcclXmlImporter implements TopologyImporter {
+    private static final NcclTopoXmlParser PARSER = new NcclTopoXmlParser();
+
     @Override
     public int probe(TopologySource source) {
-        return NcclTopoXmlParser.probe(source);
+        return PARSER.probe(source);
     }
 
     @Override
     public MachineDTO read(TopologySource source) {
-        return NcclTopoXmlParser.parse(source);
+        return PARSER.parse(source);
     }
 }

@@ -135,9 +135,12 @@ public class TopologyIOImpl implements TopologyIO {
                 + String.join(", ", formats()) + ")");
     }
 
-    /** Whole-file formats first (a peerdma file, an XML file), then section by section. */
+    /**
+     * A peerdma topology file as a whole (its '#' lines are YAML comments); anything else
+     * section by section.
+     */
     private MachineDTO document(TopologySource src) {
-        Entry whole = best(src);
+        Entry whole = ranked().stream().filter(e -> e.format.equals("peerdma")).findFirst().orElse(null);
         if (whole != null && whole.importer.probe(src) >= 90) {
             MachineDTO m = whole.importer.read(src);
             m.format = m.format == null ? whole.format : m.format;
@@ -280,7 +283,7 @@ public class TopologyIOImpl implements TopologyIO {
             String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             MachineDTO m = PeerdmaFormat.parse(TopologySource.ofText("sample-machine.yaml", text));
             m.source = "sample";
-            return m;
+            return finish(m, "sample");
         } catch (IOException ex) {
             throw new KernelException(Errno.EIO, "reading the sample machine: " + ex.getMessage());
         }

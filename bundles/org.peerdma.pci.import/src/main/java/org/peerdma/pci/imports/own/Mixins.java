@@ -53,6 +53,10 @@ final class Mixins {
         "className", "numaNode", "physfn", "driver", "linkSpeed", "linkWidth", "bars", "bridgeWindows",
         "capabilities", "extendedCapsKnown", "acs", "notes"})
     abstract static class Device {
+        @JsonDeserialize(using = Numbers.Text.class)
+        public String bdf;
+        @JsonDeserialize(using = Numbers.Text.class)
+        public String physfn;
         @JsonSerialize(using = Numbers.HexInt.class)
         @JsonDeserialize(using = Numbers.IntIn.class)
         public Integer vendor;

@@ -119,6 +119,17 @@ final class Numbers {
         }
     }
 
+    /**
+     * A string field whose plain YAML scalar may look like a number to the YAML parser
+     * ("0000:00:00.0" is a YAML 1.1 sexagesimal): take the raw text.
+     */
+    static final class Text extends JsonDeserializer<String> {
+        @Override
+        public String deserialize(JsonParser p, DeserializationContext c) throws IOException {
+            return p.getText();
+        }
+    }
+
     static final class LongIn extends JsonDeserializer<Long> {
         @Override
         public Long deserialize(JsonParser p, DeserializationContext c) throws IOException {
