@@ -1,0 +1,269 @@
+package org.peerdma.pci.shell;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.Bar;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.Capability;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciMachine;
+import org.peerdma.pci.PciePortType;
+import org.peerdma.pci.dto.DeviceDTO;
+import org.peerdma.pci.dto.WindowDTO;
+
+/**
+ * Formats a {@link PciMachine} the way pciutils' lspci prints a real one: the one-line listing,
+ * -v/-vv/-vvv detail as far as the model knows it, -n/-nn, -t/-tv trees, -D, -k, -b, and the -s/-d
+ * filters. Lines the model adds that lspci would not print (notes, unknown ACS state) start
+ * with "#" ("\t# " inside a device block) so they cannot be mistaken for lspci's.
+ */
+public final class LspciFormatter {
+    private final PciMachine machine;
+    private final Map<Bdf, DeviceDTO> details;
+
+    /** A formatter for {@code machine}, with only what the live model exposes. */
+    public LspciFormatter(PciMachine machine) {
+        this(machine, Map.of());
+    }
+
+    /**
+     * A formatter that also uses the machine description's extra fields (class names, bridge
+     * windows), e.g. {@code PciCore.snapshot()} keyed by address.
+     */
+    public LspciFormatter(PciMachine machine, Map<Bdf, DeviceDTO> details) {
+        this.machine = machine;
+        this.details = details == null ? Map.of() : details;
+    }
+
+    /**
+     * format - lspci's output for these switches, e.g. {@code format("-tv")},
+     * {@code format("-vv", "-s", "02:08.0")}.
+     * Return: the text, every line ending in '\n' (empty when nothing matched).
+     * Errors: EINVAL for unknown switches or malformed -s/-d values.
+     */
+    public String format(String... args) {
+        return format(new LspciOptions().parse(Arrays.asList(args)));
+    }
+
+    String format(LspciOptions o) {
+        PciNames.Mode mode = o.numeric == 0 ? PciNames.Mode.NAMES
+                : o.numeric == 1 ? PciNames.Mode.NUMERIC : PciNames.Mode.MIXED;
+        PciNames names = new PciNames(machine, details, mode);
+        if (o.tree) {
+            return new LspciTree(machine, names, o).render();
+        }
+        boolean domains = o.domains || machine.devices().stream().anyMatch(d -> d.bdf().domain() != 0);
+        StringBuilder sb = new StringBuilder();
+        for (PciDevice d : machine.devices()) {
+            if (!o.filter.matches(d)) {
+                continue;
+            }
+            terse(sb, d, names, o, domains);
+            if (o.verbose > 0) {
+                verbose(sb, d, o);
+            }
+            if ((o.kernel || o.verbose > 0) && !d.driver().isEmpty()) {
+                sb.append("\tKernel driver in use: ").append(d.driver()).append('\n');
+            }
+            if (o.verbose > 0) {
+                annotations(sb, d);
+                sb.append('\n');
+            }
+        }
+        if (o.verbose > 0 && !o.filter.isSet()) {
+            for (String n : machine.notes()) {
+                sb.append("# ").append(n).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** show_terse: the device line and, with -v or -k, the Subsystem line. */
+    private static void terse(StringBuilder sb, PciDevice d, PciNames names, LspciOptions o, boolean domains) {
+        Bdf a = d.bdf();
+        if (domains) {
+            sb.append(String.format(Locale.ROOT, "%04x:", a.domain()));
+        }
+        sb.append(a.shortName()).append(' ').append(names.className(d)).append(": ")
+                .append(names.vendorDevice(d.vendor(), d.device()));
+        if (d.revision() != 0) {
+            sb.append(String.format(Locale.ROOT, " (rev %02x)", d.revision()));
+        }
+        if (o.verbose > 0) {
+            int pif = d.classCode() & 0xff;
+            String x = PciNames.progIf((d.classCode() >> 8) & 0xffff, pif);
+            if (pif != 0 || x != null) {
+                sb.append(String.format(Locale.ROOT, " (prog-if %02x", pif));
+                if (x != null) {
+                    sb.append(" [").append(x).append(']');
+                }
+                sb.append(')');
+            }
+        }
+        sb.append('\n');
+        int sv = d.subsystemVendor();
+        if ((o.verbose > 0 || o.kernel) && sv != 0 && sv != 0xffff) {
+            sb.append("\tSubsystem: ").append(names.subsystem(d)).append('\n');
+        }
+    }
+
+    /** show_verbose without the config-space registers the model does not have. */
+    private void verbose(StringBuilder sb, PciDevice d, LspciOptions o) {
+        if (d.numaNode() >= 0) {
+            sb.append("\tNUMA node: ").append(d.numaNode()).append('\n');
+        }
+        boolean bridge = d.isBridge();
+        for (Bar b : d.bars()) {
+            if (b.index() < (bridge ? 2 : 6)) {
+                sb.append(o.verbose > 1 ? "\tRegion " + b.index() + ": " : "\t").append(barText(b, o.busCentric))
+                        .append('\n');
+            }
+        }
+        if (bridge) {
+            if (d.secondaryBus() >= 0) {
+                sb.append(String.format(Locale.ROOT, "\tBus: primary=%02x, secondary=%02x, subordinate=%02x",
+                        d.bdf().bus(), d.secondaryBus(), d.subordinateBus()));
+                // PCIe bridges hardwire the secondary latency timer to 0; for others it is unknown
+                sb.append(d.isPcie() ? ", sec-latency=0\n" : "\n");
+            }
+            windows(sb, details.get(d.bdf()));
+        }
+        d.bar(6).ifPresent(rom -> sb.append("\tExpansion ROM at ")
+                .append(rom.unassigned() && rom.start() == 0 ? "<unassigned>" : hex(addr(rom, o.busCentric), 8))
+                .append(rom.unassigned() ? " [disabled]" : "").append(size(rom.size())).append('\n'));
+        capabilities(sb, d, o.verbose);
+    }
+
+    private static void windows(StringBuilder sb, DeviceDTO dto) {
+        if (dto == null || dto.bridgeWindows == null) {
+            return;
+        }
+        List<WindowDTO> ws = dto.bridgeWindows;
+        for (int kind = 0; kind < 3; kind++) {
+            for (WindowDTO w : ws) {
+                int k = w.io ? 0 : w.prefetchable ? 2 : 1;
+                if (k != kind || w.size <= 0) {
+                    continue;
+                }
+                long limit = w.cpuStart + w.size - 1;
+                int bits = k == 0 ? (limit > 0xffffL ? 32 : 16) : k == 1 ? 32 : (limit > 0xffffffffL ? 64 : 32);
+                String prefix = k == 0 ? "I/O behind bridge" : k == 1 ? "Memory behind bridge"
+                        : "Prefetchable memory behind bridge";
+                int digits = (bits + 3) / 4;
+                sb.append('\t').append(prefix).append(": ").append(hex(w.cpuStart, digits)).append('-')
+                        .append(hex(limit, digits)).append(size(w.size)).append(" [").append(bits).append("-bit]\n");
+            }
+        }
+    }
+
+    private static void capabilities(StringBuilder sb, PciDevice d, int verbose) {
+        boolean acsListed = false;
+        for (Capability c : d.capabilities()) {
+            if (!c.extended()) {
+                sb.append(String.format(Locale.ROOT, "\tCapabilities: [%02x] ", c.offset()));
+                if (c.id() == Capability.CAP_EXP) {
+                    sb.append("Express");
+                    if (verbose > 1 && c.version() > 0) {
+                        sb.append(" (v").append(c.version()).append(')');
+                    }
+                    sb.append(d.isPcie() ? " " + d.portType().lspciName() : "").append('\n');
+                } else {
+                    sb.append(c.name()).append('\n');
+                }
+                continue;
+            }
+            sb.append(String.format(Locale.ROOT, "\tCapabilities: [%03x", c.offset()));
+            if (verbose > 1 && c.version() > 0) {
+                sb.append(" v").append(c.version());
+            }
+            sb.append("] ").append(c.name()).append('\n');
+            if (c.id() == Capability.EXT_ACS) {
+                acsListed = true;
+                acsLines(sb, d, verbose);
+            }
+        }
+        if (d.hasAcs() && !acsListed) {
+            if (d.acsCapOffset() > 0) {
+                sb.append(String.format(Locale.ROOT, "\tCapabilities: [%03x] Access Control Services\n",
+                        d.acsCapOffset()));
+            } else {
+                sb.append("\t# Access Control Services (capability offset not in the dump)\n");
+            }
+            acsLines(sb, d, verbose);
+        }
+    }
+
+    private static void acsLines(StringBuilder sb, PciDevice d, int verbose) {
+        if (verbose > 1 && d.hasAcs()) {
+            sb.append("\t\tACSCap:\t").append(Acs.lspci(d.acsCap())).append('\n');
+            sb.append("\t\tACSCtl:\t").append(Acs.lspci(d.acsCtrl())).append('\n');
+        }
+    }
+
+    /** The model's own remarks on a device: what the dump did not say. */
+    private static void annotations(StringBuilder sb, PciDevice d) {
+        if (d.bus().isElided()) {
+            sb.append(String.format(Locale.ROOT, "\t# bus %02x: the bridge leading to it is not in the dump\n",
+                    d.bus().number()));
+        }
+        d.physfn().ifPresent(pf -> sb.append("\t# SR-IOV virtual function of ").append(pf.bdf()).append('\n'));
+        if (d.capabilities().isEmpty() && d.portType() != PciePortType.UNKNOWN
+                && d.portType() != PciePortType.CONVENTIONAL) {
+            sb.append("\t# PCIe port type (from the dump; capability list not shown): ")
+                    .append(d.portType().lspciName()).append('\n');
+        }
+        if (d.acsUnknown()) {
+            sb.append(d.hasAcs() ? "\t# ACS unknown: the dump shows the ACS capability but not its control bits\n"
+                    : "\t# ACS unknown: the dump did not show this device's extended capabilities\n");
+        }
+        for (String n : d.notes()) {
+            sb.append("\t# ").append(n).append('\n');
+        }
+    }
+
+    private static long addr(Bar b, boolean bus) {
+        return bus ? b.busStart() : b.start();
+    }
+
+    /** barText - one BAR as show_bases prints it after the tab / "Region N: ". */
+    static String barText(Bar b, boolean bus) {
+        boolean unset = b.unassigned() && b.start() == 0;
+        StringBuilder s = new StringBuilder();
+        if (b.io()) {
+            s.append("I/O ports at ").append(unset ? "<unassigned>" : hex(addr(b, bus), 4));
+        } else {
+            s.append("Memory at ").append(unset ? "<unassigned>" : hex(addr(b, bus), 8))
+                    .append(b.mem64() ? " (64-bit, " : " (32-bit, ").append(b.prefetchable() ? "" : "non-")
+                    .append("prefetchable)");
+        }
+        if (b.unassigned() && !unset) {
+            s.append(" [disabled]");
+        }
+        return s.append(size(b.size())).toString();
+    }
+
+    private static String hex(long v, int digits) {
+        String h = Long.toHexString(v);
+        return h.length() >= digits ? h : "0".repeat(digits - h.length()) + h;
+    }
+
+    /** show_size: " [size=64G]", exact multiples of 1024 only, up to T. */
+    static String size(long x) {
+        if (x == 0) {
+            return "";
+        }
+        String[] suffix = {"", "K", "M", "G", "T"};
+        int i = 0;
+        for (; i < suffix.length - 1; i++) {
+            if (x % 1024 != 0) {
+                break;
+            }
+            x /= 1024;
+        }
+        return " [size=" + Long.toUnsignedString(x) + suffix[i] + "]";
+    }
+}
