@@ -4,7 +4,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /** Module parameters of the PCI core: the kernel's pci= command line option. */
-@ObjectClassDefinition(pid = PciCmdlineConfig.PID, name = "PCI core (pci= kernel command line)",
+@ObjectClassDefinition(id = PciCmdlineConfig.PID, name = "PCI core (pci= kernel command line)",
         description = "Boot-time options of the PCI core. They take effect when devices are enumerated: "
                 + "at machine load, rescan and hot-add, as on a kernel booted with them.")
 @interface PciCmdlineConfig {

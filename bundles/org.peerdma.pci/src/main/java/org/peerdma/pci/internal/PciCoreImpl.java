@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * The PCI core (drivers/pci/probe.c, remove.c, pci.c as far as topology goes). One writer at a
  * time (this object's monitor); readers use the machine lock-free.
  */
-@Component(service = {PciCore.class, ModuleUsage.class})
+@Component(service = {PciCore.class, ModuleUsage.class}, configurationPid = PciCmdlineConfig.PID)
 @Designate(ocd = PciCmdlineConfig.class)
 public class PciCoreImpl implements PciCore, ModuleUsage {
     private static final Logger LOG = LoggerFactory.getLogger("pci");

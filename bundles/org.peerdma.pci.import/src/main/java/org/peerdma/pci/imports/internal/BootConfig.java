@@ -4,7 +4,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /** Which machine the runtime boots on. */
-@ObjectClassDefinition(pid = BootConfig.PID, name = "PCI topology at boot",
+@ObjectClassDefinition(id = BootConfig.PID, name = "PCI topology at boot",
         description = "The machine the PCI core is loaded with when the runtime starts.")
 @interface BootConfig {
     String PID = "org.peerdma.pci.boot";

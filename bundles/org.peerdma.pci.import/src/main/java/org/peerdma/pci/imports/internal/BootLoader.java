@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * the sample, or what configuration names. A failing source is reported and the sample used, so
  * the runtime always starts with something to look at.
  */
-@Component(immediate = true)
+@Component(immediate = true, configurationPid = BootConfig.PID)
 @Designate(ocd = BootConfig.class)
 public class BootLoader {
     private static final Logger LOG = LoggerFactory.getLogger("pci.boot");
