@@ -45,7 +45,9 @@ import org.peerdma.pci.dto.MachineDTO;
     "osgi.command.function=acs",
     "osgi.command.function=reboot",
     "osgi.command.function=cmdline",
-    "osgi.command.function=refs"})
+    "osgi.command.function=refs",
+    "osgi.command.function=hotplug",
+    "osgi.command.function=unplug"})
 public class PciCommands {
     @Reference
     PciCore core;
@@ -174,6 +176,25 @@ public class PciCommands {
         List<Bdf> added = core.rescan().stream().sorted().toList();
         return added.isEmpty() ? "rescan: no new devices"
                 : "rescan added " + added.size() + " device(s): " + join(added);
+    }
+
+    /** hotplug - new cards appear: the devices of a dump or topology file are hot-added. */
+    @Descriptor("hot-add the devices described in a dump or topology file below bridges already present")
+    public String hotplug(CommandSession session,
+            @Descriptor("importer format name, 'auto' probes the content")
+            @Parameter(names = {"--format", "-f"}, absentValue = TopologyIO.AUTO) String format,
+            @Descriptor("file describing the new devices") String source) {
+        MachineDTO dto = io().read(existing(session, source),
+                format == null || format.isBlank() ? TopologyIO.AUTO : format);
+        List<Bdf> added = core.hotAdd(dto.devices).stream().sorted().toList();
+        return "hot-added " + added.size() + " device(s): " + join(added);
+    }
+
+    /** unplug - surprise removal: the hardware leaves, rescan does not find it again. */
+    @Descriptor("surprise-remove a device and everything below it (the hardware is gone; rescan will not find it)")
+    public String unplug(@Descriptor("[domain:]bus:dev.fn") String bdf) {
+        List<Bdf> gone = core.hotUnplug(Bdf.parse(bdf));
+        return "unplugged " + gone.size() + " device(s): " + join(gone);
     }
 
     /** reboot - enumerate the loaded machine again with the pci= options in force now. */

@@ -166,6 +166,31 @@ class PciCommandsTest {
     }
 
     @Test
+    void unplugIsPermanentAndHotplugAddsNewCards(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assertThat(cmds.unplug("04:00.0")).isEqualTo("unplugged 1 device(s): 0000:04:00.0");
+        assertThat(cmds.rescan()).isEqualTo("rescan: no new devices");
+        Path card = java.nio.file.Files.writeString(dir.resolve("card.yaml"), "new card");
+        cmds.io = new FakeIO() {
+            @Override
+            public MachineDTO read(Path source, String format) {
+                MachineDTO m = new MachineDTO();
+                org.peerdma.pci.dto.DeviceDTO d = new org.peerdma.pci.dto.DeviceDTO();
+                d.bdf = "0000:04:00.0";
+                d.vendor = 0x144d;
+                d.device = 0xa80a;
+                m.devices.add(d);
+                return m;
+            }
+        };
+        assertThat(cmds.hotplug(null, TopologyIO.AUTO, card.toString())).isEqualTo("hot-added 1 device(s): 0000:04:00.0");
+        assertThat(core.get(Bdf.parse("04:00.0")).vendor()).isEqualTo(0x144d);
+        KernelException again = kex(() -> cmds.hotplug(null, TopologyIO.AUTO, card.toString()));
+        assertThat(again.errno()).isEqualTo(Errno.EEXIST);
+        KernelException missing = kex(() -> cmds.hotplug(null, TopologyIO.AUTO, dir.resolve("nope.yaml").toString()));
+        assertThat(missing.errno()).isEqualTo(Errno.ENOENT);
+    }
+
+    @Test
     void removeRescanReboot() {
         assertThat(cmds.remove("01:00.0")).isEqualTo(
                 "removed 5 device(s): 0000:03:00.0 0000:04:00.0 0000:02:08.0 0000:02:10.0 0000:01:00.0");
