@@ -32,7 +32,7 @@ class PciCommandsTest {
     private FakeIO fakeIo;
 
     /** A TopologyIO that hands out the test machines and records writes. */
-    static final class FakeIO implements TopologyIO {
+    static class FakeIO implements TopologyIO {
         final List<String> calls = new ArrayList<>();
 
         @Override
