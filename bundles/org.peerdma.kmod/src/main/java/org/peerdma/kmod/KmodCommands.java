@@ -64,15 +64,17 @@ public class KmodCommands {
     @Descriptor("list loaded modules with their users (like lsmod); -a lists every installed one with its state")
     public String lsmod(@Descriptor("all installed modules, loaded or not") @Parameter(names = {"-a", "--all"},
             presentValue = "true", absentValue = "false") boolean all) {
-        StringBuilder sb = new StringBuilder(String.format("%-28s %8s  %s%n", "Module", "Size", "Used by"));
-        for (Module m : modules.all()) {
+        List<Module> all = modules.all();
+        int w = Math.max(19, all.stream().mapToInt(m -> m.name().length()).max().orElse(0) + 1);
+        StringBuilder sb = new StringBuilder(String.format("%-" + w + "s %8s  %s%n", "Module", "Size", "Used by"));
+        for (Module m : all) {
             if (!all && !m.isLoaded()) {
                 continue;
             }
             Set<Module> users = m.isLoaded() ? modules.users(m) : Set.of();
             List<String> holders = m.isLoaded() ? modules.holders(m) : List.of();
             String by = users.stream().map(Module::name).sorted().collect(Collectors.joining(","));
-            String line = String.format("%-28s %8d  %d %s", m.name(), size(m.bundle()), users.size() + holders.size(),
+            String line = String.format("%-" + w + "s %8d  %d %s", m.name(), size(m.bundle()), users.size() + holders.size(),
                     by);
             if (!holders.isEmpty()) {
                 line += (by.isEmpty() ? "" : " ") + "[" + holders.size() + " live]";
@@ -135,23 +137,23 @@ public class KmodCommands {
             @Descriptor("module name") String name) {
         Module m = modules.find(name);
         if (!m.isLoaded()) {
-            throw new KernelException(Errno.ENOENT, "ERROR: Module " + m.name() + " is not currently loaded");
+            throw new KernelException(Errno.ENOENT, "Module " + m.name() + " is not currently loaded");
         }
         if (m.bundle().getBundleId() == ctx.getBundle().getBundleId()) {
-            throw new KernelException(Errno.EBUSY, "ERROR: Module " + m.name() + " is the module tool itself");
+            throw new KernelException(Errno.EBUSY, "Module " + m.name() + " is the module tool itself");
         }
         Set<Module> users = modules.users(m);
         List<String> holders = modules.holders(m);
         StringBuilder warn = new StringBuilder();
         if (!users.isEmpty() || !holders.isEmpty()) {
-            String msg = "ERROR: Module " + m.name() + " is in use"
+            String msg = "Module " + m.name() + " is in use"
                     + (users.isEmpty() ? "" : " by: " + users.stream().map(Module::name).sorted()
                             .collect(Collectors.joining(" ")))
                     + (holders.isEmpty() ? "" : " (" + holders.size() + " live: " + String.join("; ", holders) + ")");
             if (!force) {
                 throw new KernelException(Errno.EBUSY, msg);
             }
-            warn.append("forced: ").append(msg.substring("ERROR: ".length())).append('\n');
+            warn.append("forced: ").append(msg).append('\n');
         }
         try {
             m.bundle().stop(Bundle.STOP_TRANSIENT);
