@@ -64,10 +64,10 @@ public class KmodCommands {
     @Descriptor("list loaded modules with their users (like lsmod); -a lists every installed one with its state")
     public String lsmod(@Descriptor("all installed modules, loaded or not") @Parameter(names = {"-a", "--all"},
             presentValue = "true", absentValue = "false") boolean all) {
-        List<Module> all = modules.all();
-        int w = Math.max(19, all.stream().mapToInt(m -> m.name().length()).max().orElse(0) + 1);
+        List<Module> mods = modules.all();
+        int w = Math.max(19, mods.stream().mapToInt(m -> m.name().length()).max().orElse(0) + 1);
         StringBuilder sb = new StringBuilder(String.format("%-" + w + "s %8s  %s%n", "Module", "Size", "Used by"));
-        for (Module m : all) {
+        for (Module m : mods) {
             if (!all && !m.isLoaded()) {
                 continue;
             }
