@@ -135,6 +135,58 @@ class ModuleLifecycleTest {
     }
 
     @Test
+    void runtimeParametersChangeWhileLoadedAndLoadTimeOnesDoNot() throws Exception {
+        ParamProbe probe = Runtime.await(ctx, ParamProbe.class, 5000);
+        assertThat(sh.run("kmod:modparam itest_probe")).containsPattern("(?m)^level\\s+rw\\s+1$")
+                .containsPattern("(?m)^mode\\s+ro\\s+normal$");
+        assertThat(sh.run("kmod:modparam itest_probe level=3")).contains("set level=3");
+        Runtime.eventually("component reconfigured", 5000, () -> probe.level == 3);
+        assertThat(sh.run("kmod:modparam itest_probe")).containsPattern("(?m)^level\\s+rw\\s+3$");
+        assertThatThrownBy(() -> sh.run("kmod:modparam itest_probe mode=fast"))
+                .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.EPERM));
+        assertThatThrownBy(() -> sh.run("kmod:modparam itest_probe level=abc"))
+                .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.EINVAL));
+        assertThatThrownBy(() -> sh.run("kmod:modparam itest_probe level")).hasMessageContaining("not param=value");
+        assertThat(probe.mode).isEqualTo("normal");
+        configAdmin.getConfiguration(ParamProbe.PID, "?").delete();
+    }
+
+    @Test
+    void modprobeInstallsAModuleFromTheModulePathOrAJar() throws Exception {
+        org.osgi.framework.Bundle shell = java.util.Arrays.stream(ctx.getBundles())
+                .filter(b -> "org.peerdma.pci.shell".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        String loc = shell.getLocation().replaceFirst("^reference:", "");
+        java.nio.file.Path jar = java.nio.file.Path.of(java.net.URI.create(loc));
+        java.nio.file.Path modpath = java.nio.file.Path.of(ctx.getProperty("peerdma.modpath"));
+        java.nio.file.Files.createDirectories(modpath);
+        java.nio.file.Files.copy(jar, modpath.resolve("pci-shell.jar"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        shell.uninstall();
+        ctx.getBundle(0).adapt(org.osgi.framework.wiring.FrameworkWiring.class).refreshBundles(null);
+        assertThat(sh.run("kmod:lsmod -a")).doesNotContain("pci_shell");
+        assertThat(sh.run("kmod:modprobe pci_shell")).contains("loaded pci_shell");
+        Runtime.eventually("lspci back after modprobe from the module path", 5000, () -> {
+            try {
+                return sh.run("pci:lspci").contains("03:00.0");
+            } catch (Exception ex) {
+                return false;
+            }
+        });
+        assertThat(sh.run("kmod:modinfo pci_shell")).contains(modpath.toUri().toString());
+
+        // a jar path works too
+        org.osgi.framework.Bundle again = java.util.Arrays.stream(ctx.getBundles())
+                .filter(b -> "org.peerdma.pci.shell".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        again.uninstall();
+        assertThat(sh.run("kmod:modprobe " + jar)).contains("loaded pci_shell");
+        java.nio.file.Path notAJar = java.nio.file.Files.writeString(modpath.resolve("junk.jar"), "not a jar");
+        assertThatThrownBy(() -> sh.run("kmod:modprobe " + notAJar)).isInstanceOf(KernelException.class)
+                .hasMessageContaining("not a loadable module");
+        java.nio.file.Files.delete(notAJar);
+    }
+
+    @Test
     void rmmodOfUnknownOrUnloadedModuleSaysSo() throws Exception {
         assertThatThrownBy(() -> sh.run("kmod:rmmod nosuchmod"))
                 .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.ENOENT))
