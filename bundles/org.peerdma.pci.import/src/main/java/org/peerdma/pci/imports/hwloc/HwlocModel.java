@@ -46,6 +46,25 @@ final class HwlocModel {
         return t.isEmpty() || t.startsWith("#") || t.startsWith("```") || t.startsWith("$ ");
     }
 
+    /**
+     * bridgeBuses - set a bridge's secondary/subordinate bus from an hwloc bus range
+     * ("0000:[04-07]"), or note that the tool gave none. Errors: a range in another domain.
+     */
+    static void bridgeBuses(org.peerdma.pci.dto.DeviceDTO d, org.peerdma.pci.Bdf bdf, String buses,
+            org.peerdma.pci.spi.TopologySource src, int line, String attr, String tool) {
+        if (buses == null) {
+            d.notes.add(tool + " gives no secondary/subordinate bus for this bridge.");
+            return;
+        }
+        BusRange r = busRange(buses, src, line, attr);
+        if (r.domain() != bdf.domain()) {
+            throw new org.peerdma.pci.TopologyFormatException(src.name(), line,
+                    "bridge " + d.bdf + " forwards to another PCI domain (" + buses + ")");
+        }
+        d.secondaryBus = r.first();
+        d.subordinateBus = r.last();
+    }
+
     /** busRange - parse "dddd:[bb-bb]"; errors name the file line. */
     static BusRange busRange(String text, TopologySource src, int line, String what) {
         Matcher m = BUS_RANGE.matcher(text.strip());

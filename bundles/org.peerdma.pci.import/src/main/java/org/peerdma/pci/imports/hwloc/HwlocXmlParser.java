@@ -300,18 +300,7 @@ public final class HwlocXmlParser {
             d.revision = Integer.parseInt(m.group(6), 16);
             d.headerType = bridge ? 1 : HwlocModel.headerTypeForClass(d.classCode);
             if (bridge) {
-                String buses = a.getValue("bridge_pci");
-                if (buses != null) {
-                    HwlocModel.BusRange r = HwlocModel.busRange(buses, src, line, "bridge_pci");
-                    if (r.domain() != bdf.domain()) {
-                        throw new TopologyFormatException(src.name(), line,
-                                "bridge " + d.bdf + " forwards to another PCI domain (" + buses + ")");
-                    }
-                    d.secondaryBus = r.first();
-                    d.subordinateBus = r.last();
-                } else {
-                    d.notes.add("hwloc gives no secondary/subordinate bus for this bridge.");
-                }
+                HwlocModel.bridgeBuses(d, bdf, a.getValue("bridge_pci"), src, line, "bridge_pci", "hwloc");
             }
             String speed = a.getValue("pci_link_speed");
             if (speed != null) {

@@ -285,18 +285,7 @@ public final class LstopoTextParser {
         d.headerType = bridge ? Integer.valueOf(1)
                 : d.classCode == null ? null : HwlocModel.headerTypeForClass(d.classCode);
         if (bridge) {
-            String buses = attrs.get("buses");
-            if (buses != null) {
-                HwlocModel.BusRange r = HwlocModel.busRange(buses, src, line, "buses");
-                if (r.domain() != bdf.domain()) {
-                    throw new TopologyFormatException(src.name(), line,
-                            "bridge " + d.bdf + " forwards to another PCI domain (" + buses + ")");
-                }
-                d.secondaryBus = r.first();
-                d.subordinateBus = r.last();
-            } else {
-                d.notes.add("lstopo gives no secondary/subordinate bus for this bridge.");
-            }
+            HwlocModel.bridgeBuses(d, bdf, attrs.get("buses"), src, line, "buses", "lstopo");
         }
         d.linkSpeed = attrs.get("link");
         d.vendorName = attrs.get("PCIVendor");
