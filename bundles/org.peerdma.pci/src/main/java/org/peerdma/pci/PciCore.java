@@ -30,6 +30,13 @@ public interface PciCore {
      */
     PciMachine reboot();
 
+    /**
+     * detached - build a machine from a description without loading it: same validation and
+     * pci= options as {@link #load}, but it is never current, sends no events and has no
+     * notifiers, so what-if questions cannot disturb the loaded machine. Errors as for load.
+     */
+    PciMachine detached(MachineDTO machine);
+
     /** @return the machine as a DTO, present devices only, for saving or what-if copies. */
     MachineDTO snapshot();
 

@@ -156,6 +156,27 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     }
 
     @Override
+    public PciMachine detached(MachineDTO dto) {
+        if (dto == null) {
+            throw KernelException.einval("no machine description given");
+        }
+        MachineImpl m = newMachine(dto);
+        List<DevImpl> added = Enumerator.add(m, dto.devices == null ? List.of() : dto.devices, true);
+        String p = options.disableAcsRedir;
+        if (p != null && !p.isEmpty()) {
+            for (DevImpl d : added) {
+                if (matchesAcsRedir(d, p, false) && d.hasAcs()) {
+                    d.acsCtrl = d.acsCtrl & ~Acs.REDIRECT_BITS;
+                    if (d.dto.acs != null) {
+                        d.dto.acs.ctrl = d.acsCtrl;
+                    }
+                }
+            }
+        }
+        return m;
+    }
+
+    @Override
     public synchronized PciMachine reboot() {
         return load(copyMachine(bootDescription));
     }
@@ -252,24 +273,7 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         if (p == null || p.isEmpty()) {
             return;
         }
-        int pos = 0;
-        int ret = 0;
-        while (pos < p.length()) {
-            DevStrMatch.Result r = DevStrMatch.match(dev, p, pos);
-            ret = r.ret();
-            pos = r.end();
-            if (ret < 0) {
-                log(dev, "PCI: Can't parse disable_acs_redir parameter: " + p);
-                break;
-            } else if (ret == 1) {
-                break;
-            }
-            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
-                break;
-            }
-            pos++;
-        }
-        if (ret != 1) {
+        if (!matchesAcsRedir(dev, p, true)) {
             return;
         }
         if (!dev.hasAcs()) {
@@ -280,6 +284,30 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         int now = old & ~Acs.REDIRECT_BITS;
         setCtrl(dev, now);
         log(dev, dev.bdf + ": disabled ACS redirect");
+    }
+
+    /** The matching loop of pci_disable_acs_redir(): true when {@code p} names {@code dev}. */
+    private boolean matchesAcsRedir(DevImpl dev, String p, boolean logErrors) {
+        int pos = 0;
+        int ret = 0;
+        while (pos < p.length()) {
+            DevStrMatch.Result r = DevStrMatch.match(dev, p, pos);
+            ret = r.ret();
+            pos = r.end();
+            if (ret < 0) {
+                if (logErrors) {
+                    log(dev, "PCI: Can't parse disable_acs_redir parameter: " + p);
+                }
+                break;
+            } else if (ret == 1) {
+                break;
+            }
+            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
+                break;
+            }
+            pos++;
+        }
+        return ret == 1;
     }
 
     private void log(DevImpl dev, String line) {

@@ -1,0 +1,48 @@
+package org.peerdma.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.junit5.service.ServiceExtension;
+import org.peerdma.errno.KernelException;
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciCore;
+
+/** The P2P doctor on the sample machine, through the shell. */
+@ExtendWith(ServiceExtension.class)
+class P2pDoctorTest {
+    @InjectService(timeout = 5000)
+    CommandProcessor processor;
+
+    @InjectService(timeout = 5000)
+    PciCore core;
+
+    @Test
+    void checkExplainsTheVerdictAndWhatifLeavesTheMachineAlone() throws Exception {
+        Shell sh = new Shell(processor);
+        Runtime.eventually("sample booted", 5000, () -> core.machine().devices().size() == 22);
+        // GPU 03:00.0 and NIC 05:00.0 sit below the same PEX 8747; 02:08.0 redirects, Skylake-E is whitelisted
+        String out = sh.run("p2p:check 03:00.0 05:00.0");
+        assertThat(out).contains("P2P SUPPORTED: PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, distance 4")
+                .contains("redirecting: 0000:02:08.0").contains("pci=disable_acs_redir=0000:02:08.0")
+                .contains("whitelisted: 8086:2020").contains("v4.20 NOT_SUPPORTED -2");
+        // NIC and NVMe on non-redirecting ports: bus address
+        assertThat(sh.run("p2p:check 05:00.0 06:00.0")).contains("PCI_P2PDMA_MAP_BUS_ADDR, distance 4");
+        String whatif = sh.run("p2p:whatif 03:00.0 05:00.0 acs:02:08.0=-RR,-CR");
+        assertThat(whatif).contains("before: PCI_P2PDMA_MAP_THRU_HOST_BRIDGE distance 4")
+                .contains("after:  PCI_P2PDMA_MAP_BUS_ADDR distance 4");
+        assertThat(core.get(Bdf.parse("02:08.0")).acsCtrl() & Acs.RR).isNotZero();
+        assertThat(sh.run("p2p:whatif 03:00.0 81:00.0 cpu=GenuineIntel/6 kernel=v4.20"))
+                .contains("after:  PCI_P2PDMA_MAP_NOT_SUPPORTED distance -1 (v4.20)");
+        assertThat(sh.run("p2p:matrix")).contains("rows: provider").contains("BUS(4) PIX");
+        assertThatThrownBy(() -> sh.run("p2p:check 03:00.0 77:00.0")).isInstanceOf(KernelException.class)
+                .hasMessageContaining("ENODEV");
+        assertThatThrownBy(() -> sh.run("p2p:whatif 03:00.0 05:00.0 acs:03:00.0=0"))
+                .hasMessageContaining("has no ACS capability");
+    }
+}

@@ -1,0 +1,269 @@
+package org.peerdma.p2pdma.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.peerdma.p2pdma.HostBridgeCheck;
+import org.peerdma.p2pdma.KernelVersion;
+import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.P2pVerdict;
+import org.peerdma.p2pdma.PathNode;
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.CpuInfo;
+import org.peerdma.pci.PciBus;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciHostBridge;
+import org.peerdma.pci.PciMachine;
+
+/**
+ * calc_map_type_and_dist() (reference §C3) and its v4.20/v5.2 forms, recording the path, the
+ * ACS list in the kernel's order and the host-bridge check, so the verdict can be explained.
+ */
+final class Calc {
+    /** seq_buf of 128 bytes holding the ACS list in the newest kernel. */
+    static final int ACS_LIST_BUF = 128;
+
+    private Calc() {
+    }
+
+    /** pci_upstream_bridge(), walking over buses whose bridge the dump did not show. */
+    static PciDevice up(PciDevice x, List<String> assumptions) {
+        PciDevice u = x.upstreamBridge();
+        if (u != null) {
+            return u;
+        }
+        PciDevice base = x.physfn().orElse(x);
+        PciBus b = base.bus();
+        if (b != null && b.isElided()) {
+            for (PciBus p = b.parent(); p != null; p = p.parent()) {
+                if (p.self() != null) {
+                    note(assumptions, "the bridges between " + p.self().name() + " and bus " + b
+                            + " are not in the dump: hop counts are a lower bound and their ACS state is unknown");
+                    return p.self();
+                }
+                if (p.isRoot()) {
+                    break;
+                }
+            }
+        }
+        return null;
+    }
+
+    static boolean redirects(PciDevice d) {
+        return d.hasAcs() && (d.acsCtrl() & Acs.REDIRECT_BITS) != 0;
+    }
+
+    /** cpu_supports_p2pdma(): x86 and AMD family &gt;= 0x17 (Zen or later). */
+    static boolean cpuSupports(PciMachine m) {
+        CpuInfo c = m.cpu();
+        boolean x86 = m.arch().startsWith("x86") || m.arch().equals("amd64") || m.arch().equals("i386");
+        return x86 && c.isAmd() && c.family() >= 0x17;
+    }
+
+    static String cpuText(PciMachine m) {
+        CpuInfo c = m.cpu();
+        if (c.isUnknown()) {
+            return "CPU unknown (" + m.arch() + ")";
+        }
+        return String.format("%s family %#x (%s)", c.vendor(), c.family(), m.arch());
+    }
+
+    private static void note(List<String> l, String s) {
+        if (!l.contains(s)) {
+            l.add(s);
+        }
+    }
+
+    static P2pVerdict calc(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v) {
+        List<String> assumptions = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        List<PathNode> path = new ArrayList<>();
+        StringBuilder acs = new StringBuilder();
+        int acsCnt = 0;
+        int distA = 0;
+        int distB = 0;
+        PciDevice common = null;
+        for (PciDevice a = provider; a != null; a = up(a, assumptions)) {
+            distB = 0;
+            boolean found = false;
+            for (PciDevice bb = client; bb != null; bb = up(bb, assumptions)) {
+                if (a == bb) {
+                    found = true;
+                    break;
+                }
+                distB++;
+            }
+            path.add(node(a, found ? "common" : "provider", assumptions));
+            if (redirects(a)) {
+                acs.append(a.name()).append(';');
+                acsCnt++;
+            }
+            if (found) {
+                common = a;
+                break;
+            }
+            distA++;
+        }
+        if (common == null) {
+            // no common upstream device: dist_b is from the last outer iteration
+            int hops = distA + distB;
+            for (PciDevice bb = client; bb != null; bb = up(bb, assumptions)) {
+                path.add(node(bb, "client", assumptions));
+            }
+            return noCommon(m, provider, client, v, hops, path, warnings, assumptions);
+        }
+        List<PathNode> clientSide = new ArrayList<>();
+        for (PciDevice bb = client; bb != null; bb = up(bb, assumptions)) {
+            if (bb == common) {
+                break;
+            }
+            clientSide.add(node(bb, "client", assumptions));
+            if (redirects(bb)) {
+                acs.append(bb.name()).append(';');
+                acsCnt++;
+            }
+        }
+        // path: provider .. common, then client side from the common device down to the client
+        for (int i = clientSide.size() - 1; i >= 0; i--) {
+            path.add(clientSide.get(i));
+        }
+        int hops = distA + distB;
+        String acsList = acs.length() == 0 ? "" : acs.substring(0, acs.length() - 1);
+        if (acsCnt == 0) {
+            return new P2pVerdict(provider, client, v, MapType.BUS_ADDR, hops, hops, common, path, "", null,
+                    "no ACS redirect between the devices and their common upstream device " + common.name()
+                            + ": transactions stay below it (distance " + hops + ")",
+                    warnings, assumptions);
+        }
+        String shown = v == KernelVersion.NEWEST ? truncated(acs.toString()) : acsList;
+        warnings.add(client.name() + ": ACS redirect is set between the client and provider (" + provider.name() + ")");
+        warnings.add(client.name() + ": to disable ACS redirect for this path, add the kernel parameter: "
+                + "pci=disable_acs_redir=" + shown);
+        if (v.acsRejects()) {
+            return new P2pVerdict(provider, client, v, MapType.NOT_SUPPORTED, -2, hops, common, path, acsList, null,
+                    "ACS redirect on " + acsList.replace(";", ", ") + ": " + v.label()
+                            + " rejects any redirect on the path (-2)",
+                    warnings, assumptions);
+        }
+        HostBridgeCheck hb = hostBridgeCheck(m, provider, client, v, true, warnings);
+        if (!hb.passed()) {
+            warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
+                    + provider.name() + ") do not share an upstream bridge or whitelisted host bridge");
+            return new P2pVerdict(provider, client, v, MapType.NOT_SUPPORTED, -1, hops, common, path, acsList, hb,
+                    "ACS redirect on " + acsList.replace(";", ", ") + " sends the traffic up to the host bridge, "
+                            + "which is " + whyNot(hb),
+                    warnings, assumptions);
+        }
+        return new P2pVerdict(provider, client, v, MapType.THRU_HOST_BRIDGE, hops, hops, common, path, acsList, hb,
+                "ACS redirect on " + acsList.replace(";", ", ") + " sends the traffic through the host bridge, "
+                        + "which is allowed: " + whyOk(hb),
+                warnings, assumptions);
+    }
+
+    private static P2pVerdict noCommon(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v, int hops,
+            List<PathNode> path, List<String> warnings, List<String> assumptions) {
+        switch (v) {
+            case V4_20 -> {
+                warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
+                        + provider.name() + ") do not share an upstream bridge");
+                return new P2pVerdict(provider, client, v, MapType.NOT_SUPPORTED, -1, hops, null, path, "", null,
+                        "no common upstream bridge: v4.20 returns -1", warnings, assumptions);
+            }
+            case V5_2 -> {
+                Whitelist.Result a = Whitelist.rootComplexV52(provider);
+                Whitelist.Result b = Whitelist.rootComplexV52(client);
+                List<HostBridgeCheck.Entry> entries = List.of(
+                        new HostBridgeCheck.Entry(provider.hostBridge().name(), a.device(), a.ok(), a.why()),
+                        new HostBridgeCheck.Entry(client.hostBridge().name(), b.device(), b.ok(), b.why()));
+                boolean ok = a.ok() && b.ok();
+                HostBridgeCheck hb = new HostBridgeCheck(false, cpuText(m),
+                        provider.hostBridge() == client.hostBridge(), entries, ok);
+                if (ok) {
+                    int d = 0x1000 + hops;
+                    return new P2pVerdict(provider, client, v, MapType.THRU_HOST_BRIDGE, d, hops, null, path, "", hb,
+                            "no common upstream bridge, both root complexes are AMD 1022:1450: 0x1000 + " + hops,
+                            warnings, assumptions);
+                }
+                warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
+                        + provider.name() + ") do not share an upstream bridge");
+                return new P2pVerdict(provider, client, v, MapType.NOT_SUPPORTED, -1, hops, null, path, "", hb,
+                        "no common upstream bridge and root_complex_whitelist refuses: " + whyNot(hb), warnings,
+                        assumptions);
+            }
+            default -> {
+                HostBridgeCheck hb = hostBridgeCheck(m, provider, client, v, false, warnings);
+                if (!hb.passed()) {
+                    warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
+                            + provider.name() + ") do not share an upstream bridge or whitelisted host bridge");
+                    return new P2pVerdict(provider, client, v, MapType.NOT_SUPPORTED, -1, hops, null, path, "", hb,
+                            "no common upstream bridge, so the traffic crosses the host bridge, which is "
+                                    + whyNot(hb),
+                            warnings, assumptions);
+                }
+                return new P2pVerdict(provider, client, v, MapType.THRU_HOST_BRIDGE, hops, hops, null, path, "", hb,
+                        "no common upstream bridge; crossing the host bridge is allowed: " + whyOk(hb), warnings,
+                        assumptions);
+            }
+        }
+    }
+
+    /** The CPU rule, then host_bridge_whitelist(provider, client, warn). */
+    static HostBridgeCheck hostBridgeCheck(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v,
+            boolean warn, List<String> warnings) {
+        boolean cpu = cpuSupports(m);
+        PciHostBridge ha = provider.hostBridge();
+        PciHostBridge hb = client.hostBridge();
+        boolean same = ha == hb;
+        List<HostBridgeCheck.Entry> entries = new ArrayList<>();
+        boolean listed;
+        if (same) {
+            Whitelist.Result r = Whitelist.lookup(ha, true, v);
+            entries.add(new HostBridgeCheck.Entry(ha.name(), r.device(), r.ok(), r.why()));
+            listed = r.ok();
+        } else {
+            Whitelist.Result a = Whitelist.lookup(ha, false, v);
+            entries.add(new HostBridgeCheck.Entry(ha.name(), a.device(), a.ok(), a.why()));
+            listed = a.ok();
+            Whitelist.Result b = Whitelist.lookup(hb, false, v);
+            entries.add(new HostBridgeCheck.Entry(hb.name(), b.device(), b.ok(), b.why()));
+            listed = listed && b.ok();
+        }
+        if (!cpu && warn) {
+            // __host_bridge_whitelist warns only for the bridge that failed the look-up (and stops at the first)
+            for (HostBridgeCheck.Entry e : entries) {
+                if (!e.whitelisted() && e.why().startsWith("Host bridge not in P2PDMA whitelist")) {
+                    warnings.add(e.device().split(" ")[0] + ": " + e.why());
+                    break;
+                }
+            }
+        }
+        return new HostBridgeCheck(cpu, cpuText(m), same, entries, cpu || listed);
+    }
+
+    private static String whyOk(HostBridgeCheck hb) {
+        if (hb.cpuSupports()) {
+            return "the CPU rule (" + hb.cpu() + ", AMD family >= 0x17) bypasses the whitelist";
+        }
+        return String.join("; ", hb.bridges().stream().map(e -> e.hostBridge() + " " + e.why()).toList());
+    }
+
+    private static String whyNot(HostBridgeCheck hb) {
+        List<String> bad = hb.bridges().stream().filter(e -> !e.whitelisted())
+                .map(e -> e.hostBridge() + " (" + e.device() + "): " + e.why()).toList();
+        return "not allowed: " + String.join("; ", bad) + "; the CPU rule does not apply (" + hb.cpu() + ")";
+    }
+
+    /** The ACS list as the newest kernel prints it: a 128-byte seq_buf, then the last ';' dropped. */
+    static String truncated(String withTrailingSemicolon) {
+        String s = withTrailingSemicolon.length() > ACS_LIST_BUF - 1
+                ? withTrailingSemicolon.substring(0, ACS_LIST_BUF - 1) : withTrailingSemicolon;
+        return s.substring(0, s.length() - 1);
+    }
+
+    private static PathNode node(PciDevice d, String side, List<String> assumptions) {
+        if (d.acsUnknown()) {
+            note(assumptions, d.name() + ": ACS state not in the dump; assumed to have no ACS redirect");
+        }
+        return new PathNode(d, side, d.hasAcs(), d.acsCap(), d.acsCtrl(), redirects(d), d.acsUnknown());
+    }
+}

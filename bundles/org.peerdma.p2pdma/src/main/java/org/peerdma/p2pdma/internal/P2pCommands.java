@@ -1,0 +1,170 @@
+package org.peerdma.p2pdma.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.peerdma.errno.KernelException;
+import org.peerdma.p2pdma.KernelVersion;
+import org.peerdma.p2pdma.P2pdma;
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciCore;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciMachine;
+import org.peerdma.pci.dto.CpuDTO;
+import org.peerdma.pci.dto.DeviceDTO;
+import org.peerdma.pci.dto.MachineDTO;
+
+/** The P2P doctor: check, matrix, whatif. */
+@Component(service = P2pCommands.class, property = {"osgi.command.scope=p2p", "osgi.command.function=check",
+    "osgi.command.function=matrix", "osgi.command.function=whatif"})
+public class P2pCommands {
+    @Reference
+    PciCore core;
+
+    @Reference
+    P2pdma p2pdma;
+
+    @Descriptor("will P2P DMA work from PROVIDER's memory to CLIENT, and which rule decides")
+    public String check(@Descriptor("kernel rules: newest, v5.x, v5.2, v4.20 (default: module parameter)")
+            @Parameter(names = {"-k", "--kernel"}, absentValue = "") String kernel,
+            @Descriptor("provider [domain:]bus:dev.fn") String provider,
+            @Descriptor("client [domain:]bus:dev.fn") String client) {
+        PciMachine m = core.machine();
+        return Doctor.explain(m, dev(m, provider), dev(m, client), version(kernel));
+    }
+
+    @Descriptor("verdicts for all endpoint pairs of the loaded machine, with nvidia-smi's path class")
+    public String matrix(@Descriptor("kernel rules") @Parameter(names = {"-k", "--kernel"}, absentValue = "")
+            String kernel, @Descriptor("only these devices (default: every endpoint)") String... bdfs) {
+        PciMachine m = core.machine();
+        List<PciDevice> devs = new ArrayList<>();
+        if (bdfs == null || bdfs.length == 0) {
+            devs.addAll(Doctor.endpoints(m));
+        } else {
+            for (String b : bdfs) {
+                devs.add(dev(m, b));
+            }
+        }
+        if (devs.size() < 2) {
+            throw KernelException.einval("the matrix needs at least two devices (machine '%s' has %d endpoints)",
+                    m.name(), devs.size());
+        }
+        return Doctor.matrix(m, version(kernel), devs);
+    }
+
+    @Descriptor("ask check on a changed copy of the machine (the loaded machine is not touched). Changes: "
+            + "acs:BDF=HEX|+BIT|-BIT[,...]  redirect=off  cpu=VENDOR[/FAMILY]  arch=ARCH  kernel=VERSION")
+    public String whatif(@Descriptor("provider") String provider, @Descriptor("client") String client,
+            @Descriptor("changes") String... changes) {
+        MachineDTO dto = core.snapshot();
+        KernelVersion v = p2pdma.version();
+        List<String> done = new ArrayList<>();
+        for (String c : changes == null ? new String[0] : changes) {
+            done.add(apply(dto, c));
+            if (c.startsWith("kernel=")) {
+                v = KernelVersion.parse(c.substring(7));
+            }
+        }
+        PciMachine before = core.machine();
+        PciMachine after = core.detached(dto);
+        StringBuilder sb = new StringBuilder();
+        sb.append("what if: ").append(done.isEmpty() ? "nothing changed" : String.join("; ", done)).append('\n');
+        sb.append("before: ").append(oneLine(before, provider, client, p2pdma.version())).append('\n');
+        sb.append("after:  ").append(oneLine(after, provider, client, v)).append('\n');
+        sb.append('\n').append(Doctor.explain(after, dev(after, provider), dev(after, client), v));
+        return sb.toString();
+    }
+
+    private static String oneLine(PciMachine m, String provider, String client, KernelVersion v) {
+        var r = Calc.calc(m, dev(m, provider), dev(m, client), v);
+        return String.format(Locale.ROOT, "%s distance %d (%s)", r.mapType().kernelName(), r.distance(), v.label());
+    }
+
+    private static String apply(MachineDTO dto, String change) {
+        int eq = change.indexOf('=');
+        if (eq <= 0) {
+            throw KernelException.einval("what-if change '%s' is not key=value", change);
+        }
+        String key = change.substring(0, eq);
+        String val = change.substring(eq + 1);
+        if (key.startsWith("acs:")) {
+            Bdf bdf = Bdf.parse(key.substring(4));
+            DeviceDTO d = dto.devices.stream().filter(x -> Bdf.parse(x.bdf).equals(bdf)).findFirst()
+                    .orElseThrow(() -> KernelException.enodev("no PCI device %s", bdf));
+            if (d.acs == null) {
+                throw KernelException.einval("%s has no ACS capability", bdf);
+            }
+            int ctrl = d.acs.ctrl == null ? 0 : d.acs.ctrl;
+            for (String t : val.split(",")) {
+                if (t.startsWith("+") || t.startsWith("-")) {
+                    int bit = Acs.parseBit(t.substring(1));
+                    if (bit == 0) {
+                        throw KernelException.einval("unknown ACS bit '%s'", t.substring(1));
+                    }
+                    ctrl = t.startsWith("+") ? ctrl | bit : ctrl & ~bit;
+                } else {
+                    try {
+                        ctrl = Integer.decode(t.startsWith("0x") ? t : "0x" + t);
+                    } catch (NumberFormatException ex) {
+                        throw KernelException.einval("'%s' is not a hex ACS control value", t);
+                    }
+                }
+            }
+            int cap = d.acs.cap == null ? Acs.ALL : d.acs.cap;
+            d.acs.ctrl = ctrl & cap & Acs.ALL;
+            return bdf + " ACSCtl " + String.join(" ", Acs.names(d.acs.ctrl));
+        }
+        switch (key) {
+            case "redirect" -> {
+                if (!val.equals("off")) {
+                    throw KernelException.einval("redirect= takes 'off'");
+                }
+                int n = 0;
+                for (DeviceDTO d : dto.devices) {
+                    if (d.acs != null && d.acs.ctrl != null && (d.acs.ctrl & Acs.REDIRECT_BITS) != 0) {
+                        d.acs.ctrl &= ~Acs.REDIRECT_BITS;
+                        n++;
+                    }
+                }
+                return "ACS redirect cleared on " + n + " port(s)";
+            }
+            case "cpu" -> {
+                String[] p = val.split("/");
+                dto.cpu = dto.cpu == null ? new CpuDTO() : dto.cpu;
+                dto.cpu.vendor = p[0];
+                if (p.length > 1) {
+                    try {
+                        dto.cpu.family = Integer.decode(p[1]);
+                    } catch (NumberFormatException ex) {
+                        throw KernelException.einval("CPU family '%s' is not a number", p[1]);
+                    }
+                }
+                return "CPU " + val;
+            }
+            case "arch" -> {
+                dto.arch = val;
+                return "arch " + val;
+            }
+            case "kernel" -> {
+                return "kernel rules " + KernelVersion.parse(val).label();
+            }
+            default -> throw KernelException.einval("unknown what-if change '%s' (acs:BDF=, redirect=off, cpu=, "
+                    + "arch=, kernel=)", key);
+        }
+    }
+
+    private KernelVersion version(String k) {
+        return k == null || k.isBlank() ? p2pdma.version() : KernelVersion.parse(k);
+    }
+
+    private static PciDevice dev(PciMachine m, String bdf) {
+        Bdf b = Bdf.parse(bdf);
+        return m.device(b).orElseThrow(() -> KernelException.enodev("no PCI device %s in machine '%s'", b, m.name()));
+    }
+}

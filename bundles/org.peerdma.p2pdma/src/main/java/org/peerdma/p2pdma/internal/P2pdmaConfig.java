@@ -1,0 +1,14 @@
+package org.peerdma.p2pdma.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** Module parameters of p2pdma. */
+@ObjectClassDefinition(id = P2pdmaConfig.PID, name = "p2pdma",
+        description = "Which kernel's p2pdma.c rules decide peer-to-peer DMA.")
+@interface P2pdmaConfig {
+    String PID = "org.peerdma.p2pdma";
+
+    @AttributeDefinition(description = "rule set: newest, v5.x, v5.2 or v4.20 (may change while loaded)")
+    String kernel_version() default "newest";
+}
