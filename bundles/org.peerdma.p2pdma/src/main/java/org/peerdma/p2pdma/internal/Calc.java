@@ -107,9 +107,11 @@ final class Calc {
         if (common == null) {
             // no common upstream device: dist_b is from the last outer iteration
             int hops = distA + distB;
+            List<PathNode> clientSide = new ArrayList<>();
             for (PciDevice bb = client; bb != null; bb = up(bb, assumptions)) {
-                path.add(node(bb, "client", assumptions));
+                clientSide.add(0, node(bb, "client", assumptions));
             }
+            path.addAll(clientSide);
             return noCommon(m, provider, client, v, hops, path, warnings, assumptions);
         }
         List<PathNode> clientSide = new ArrayList<>();

@@ -77,7 +77,8 @@ final class Doctor {
         if (!n.hasAcs()) {
             return "no ACS capability";
         }
-        return "ACSCtl " + String.join(" ", Acs.names(n.acsCtrl())) + (n.redirects() ? "  <- redirects" : "")
+        String ctrl = n.acsCtrl() == 0 ? "(none)" : String.join(" ", Acs.names(n.acsCtrl()));
+        return "ACSCtl " + ctrl + (n.redirects() ? "  <- redirects" : "")
                 + "  (ACSCap " + String.join(" ", Acs.names(n.acsCap())) + ")";
     }
 
