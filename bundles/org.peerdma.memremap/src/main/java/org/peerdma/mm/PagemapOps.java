@@ -1,0 +1,26 @@
+package org.peerdma.mm;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * struct dev_pagemap_ops: the owning driver's callbacks. page_free is mandatory for
+ * DEVICE_PRIVATE and DEVICE_COHERENT, migrate_to_ram for DEVICE_PRIVATE (memremap_pages checks).
+ */
+@ConsumerType
+public interface PagemapOps {
+    /** page_free - a page's reference count reached 0 (newest semantics). Optional for other types. */
+    void pageFree(Page page);
+
+    /** @return true when {@link #migrateToRam} is implemented (the kernel checks the pointer). */
+    default boolean hasMigrateToRam() {
+        return false;
+    }
+
+    /**
+     * migrate_to_ram - the CPU touched a DEVICE_PRIVATE page. Return: 0 or VM_FAULT bits.
+     * Mandatory for DEVICE_PRIVATE.
+     */
+    default int migrateToRam(Page page) {
+        throw new UnsupportedOperationException("migrate_to_ram not provided");
+    }
+}

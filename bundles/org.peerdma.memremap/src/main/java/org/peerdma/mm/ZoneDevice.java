@@ -1,0 +1,69 @@
+package org.peerdma.mm;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/** The ZONE_DEVICE part of mm: memremap_pages, memunmap_pages, get/put_dev_pagemap, pfn_to_page. */
+@ProviderType
+public interface ZoneDevice {
+    /**
+     * memremapPages - give the pagemap's ranges struct pages (mm/memremap.c memremap_pages).
+     * Errors, in the kernel's order: EINVAL no ranges; EINVAL DEVICE_PRIVATE without
+     * migrate_to_ram/page_free/owner, DEVICE_COHERENT without page_free/owner; EINVAL altmap with
+     * more than one range; per range ENOMEM "Conflicting mapping in same section" (a pagemap at
+     * its start or end pfn), ENXIO when it intersects System RAM, EINVAL outside the hot-pluggable
+     * physical range. A failing range unwinds the ones already added.
+     * Return: the kernel virtual address of ranges[0].start (the direct map, __va()).
+     */
+    long memremapPages(DevPagemap pgmap, int nid);
+
+    /**
+     * memunmapPages - kill the pagemap's reference, drop the map-time references, wait until every
+     * page reference is gone, then remove the pages. Waits without limit, warning every
+     * teardown_warn_ms with the holders.
+     */
+    void memunmapPages(DevPagemap pgmap);
+
+    /**
+     * memunmapPages - as above, waiting at most {@code maxWait}. On timeout the teardown stays
+     * started (new references are refused; it completes when the last one is dropped) and
+     * ETIMEDOUT names the holders.
+     */
+    void memunmapPages(DevPagemap pgmap, Duration maxWait);
+
+    /**
+     * getDevPagemap - get_dev_pagemap(pfn, cached): the cached one if it covers pfn, else a look-up
+     * that takes a reference only while the pagemap is live. Return: empty when none or dying.
+     */
+    Optional<DevPagemap> getDevPagemap(long pfn, DevPagemap cached);
+
+    /** putDevPagemap - drop a reference taken by getDevPagemap; null is a no-op. */
+    void putDevPagemap(DevPagemap pgmap);
+
+    /** pfnToPage - the page of a mapped ZONE_DEVICE pfn. Errors: EFAULT when no pagemap covers it. */
+    Page pfnToPage(long pfn);
+
+    /** @return whether teardown of this pagemap has begun (percpu_ref dying). */
+    boolean isDying(DevPagemap pgmap);
+
+    /** @return the live pagemaps. */
+    List<DevPagemap> pagemaps();
+
+    /** @return page references still held on a pagemap, as "holder xN". */
+    List<String> holders(DevPagemap pgmap);
+
+    /** @return the pagemap's percpu reference count (map-time refs + gets), for diagnostics. */
+    long refCount(DevPagemap pgmap);
+
+    /**
+     * tryGetLive - percpu_ref_tryget_live(&pgmap->ref) for owners handing out memory (p2pdma alloc).
+     * Return: false once teardown began.
+     */
+    boolean tryGetLive(DevPagemap pgmap, String holder);
+
+    /** putRef - percpu_ref_put(&pgmap->ref) matching tryGetLive. */
+    void putRef(DevPagemap pgmap, String holder);
+}

@@ -1,0 +1,107 @@
+package org.peerdma.mm.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.peerdma.errno.KernelException;
+import org.peerdma.mm.DevPagemap;
+import org.peerdma.mm.MemoryType;
+import org.peerdma.mm.Page;
+import org.peerdma.mm.Range;
+
+/** A mapped pagemap: its percpu_ref (modelled as one counter), pages and who holds what. */
+final class PgmapState {
+    final DevPagemap pgmap;
+    final List<Range> ranges;
+    final long npages;
+    /** percpu_ref: 1 base + map-time refs + tryget/get_dev_pagemap refs. */
+    final AtomicLong ref = new AtomicLong(1);
+    final CountDownLatch done = new CountDownLatch(1);
+    volatile boolean dying;
+    final Map<Long, PageImpl> pages = new ConcurrentHashMap<>();
+    /** Holders of pgmap references (tryget_live / zone_device_page_init), by name. */
+    final Map<String, AtomicInteger> refHolders = new ConcurrentHashMap<>();
+    final ZoneDeviceImpl owner;
+
+    PgmapState(ZoneDeviceImpl owner, DevPagemap pgmap) {
+        this.owner = owner;
+        this.pgmap = pgmap;
+        this.ranges = List.copyOf(pgmap.ranges);
+        long n = 0;
+        for (Range r : ranges) {
+            n += r.length() >>> Page.PAGE_SHIFT;
+        }
+        this.npages = n;
+    }
+
+    boolean mapTimeRefs() {
+        return pgmap.type != MemoryType.DEVICE_PRIVATE && pgmap.type != MemoryType.DEVICE_COHERENT;
+    }
+
+    boolean covers(long pfn) {
+        long addr = pfn << Page.PAGE_SHIFT;
+        for (Range r : ranges) {
+            if (r.contains(addr)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean tryGetLive(String holder) {
+        while (true) {
+            if (dying) {
+                return false;
+            }
+            long v = ref.get();
+            if (v <= 0) {
+                return false;
+            }
+            if (ref.compareAndSet(v, v + 1)) {
+                if (holder != null) {
+                    refHolders.computeIfAbsent(holder, h -> new AtomicInteger()).incrementAndGet();
+                }
+                return true;
+            }
+        }
+    }
+
+    void put(long n, String holder) {
+        if (holder != null) {
+            AtomicInteger c = refHolders.get(holder);
+            if (c == null || c.get() <= 0) {
+                throw KernelException.einval("%s holds no reference on %s", holder, pgmap.name);
+            }
+            if (c.decrementAndGet() == 0) {
+                refHolders.remove(holder, c);
+            }
+        }
+        long v = ref.addAndGet(-n);
+        if (v < 0) {
+            throw new IllegalStateException("percpu_ref underflow on " + pgmap.name);
+        }
+        if (v == 0) {
+            done.countDown();
+            owner.released(this);
+        }
+    }
+
+    PageImpl page(long pfn) {
+        return pages.computeIfAbsent(pfn, p -> new PageImpl(this, p));
+    }
+
+    List<String> holders() {
+        List<String> out = new ArrayList<>();
+        refHolders.forEach((h, c) -> out.add(h + " x" + c.get() + " (pagemap reference)"));
+        for (PageImpl p : pages.values()) {
+            p.holders.forEach((h, c) -> out.add(h + " x" + c.get() + " (page " + String.format("%#x", p.pfn) + ")"));
+        }
+        out.sort(null);
+        return out;
+    }
+}
