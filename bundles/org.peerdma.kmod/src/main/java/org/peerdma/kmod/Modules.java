@@ -62,8 +62,9 @@ final class Modules {
         ServiceReference<?>[] regs = m.bundle().getRegisteredServices();
         if (regs != null) {
             for (ServiceReference<?> r : regs) {
-                if (r.getProperty("osgi.command.scope") != null) {
-                    continue; // shell commands make nobody depend on a module
+                if (r.getProperty("osgi.command.scope") != null || Boolean.parseBoolean(
+                        String.valueOf(r.getProperty("peerdma.whiteboard")))) {
+                    continue; // shell commands and whiteboard plug-ins make nobody depend on a module
                 }
                 Bundle[] using = r.getUsingBundles();
                 if (using != null) {

@@ -9,6 +9,19 @@ import org.osgi.annotation.versioning.ProviderType;
 /** The ZONE_DEVICE part of mm: memremap_pages, memunmap_pages, get/put_dev_pagemap, pfn_to_page. */
 @ProviderType
 public interface ZoneDevice {
+    /** The x86_64 direct map base (PAGE_OFFSET with 4-level paging): __va(phys) = phys + this. */
+    long PAGE_OFFSET = 0xffff888000000000L;
+
+    /** __va - the direct-map kernel virtual address of a physical address. */
+    static long va(long phys) {
+        return PAGE_OFFSET + phys;
+    }
+
+    /** __pa - the physical address of a direct-map kernel virtual address. */
+    static long pa(long virt) {
+        return virt - PAGE_OFFSET;
+    }
+
     /**
      * memremapPages - give the pagemap's ranges struct pages (mm/memremap.c memremap_pages).
      * Errors, in the kernel's order: EINVAL no ranges; EINVAL DEVICE_PRIVATE without

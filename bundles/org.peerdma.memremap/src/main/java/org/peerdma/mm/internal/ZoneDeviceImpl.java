@@ -27,8 +27,6 @@ import org.slf4j.LoggerFactory;
 @Component(service = {ZoneDevice.class, ModuleUsage.class}, configurationPid = ZoneDeviceConfig.PID)
 @Designate(ocd = ZoneDeviceConfig.class)
 public class ZoneDeviceImpl implements ZoneDevice, ModuleUsage {
-    /** The x86_64 direct map base (PAGE_OFFSET with 4-level paging): __va(phys) = phys + this. */
-    public static final long PAGE_OFFSET = 0xffff888000000000L;
     private static final Logger LOG = LoggerFactory.getLogger("memremap");
 
     private final List<PgmapState> maps = new CopyOnWriteArrayList<>();
@@ -144,7 +142,7 @@ public class ZoneDeviceImpl implements ZoneDevice, ModuleUsage {
             maps.add(s);
         }
         LOG.info("memremap_pages {}: {} pages of {}", pgmap.name, pgmapPages(pgmap), pgmap.type);
-        return PAGE_OFFSET + pgmap.ranges.get(0).start();
+        return ZoneDevice.va(pgmap.ranges.get(0).start());
     }
 
     private static long pgmapPages(DevPagemap p) {

@@ -102,7 +102,7 @@ class ZoneDeviceTest {
     @Test
     void mapsReturnTheDirectMapAddressAndRefuseConflicts() {
         DevPagemap p = pgmap(MemoryType.PCI_P2PDMA, BAR, 16 << 20);
-        assertThat(zd.memremapPages(p, 0)).isEqualTo(ZoneDeviceImpl.PAGE_OFFSET + BAR);
+        assertThat(zd.memremapPages(p, 0)).isEqualTo(org.peerdma.mm.ZoneDevice.va(BAR));
         assertThat(zd.refCount(p)).isEqualTo(1 + 4096); // one per page from map time, plus the base
         DevPagemap overlap = pgmap(MemoryType.PCI_P2PDMA, BAR + (8 << 20), 16 << 20);
         assertThatThrownBy(() -> zd.memremapPages(overlap, 0)).isInstanceOf(KernelException.class)

@@ -22,13 +22,133 @@ import org.peerdma.pci.dto.MachineDTO;
 
 /** The P2P doctor: check, matrix, whatif. */
 @Component(service = P2pCommands.class, property = {"osgi.command.scope=p2p", "osgi.command.function=check",
-    "osgi.command.function=matrix", "osgi.command.function=whatif"})
+    "osgi.command.function=matrix", "osgi.command.function=whatif", "osgi.command.function=providers",
+    "osgi.command.function=addres", "osgi.command.function=publish", "osgi.command.function=alloc",
+    "osgi.command.function=free", "osgi.command.function=p2pmem", "osgi.command.function=find",
+    "osgi.command.function=release"})
 public class P2pCommands {
     @Reference
     PciCore core;
 
     @Reference
     P2pdma p2pdma;
+
+    @Reference
+    org.peerdma.p2pdma.P2pMem mem;
+
+    @Descriptor("list P2P memory providers with their p2pmem attributes")
+    public String providers() {
+        StringBuilder sb = new StringBuilder();
+        for (PciDevice d : mem.providers()) {
+            var i = mem.info(d);
+            sb.append(String.format(Locale.ROOT, "%s size %d available %d published %d%n", d.name(), i.size(),
+                    i.available(), i.published() ? 1 : 0));
+        }
+        return sb.length() == 0 ? "no P2P memory providers (add one: addres BDF BAR)" : chomp(sb);
+    }
+
+    @Descriptor("pci_p2pdma_add_resource: make (part of) a memory BAR P2P memory")
+    public String addres(@Descriptor("device") String bdf, @Descriptor("BAR index") int bar,
+            @Descriptor("size in bytes (0 or absent: the rest of the BAR; K/M/G suffixes)") String... sizeOffset) {
+        PciDevice d = dev(core.machine(), bdf);
+        long size = sizeOffset.length > 0 ? size(sizeOffset[0]) : 0;
+        long offset = sizeOffset.length > 1 ? size(sizeOffset[1]) : 0;
+        mem.addResource(d, bar, size, offset);
+        var i = mem.info(d);
+        return String.format(Locale.ROOT, "%s: p2pmem size %d available %d", d.name(), i.size(), i.available());
+    }
+
+    @Descriptor("pci_p2pmem_publish: let clients find the provider (1) or not (0)")
+    public String publish(@Descriptor("device") String bdf, @Descriptor("1 or 0 (default 1)") String... on) {
+        PciDevice d = dev(core.machine(), bdf);
+        boolean p = on.length == 0 || !on[0].equals("0");
+        mem.publish(d, p);
+        return d.name() + " published " + (mem.hasP2pmem(d) ? 1 : 0);
+    }
+
+    @Descriptor("pci_alloc_p2pmem: allocate from a provider's pool (prints virt and PCI bus address)")
+    public String alloc(@Descriptor("device") String bdf, @Descriptor("bytes (K/M/G suffixes)") String bytes) {
+        PciDevice d = dev(core.machine(), bdf);
+        long n = size(bytes);
+        long virt = mem.alloc(d, n);
+        if (virt == 0) {
+            throw new KernelException(org.peerdma.errno.Errno.ENOMEM, "pci_alloc_p2pmem(" + d.name() + ", " + n
+                    + ") returned NULL" + (mem.providers().contains(d) ? " (pool exhausted or being torn down)"
+                            : " (not a P2P memory provider)"));
+        }
+        return String.format(Locale.ROOT, "virt %#x bus %#x (%d bytes, available now %d)", virt, mem.virtToBus(d, virt),
+                n, mem.info(d).available());
+    }
+
+    @Descriptor("pci_free_p2pmem: give memory back")
+    public String free(@Descriptor("device") String bdf, @Descriptor("virt address as alloc printed it") String virt,
+            @Descriptor("bytes") String bytes) {
+        PciDevice d = dev(core.machine(), bdf);
+        long v;
+        try {
+            v = Long.parseUnsignedLong(virt.replaceFirst("^0x", ""), 16);
+        } catch (NumberFormatException ex) {
+            throw KernelException.einval("'%s' is not a hex address", virt);
+        }
+        mem.free(d, v, size(bytes));
+        return d.name() + " available " + mem.info(d).available();
+    }
+
+    @Descriptor("show /sys/bus/pci/devices/BDF/p2pmem/{size,available,published}")
+    public String p2pmem(@Descriptor("device") String bdf) {
+        return chomp(new StringBuilder(mem.info(dev(core.machine(), bdf)).sysfs()));
+    }
+
+    @Descriptor("pci_p2pmem_find_many: the closest published provider for these clients (random among equals)")
+    public String find(@Descriptor("client devices") String... clients) {
+        if (clients.length == 0) {
+            throw KernelException.einval("find needs at least one client");
+        }
+        List<org.peerdma.p2pdma.DeviceNode> nodes = new ArrayList<>();
+        for (String c : clients) {
+            nodes.add(org.peerdma.p2pdma.DeviceNode.of(dev(core.machine(), c)));
+        }
+        var found = mem.findMany(nodes, "p2p:find");
+        if (found.isEmpty()) {
+            return "no published provider reaches every client";
+        }
+        try (var ref = found.get()) {
+            return ref.device().name() + " (distance " + p2pdma.distanceMany(ref.device(), nodes, false,
+                    new ArrayList<>()) + ")";
+        }
+    }
+
+    @Descriptor("pci_p2pdma_release: tear a provider down (as on driver unbind)")
+    public String release(@Descriptor("device") String bdf) {
+        PciDevice d = dev(core.machine(), bdf);
+        mem.release(d);
+        return d.name() + " released";
+    }
+
+    private static long size(String s) {
+        String t = s.strip().toUpperCase(Locale.ROOT);
+        long mult = 1;
+        if (t.endsWith("K")) {
+            mult = 1L << 10;
+        } else if (t.endsWith("M")) {
+            mult = 1L << 20;
+        } else if (t.endsWith("G")) {
+            mult = 1L << 30;
+        }
+        if (mult != 1) {
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            return Math.multiplyExact(Long.decode(t), mult);
+        } catch (NumberFormatException | ArithmeticException ex) {
+            throw KernelException.einval("'%s' is not a size (bytes, 0x.., or K/M/G)", s);
+        }
+    }
+
+    private static String chomp(StringBuilder sb) {
+        int n = sb.length();
+        return n > 0 && sb.charAt(n - 1) == '\n' ? sb.substring(0, n - 1) : sb.toString();
+    }
 
     @Descriptor("will P2P DMA work from PROVIDER's memory to CLIENT, and which rule decides")
     public String check(@Descriptor("kernel rules: newest, v5.x, v5.2, v4.20 (default: module parameter)")

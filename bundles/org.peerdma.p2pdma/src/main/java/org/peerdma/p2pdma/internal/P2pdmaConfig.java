@@ -11,4 +11,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(description = "rule set: newest, v5.x, v5.2 or v4.20 (may change while loaded)")
     String kernel_version() default "newest";
+
+    @AttributeDefinition(description = "how long releasing a provider waits for outstanding p2pmem before it "
+            + "warns and lets the teardown finish when the memory is returned (ms)")
+    int release_wait_ms() default 5000;
 }

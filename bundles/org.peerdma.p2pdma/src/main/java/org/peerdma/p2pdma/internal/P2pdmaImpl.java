@@ -1,40 +1,86 @@
 package org.peerdma.p2pdma.internal;
 
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
+import org.peerdma.errno.Errno;
 import org.peerdma.errno.KernelException;
+import org.peerdma.mm.DevPagemap;
+import org.peerdma.mm.MemoryType;
+import org.peerdma.mm.Page;
+import org.peerdma.mm.Range;
+import org.peerdma.mm.ZoneDevice;
+import org.peerdma.module.ModuleUsage;
 import org.peerdma.p2pdma.DeviceNode;
 import org.peerdma.p2pdma.KernelVersion;
 import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.P2pMapping;
+import org.peerdma.p2pdma.P2pMem;
+import org.peerdma.p2pdma.P2pMemInfo;
 import org.peerdma.p2pdma.P2pVerdict;
 import org.peerdma.p2pdma.P2pdma;
+import org.peerdma.p2pdma.Sgl;
+import org.peerdma.pci.Bar;
 import org.peerdma.pci.PciCore;
 import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciDeviceRef;
+import org.peerdma.pci.PciMachine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** p2pdma's decisions on the PCI core's loaded machine. */
-@Component(service = P2pdma.class, configurationPid = P2pdmaConfig.PID)
+/**
+ * drivers/pci/p2pdma.c: decisions on the loaded machine, and the providers with their pools,
+ * pagemaps and map-type caches. Providers go away with their device (bus notifier) or with this
+ * module: new allocations fail at once, user mappings are revoked, the rest is waited for.
+ */
+@Component(service = {P2pdma.class, P2pMem.class, ModuleUsage.class}, configurationPid = P2pdmaConfig.PID)
 @Designate(ocd = P2pdmaConfig.class)
-public class P2pdmaImpl implements P2pdma {
+public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     private static final Logger LOG = LoggerFactory.getLogger("p2pdma");
+    /** find_many keeps at most PAGE_SIZE / sizeof(pointer) closest devices. */
+    static final int FIND_MAX = 4096 / 8;
 
     @Reference
     PciCore core;
 
+    @Reference
+    ZoneDevice zone;
+
     private volatile KernelVersion version = KernelVersion.NEWEST;
+    private volatile Duration releaseWait = Duration.ofSeconds(5);
+    private final Map<PciDevice, ProviderState> providers = new ConcurrentHashMap<>();
 
     @Activate
     @Modified
     void configure(P2pdmaConfig config) {
-        version = KernelVersion.parse(config.kernel_version());
+        KernelVersion v = KernelVersion.parse(config.kernel_version());
+        if (v != version) {
+            providers.values().forEach(p -> p.mapTypes.clear());
+        }
+        version = v;
+        releaseWait = Duration.ofMillis(Math.max(0, config.release_wait_ms()));
         LOG.info("p2pdma rules: {}", version.label());
     }
+
+    @Deactivate
+    void deactivate() {
+        for (PciDevice d : List.copyOf(providers.keySet())) {
+            release(d);
+        }
+    }
+
+    // ---------------------------------------------------------------- decisions
 
     @Override
     public KernelVersion version() {
@@ -50,12 +96,35 @@ public class P2pdmaImpl implements P2pdma {
 
     @Override
     public int distanceMany(PciDevice provider, List<DeviceNode> clients, boolean verbose, List<String> log) {
-        return distanceMany(core, version, provider, clients, verbose, log);
+        return distanceMany(core, version, provider, clients, verbose, log, this::store);
+    }
+
+    /** calc_map_type_and_dist stores its result in the provider's cache when it is a provider. */
+    private void store(P2pVerdict r) {
+        ProviderState s = providers.get(r.provider());
+        if (s != null && !r.version().acsRejects()) {
+            cache(s).put(ProviderState.key(r.client()), r.mapType());
+        }
+    }
+
+    private java.util.Map<Integer, MapType> cache(ProviderState s) {
+        long gen = core.machine().generation();
+        if (s.cacheGeneration != gen) {
+            s.mapTypes.clear(); // topology or ACS changed: the cached answers are stale
+            s.cacheGeneration = gen;
+        }
+        return s.mapTypes;
+    }
+
+    static int distanceMany(PciCore core, KernelVersion v, PciDevice provider, List<DeviceNode> clients,
+            boolean verbose, List<String> log) {
+        return distanceMany(core, v, provider, clients, verbose, log, r -> {
+        });
     }
 
     /** pci_p2pdma_distance_many (reference §C4). */
     static int distanceMany(PciCore core, KernelVersion v, PciDevice provider, List<DeviceNode> clients,
-            boolean verbose, List<String> log) {
+            boolean verbose, List<String> log, java.util.function.Consumer<P2pVerdict> sink) {
         if (clients == null || clients.isEmpty()) {
             return -1;
         }
@@ -72,16 +141,15 @@ public class P2pdmaImpl implements P2pdma {
             }
             live(p);
             P2pVerdict r = Calc.calc(core.machine(), provider, p, v);
+            sink.accept(r);
+            if (verbose) {
+                log.addAll(r.warnings());
+            }
             if (r.mapType() == MapType.NOT_SUPPORTED) {
                 notSupported = true;
-                if (verbose) {
-                    log.addAll(r.warnings());
-                }
                 if (!verbose) {
                     break;
                 }
-            } else if (verbose) {
-                log.addAll(r.warnings());
             }
             total += r.distance();
         }
@@ -89,6 +157,294 @@ public class P2pdmaImpl implements P2pdma {
             return -1; // every version: the -2 of v4.20/v5.2 stays inside upstream_bridge_distance
         }
         return total;
+    }
+
+    @Override
+    public MapType mapType(PciDevice provider, PciDevice client) {
+        ProviderState s = providers.get(provider);
+        if (s == null || client == null) {
+            return MapType.NOT_SUPPORTED;
+        }
+        KernelVersion v = version;
+        if (v.acsRejects()) {
+            // v4.20/v5.2 had no cache: mapping used bus addresses when the distance allowed it
+            return Calc.calc(core.machine(), provider, client, v).mapType();
+        }
+        MapType t = cache(s).getOrDefault(ProviderState.key(client), MapType.UNKNOWN);
+        if (t == MapType.UNKNOWN && v == KernelVersion.NEWEST) {
+            P2pVerdict r = Calc.calc(core.machine(), provider, client, v);
+            for (String w : r.warnings()) {
+                LOG.warn(w);
+            }
+            store(r);
+            t = r.mapType();
+        }
+        return t;
+    }
+
+    // ---------------------------------------------------------------- providers
+
+    @Override
+    public void addResource(PciDevice pdev, int barIndex, long size, long offset) {
+        live(pdev);
+        Optional<Bar> bar = pdev.bar(barIndex);
+        if (bar.isEmpty() || !bar.get().isMem() || bar.get().unassigned()) {
+            throw KernelException.einval("%s: BAR %d is not a memory BAR", pdev.name(), barIndex);
+        }
+        Bar b = bar.get();
+        if (offset < 0 || offset >= b.size()) {
+            throw KernelException.einval("%s: offset %#x is not inside BAR %d (size %#x)", pdev.name(), offset, barIndex,
+                    b.size());
+        }
+        if (size == 0) {
+            size = b.size() - offset;
+        }
+        if (size < 0 || size + offset > b.size()) {
+            throw KernelException.einval("%s: size %#x + offset %#x is past the end of BAR %d (size %#x)", pdev.name(),
+                    size, offset, barIndex, b.size());
+        }
+        synchronized (providers) {
+            ProviderState s = providers.get(pdev);
+            boolean fresh = s == null;
+            if (fresh) {
+                s = new ProviderState(pdev, core.acquire(pdev.bdf(), "p2pdma provider"));
+            }
+            DevPagemap pg = new DevPagemap();
+            pg.type = MemoryType.PCI_P2PDMA;
+            pg.name = pdev.name() + " BAR " + barIndex;
+            pg.ranges.add(Range.ofSize(b.start() + offset, size));
+            ProviderState owner = s;
+            pg.ops = page -> pageFree(owner, page);
+            pg.owner = pdev;
+            long virt;
+            try {
+                virt = zone.memremapPages(pg, pdev.numaNode());
+            } catch (KernelException ex) {
+                if (fresh) {
+                    s.ref.close();
+                }
+                throw ex;
+            }
+            s.pgmaps.add(pg);
+            s.pool.addOwner(virt, b.busStart() + offset, size, pg);
+            if (fresh) {
+                providers.put(pdev, s);
+            }
+            LOG.info("{}: added peer-to-peer DMA memory {}", pdev.name(), String.format("%#x-%#x",
+                    b.start() + offset, b.start() + offset + size - 1));
+        }
+    }
+
+    /** p2pdma_folio_free: one page back to the pool, one pagemap reference dropped. */
+    private void pageFree(ProviderState s, Page page) {
+        long virt = ZoneDevice.va(page.phys());
+        s.pool.free(virt, Page.PAGE_SIZE);
+        zone.putRef(page.pgmap(), pageHolder(page.pfn()));
+    }
+
+    private static String pageHolder(long pfn) {
+        return String.format("p2pmem page %#x", pfn);
+    }
+
+    private static String allocHolder(long virt) {
+        return String.format("pci_alloc_p2pmem %#x", virt);
+    }
+
+    @Override
+    public long alloc(PciDevice pdev, long size) {
+        ProviderState s = providers.get(pdev);
+        if (s == null || size <= 0) {
+            return 0;
+        }
+        GenPool.Alloc a = s.pool.alloc(size);
+        if (a == null) {
+            return 0;
+        }
+        if (!zone.tryGetLive(a.owner(), allocHolder(a.virt()))) {
+            s.pool.free(a.virt(), size);
+            return 0;
+        }
+        return a.virt();
+    }
+
+    @Override
+    public void free(PciDevice pdev, long virt, long size) {
+        ProviderState s = providers.get(pdev);
+        if (s == null) {
+            throw KernelException.einval("%s has no p2pmem to free %#x into", pdev.name(), virt);
+        }
+        DevPagemap owner = s.pool.free(virt, size);
+        zone.putRef(owner, allocHolder(virt));
+    }
+
+    @Override
+    public long virtToBus(PciDevice pdev, long virt) {
+        ProviderState s = providers.get(pdev);
+        if (virt == 0 || s == null) {
+            return 0;
+        }
+        long bus = s.pool.virtToPhys(virt);
+        return bus < 0 ? 0 : bus;
+    }
+
+    @Override
+    public Optional<Sgl> allocSgl(PciDevice pdev, long length) {
+        long virt = alloc(pdev, length);
+        if (virt == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new Sgl(List.of(new Sgl.Entry(virt, length))));
+    }
+
+    @Override
+    public void freeSgl(PciDevice pdev, Sgl sgl) {
+        for (Sgl.Entry e : sgl.entries()) {
+            free(pdev, e.virt(), e.length());
+        }
+    }
+
+    @Override
+    public void publish(PciDevice pdev, boolean publish) {
+        ProviderState s = providers.get(pdev);
+        if (s != null) {
+            s.published = publish;
+        }
+    }
+
+    @Override
+    public boolean hasP2pmem(PciDevice pdev) {
+        ProviderState s = providers.get(pdev);
+        if (s == null) {
+            return false;
+        }
+        boolean pool = s.pool.size() > 0;
+        return version == KernelVersion.NEWEST ? pool && s.published : s.published;
+    }
+
+    @Override
+    public Optional<PciDeviceRef> findMany(List<DeviceNode> clients, String holder) {
+        PciMachine m = core.machine();
+        List<PciDevice> closest = new ArrayList<>();
+        int best = Integer.MAX_VALUE;
+        for (PciDevice pdev : m.devices()) {
+            if (!hasP2pmem(pdev)) {
+                continue;
+            }
+            int d = distanceMany(core, version, pdev, clients, false, new ArrayList<>(), this::store);
+            if (d < 0 || d > best) {
+                continue;
+            }
+            if (d < best) {
+                closest.clear();
+                best = d;
+            }
+            if (closest.size() < FIND_MAX) {
+                closest.add(pdev);
+            }
+        }
+        if (closest.isEmpty()) {
+            return Optional.empty();
+        }
+        PciDevice pick = closest.get(ThreadLocalRandom.current().nextInt(closest.size()));
+        return Optional.of(core.acquire(pick.bdf(), holder));
+    }
+
+    @Override
+    public P2pMemInfo info(PciDevice pdev) {
+        ProviderState s = providers.get(pdev);
+        if (s == null) {
+            throw new KernelException(Errno.ENOENT, "/sys/bus/pci/devices/" + pdev.name()
+                    + "/p2pmem: no such file or directory (not a p2pmem provider)");
+        }
+        return new P2pMemInfo(s.pool.size(), s.pool.avail(), s.published);
+    }
+
+    @Override
+    public List<PciDevice> providers() {
+        return providers.keySet().stream().sorted((a, b) -> a.bdf().compareTo(b.bdf())).toList();
+    }
+
+    @Override
+    public P2pMapping mmapAllocate(PciDevice pdev, long length, long pgoff, boolean shared) {
+        if (!shared) {
+            throw KernelException.einval("%s: p2pmem/allocate: attempted private mapping", pdev.name());
+        }
+        if (pgoff != 0) {
+            throw KernelException.einval("%s: p2pmem/allocate: offset must be 0", pdev.name());
+        }
+        ProviderState s = providers.get(pdev);
+        if (s == null) {
+            throw KernelException.enodev("%s has no p2pdma", pdev.name());
+        }
+        if (length <= 0 || length % Page.PAGE_SIZE != 0) {
+            throw KernelException.einval("%s: mapping length %d is not a positive multiple of the page size",
+                    pdev.name(), length);
+        }
+        GenPool.Alloc a = s.pool.alloc(length);
+        if (a == null) {
+            throw new KernelException(Errno.ENOMEM, pdev.name() + ": p2pmem pool cannot satisfy " + length + " bytes");
+        }
+        List<Page> pages = new ArrayList<>();
+        for (long off = 0; off < length; off += Page.PAGE_SIZE) {
+            Page p = zone.pfnToPage(ZoneDevice.pa(a.virt() + off) >>> Page.PAGE_SHIFT);
+            if (!zone.tryGetLive(a.owner(), pageHolder(p.pfn()))) {
+                for (Page done : pages) {
+                    zone.putRef(a.owner(), pageHolder(done.pfn()));
+                }
+                s.pool.free(a.virt(), length);
+                throw KernelException.enodev("%s: p2pmem is being torn down", pdev.name());
+            }
+            pages.add(p);
+        }
+        for (Page p : pages) {
+            p.init(MappingImpl.HOLDER); // vm_insert_page with the page count set to 1
+        }
+        MappingImpl mapping = new MappingImpl(s, a.virt(), length, pages);
+        s.mappings.add(mapping);
+        return mapping;
+    }
+
+    @Override
+    public Page page(PciDevice pdev, long virt) {
+        ProviderState s = providers.get(pdev);
+        if (s == null || s.pool.virtToPhys(virt) < 0) {
+            throw new KernelException(Errno.EFAULT, String.format("%#x is not p2pmem of %s", virt, pdev.name()));
+        }
+        return zone.pfnToPage(ZoneDevice.pa(virt) >>> Page.PAGE_SHIFT);
+    }
+
+    @Override
+    public void release(PciDevice pdev) {
+        ProviderState s;
+        synchronized (providers) {
+            s = providers.remove(pdev); // pdev->p2pdma = NULL: new allocations fail from here on
+        }
+        if (s == null) {
+            return;
+        }
+        s.mappings.forEach(MappingImpl::close); // pci_p2pdma_unmap_mappings: user mappings torn down
+        for (DevPagemap pg : s.pgmaps) {
+            try {
+                zone.memunmapPages(pg, releaseWait);
+            } catch (KernelException ex) {
+                LOG.warn("{}: {}", pdev.name(), ex.getMessage());
+            }
+        }
+        s.mapTypes.clear();
+        s.ref.close();
+        LOG.info("{}: p2pdma released", pdev.name());
+    }
+
+    @Override
+    public List<String> holders() {
+        List<String> out = new ArrayList<>();
+        for (ProviderState s : providers.values()) {
+            long used = s.pool.size() - s.pool.avail();
+            if (used > 0) {
+                out.add(s.pdev.name() + ": " + used + " bytes of p2pmem allocated");
+            }
+        }
+        return out;
     }
 
     private static void live(PciDevice d) {

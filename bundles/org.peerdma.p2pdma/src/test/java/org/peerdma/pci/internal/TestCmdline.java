@@ -14,6 +14,11 @@ public final class TestCmdline {
         return c;
     }
 
+    /** addNotifier - what DS does for a PciBusNotifier service. */
+    public static void addNotifier(PciCoreImpl c, org.peerdma.pci.PciBusNotifier n) {
+        c.addNotifier(n);
+    }
+
     static PciCmdlineConfig of(String pci) {
         return new PciCmdlineConfig() {
             @Override

@@ -1,0 +1,83 @@
+package org.peerdma.p2pdma;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+import org.peerdma.mm.Page;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciDeviceRef;
+
+/**
+ * P2P memory providers (drivers/pci/p2pdma.c): a BAR becomes ZONE_DEVICE P2PDMA pages in a
+ * page-granular pool stored by PCI bus address; clients find, allocate and map it.
+ * Addresses called "virt" are kernel virtual addresses of the provider's pages (the direct map).
+ */
+@ProviderType
+public interface P2pMem {
+    /**
+     * addResource - pci_p2pdma_add_resource(pdev, bar, size, offset). Checks in the kernel's order:
+     * EINVAL BAR not memory; EINVAL offset &gt;= BAR length; size 0 means the rest of the BAR; EINVAL
+     * size + offset past the BAR; then memremap_pages errors (ENOMEM conflict, ENXIO System RAM,
+     * EINVAL outside the hot-pluggable range). Errors: ENODEV for a removed device.
+     */
+    void addResource(PciDevice pdev, int bar, long size, long offset);
+
+    /** alloc - pci_alloc_p2pmem: page-rounded first fit. Return: virt, or 0 (NULL) when none or dying. */
+    long alloc(PciDevice pdev, long size);
+
+    /** free - pci_free_p2pmem. Errors: EINVAL for memory not allocated from this device. */
+    void free(PciDevice pdev, long virt, long size);
+
+    /** virtToBus - pci_p2pmem_virt_to_bus: the PCI bus address, 0 when virt is 0 or no p2pdma. */
+    long virtToBus(PciDevice pdev, long virt);
+
+    /**
+     * allocSgl - pci_p2pmem_alloc_sgl: one entry of {@code length} bytes.
+     * Return: the scatterlist, or empty on failure.
+     */
+    Optional<Sgl> allocSgl(PciDevice pdev, long length);
+
+    /** freeSgl - pci_p2pmem_free_sgl. */
+    void freeSgl(PciDevice pdev, Sgl sgl);
+
+    /** publish - pci_p2pmem_publish: a no-op without p2pdma. */
+    void publish(PciDevice pdev, boolean publish);
+
+    /** hasP2pmem - pci_has_p2pmem: p2pdma, a pool and published (newest). */
+    boolean hasP2pmem(PciDevice pdev);
+
+    /**
+     * findMany - pci_p2pmem_find_many: among published providers with a non-negative distance to
+     * every client, one of the closest chosen uniformly at random, with a device reference taken
+     * for {@code holder} (close it: pci_dev_put). Empty when none.
+     */
+    Optional<PciDeviceRef> findMany(List<DeviceNode> clients, String holder);
+
+    /** info - the p2pmem sysfs attributes. Errors: ENOENT when the device has no p2pmem group. */
+    P2pMemInfo info(PciDevice pdev);
+
+    /** @return the devices that are providers now. */
+    List<PciDevice> providers();
+
+    /**
+     * mmapAllocate - mmap of p2pmem/allocate. Errors: EINVAL private mapping ("attempted private
+     * mapping"), EINVAL non-zero offset, ENODEV no p2pdma or dying, ENOMEM pool exhausted.
+     */
+    P2pMapping mmapAllocate(PciDevice pdev, long length, long pgoff, boolean shared);
+
+    /**
+     * mapType - pci_p2pdma_map_type(provider, client): NOT_SUPPORTED without p2pdma; otherwise the
+     * cached type, computed on a miss in the newest rules and returned as UNKNOWN in v5.x.
+     */
+    MapType mapType(PciDevice provider, PciDevice client);
+
+    /** page - the ZONE_DEVICE page of a provider's virt address. Errors: EFAULT. */
+    Page page(PciDevice pdev, long virt);
+
+    /**
+     * release - pci_p2pdma_release (driver unbind or device removal): new allocations fail at once,
+     * the pool and cache go, and the pages are unmapped once every outstanding page is returned.
+     */
+    void release(PciDevice pdev);
+}

@@ -1,0 +1,241 @@
+package org.peerdma.p2pdma.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.annotation.Annotation;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.peerdma.errno.Errno;
+import org.peerdma.errno.KernelException;
+import org.peerdma.mm.Page;
+import org.peerdma.mm.ZoneDevice;
+import org.peerdma.mm.internal.TestZone;
+import org.peerdma.p2pdma.DeviceNode;
+import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.P2pMapping;
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciDeviceRef;
+import org.peerdma.pci.dto.BarDTO;
+import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.pci.dto.WindowDTO;
+import org.peerdma.pci.internal.PciCoreImpl;
+
+class ProvidersTest {
+    private static final long BAR = 0x3a100000000L;
+    private PciCoreImpl core;
+    private ZoneDevice zone;
+    private P2pdmaImpl p2p;
+
+    static P2pdmaConfig config(String v) {
+        return new P2pdmaConfig() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return P2pdmaConfig.class;
+            }
+
+            @Override
+            public String kernel_version() {
+                return v;
+            }
+
+            @Override
+            public int release_wait_ms() {
+                return 200;
+            }
+        };
+    }
+
+    static BarDTO bar(int i, long start, long size, boolean io) {
+        BarDTO b = new BarDTO();
+        b.index = i;
+        b.start = start;
+        b.size = size;
+        b.io = io;
+        b.prefetchable = !io;
+        b.mem64 = !io;
+        return b;
+    }
+
+    /** switches(): NVMe-like providers at 03:00.0 (BAR 2, 1 MiB) and 04:00.0 (BAR 2, 1 MiB), clients elsewhere. */
+    @BeforeEach
+    void setUp() {
+        MachineDTO m = Machines.switches(0x8086, 0x2020, 0);
+        m.devices.stream().filter(d -> d.bdf.equals("0000:03:00.0")).findFirst().orElseThrow().bars
+                .addAll(List.of(bar(0, 0xc0000000L, 0x4000, false), bar(2, BAR, 1 << 20, false),
+                        bar(4, 0xe000, 0x80, true)));
+        m.devices.stream().filter(d -> d.bdf.equals("0000:04:00.0")).findFirst().orElseThrow().bars
+                .add(bar(2, BAR + (16 << 20), 1 << 20, false));
+        // the host bridge window offsets bus addresses by -0x3000_0000_0000
+        WindowDTO w = new WindowDTO();
+        w.cpuStart = 0x38000000000L;
+        w.size = 0x10000000000L;
+        w.offset = 0x30000000000L;
+        m.hostBridges.get(0).windows.add(w);
+        core = new PciCoreImpl();
+        core.load(m);
+        zone = TestZone.zone();
+        p2p = new P2pdmaImpl();
+        p2p.core = core;
+        p2p.zone = zone;
+        p2p.configure(config("newest"));
+    }
+
+    private PciDevice d(String bdf) {
+        return core.get(Bdf.parse(bdf));
+    }
+
+    private static Errno errno(Runnable r) {
+        try {
+            r.run();
+        } catch (KernelException ex) {
+            return ex.errno();
+        }
+        throw new AssertionError("no error");
+    }
+
+    @Test
+    void addResourceArgumentChecks() {
+        PciDevice nvme = d("03:00.0");
+        assertThat(errno(() -> p2p.addResource(nvme, 4, 0, 0))).isEqualTo(Errno.EINVAL); // I/O BAR
+        assertThat(errno(() -> p2p.addResource(nvme, 5, 0, 0))).isEqualTo(Errno.EINVAL); // no such BAR
+        assertThat(errno(() -> p2p.addResource(nvme, 2, 0, 1 << 20))).isEqualTo(Errno.EINVAL); // offset >= len
+        assertThat(errno(() -> p2p.addResource(nvme, 2, 1 << 20, 4096))).isEqualTo(Errno.EINVAL); // past the end
+        assertThat(p2p.providers()).isEmpty();
+        assertThat(core.references()).isEmpty();
+        p2p.addResource(nvme, 2, 0, 0); // size 0: rest of the BAR
+        assertThat(p2p.info(nvme).size()).isEqualTo(1 << 20);
+        assertThat(p2p.info(nvme).available()).isEqualTo(1 << 20);
+        assertThat(p2p.info(nvme).published()).isFalse();
+        assertThat(core.references()).containsExactly("p2pdma provider -> 0000:03:00.0");
+        // the same range again conflicts in ZONE_DEVICE
+        assertThat(errno(() -> p2p.addResource(nvme, 2, 0, 0))).isEqualTo(Errno.ENOMEM);
+        assertThat(p2p.info(nvme).size()).isEqualTo(1 << 20);
+        assertThat(errno(() -> p2p.info(d("04:00.0")))).isEqualTo(Errno.ENOENT);
+    }
+
+    @Test
+    void allocRoundsToPagesFirstFitAndVirtToBusUsesTheBusOffset() {
+        PciDevice nvme = d("03:00.0");
+        assertThat(p2p.alloc(nvme, 4096)).isZero(); // no p2pdma yet: NULL
+        p2p.addResource(nvme, 2, 0, 0);
+        long a = p2p.alloc(nvme, 100);
+        assertThat(p2p.info(nvme).available()).isEqualTo((1 << 20) - 4096);
+        long b = p2p.alloc(nvme, 4097);
+        assertThat(b - a).isEqualTo(4096);
+        assertThat(p2p.info(nvme).available()).isEqualTo((1 << 20) - 3 * 4096);
+        assertThat(p2p.virtToBus(nvme, a)).isEqualTo(BAR - 0x30000000000L);
+        assertThat(p2p.virtToBus(nvme, b)).isEqualTo(BAR - 0x30000000000L + 4096);
+        assertThat(p2p.virtToBus(nvme, 0)).isZero();
+        p2p.free(nvme, a, 100);
+        assertThat(p2p.alloc(nvme, 4096)).isEqualTo(a); // first fit reuses the hole
+        assertThat(p2p.alloc(nvme, 2 << 20)).isZero();
+        assertThat(errno(() -> p2p.free(nvme, a + (512 << 10), 4096))).isEqualTo(Errno.EINVAL);
+        var sgl = p2p.allocSgl(nvme, 8192).orElseThrow();
+        assertThat(sgl.nents()).isEqualTo(1);
+        p2p.freeSgl(nvme, sgl);
+        assertThat(p2p.allocSgl(nvme, 4 << 20)).isEmpty();
+    }
+
+    @Test
+    void findManyPicksRandomlyAmongTheClosestPublished() {
+        p2p.addResource(d("03:00.0"), 2, 0, 0);
+        p2p.addResource(d("04:00.0"), 2, 0, 0);
+        DeviceNode client = DeviceNode.of(d("07:00.0"));
+        assertThat(p2p.findMany(List.of(client), "t")).isEmpty(); // nothing published
+        p2p.publish(d("03:00.0"), true);
+        p2p.publish(d("04:00.0"), true);
+        Set<Bdf> seen = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            try (PciDeviceRef r = p2p.findMany(List.of(client), "finder").orElseThrow()) {
+                seen.add(r.device().bdf());
+                assertThat(core.references()).contains("finder -> " + r.device().name());
+            }
+        }
+        assertThat(seen).containsExactlyInAnyOrder(Bdf.parse("03:00.0"), Bdf.parse("04:00.0"));
+        // a closer provider wins alone: 03:00.1 is 2 hops from 03:00.0, 4 from 04:00.0
+        DeviceNode sibling = DeviceNode.of(d("03:00.1"));
+        for (int i = 0; i < 20; i++) {
+            try (PciDeviceRef r = p2p.findMany(List.of(sibling), "f").orElseThrow()) {
+                assertThat(r.device().bdf()).isEqualTo(Bdf.parse("03:00.0"));
+            }
+        }
+        assertThat(p2p.findMany(List.of(DeviceNode.platform("not-pci", null)), "f")).isEmpty();
+    }
+
+    @Test
+    void allocateMmapRules() {
+        PciDevice nvme = d("03:00.0");
+        assertThat(errno(() -> p2p.mmapAllocate(nvme, 4096, 0, true))).isEqualTo(Errno.ENODEV);
+        p2p.addResource(nvme, 2, 0, 0);
+        assertThatThrownBy(() -> p2p.mmapAllocate(nvme, 4096, 0, false)).hasMessageContaining("attempted private mapping");
+        assertThat(errno(() -> p2p.mmapAllocate(nvme, 4096, 1, true))).isEqualTo(Errno.EINVAL);
+        assertThat(errno(() -> p2p.mmapAllocate(nvme, 2 << 20, 0, true))).isEqualTo(Errno.ENOMEM);
+        P2pMapping map = p2p.mmapAllocate(nvme, 3 * 4096, 0, true);
+        assertThat(map.pages()).hasSize(3).allMatch(p -> p.refcount() == 1);
+        assertThat(p2p.info(nvme).available()).isEqualTo((1 << 20) - 3 * 4096);
+        // the mapping is real memory: bytes written through one page object read back through the pool's page
+        map.pages().get(1).data().putInt(0, 0xcafe);
+        assertThat(p2p.page(nvme, map.virt() + 4096).data().getInt(0)).isEqualTo(0xcafe);
+        Page extra = map.pages().get(0);
+        extra.get("dma-engine");
+        map.close();
+        assertThat(p2p.info(nvme).available()).isEqualTo((1 << 20) - 4096); // one page still held
+        extra.put("dma-engine");
+        assertThat(p2p.info(nvme).available()).isEqualTo(1 << 20);
+        map.close();
+    }
+
+    @Test
+    void mapTypeCacheKeyedPerClientAndDroppedOnChange() {
+        PciDevice nvme = d("03:00.0");
+        assertThat(p2p.mapType(nvme, d("04:00.0"))).isEqualTo(MapType.NOT_SUPPORTED); // not a provider
+        p2p.addResource(nvme, 2, 0, 0);
+        assertThat(p2p.mapType(nvme, d("04:00.0"))).isEqualTo(MapType.BUS_ADDR);
+        core.setAcsCtrl(Bdf.parse("02:01.0"), Acs.RR);
+        assertThat(p2p.mapType(nvme, d("04:00.0"))).isEqualTo(MapType.THRU_HOST_BRIDGE);
+        // v5.x returns a cache miss as UNKNOWN; distance fills the cache
+        p2p.configure(config("v5.x"));
+        assertThat(p2p.mapType(nvme, d("07:00.0"))).isEqualTo(MapType.UNKNOWN);
+        p2p.distanceMany(nvme, List.of(DeviceNode.of(d("07:00.0"))), false, new java.util.ArrayList<>());
+        assertThat(p2p.mapType(nvme, d("07:00.0"))).isEqualTo(MapType.BUS_ADDR);
+    }
+
+    @Test
+    void releaseRefusesNewAllocationsRevokesMappingsAndWaitsForKernelUsers() {
+        PciDevice nvme = d("03:00.0");
+        p2p.addResource(nvme, 2, 0, 0);
+        P2pMapping user = p2p.mmapAllocate(nvme, 8192, 0, true);
+        long kernelMem = p2p.alloc(nvme, 4096);
+        assertThat(p2p.holders()).containsExactly("0000:03:00.0: 12288 bytes of p2pmem allocated");
+        var pg = zone.pagemaps().get(0);
+        p2p.release(nvme); // waits release_wait_ms for the kernel allocation, then leaves it to finish
+        assertThat(user.pages()).allMatch(p -> p.refcount() == 0);
+        assertThat(p2p.alloc(nvme, 4096)).isZero();
+        assertThat(p2p.providers()).isEmpty();
+        assertThat(zone.isDying(pg)).isTrue();
+        assertThat(zone.holders(pg)).containsExactly(String.format("pci_alloc_p2pmem %#x x1 (pagemap reference)", kernelMem));
+        assertThat(core.references()).isEmpty();
+        zone.putRef(pg, String.format("pci_alloc_p2pmem %#x", kernelMem)); // the late driver frees its memory
+        assertThat(zone.pagemaps()).isEmpty();
+    }
+
+    @Test
+    void removingTheDeviceReleasesTheProvider() {
+        PciDevice nvme = d("03:00.0");
+        p2p.addResource(nvme, 2, 0, 0);
+        ProviderRemoval removal = new ProviderRemoval();
+        removal.p2pmem = p2p;
+        org.peerdma.pci.internal.TestCmdline.addNotifier(core, removal);
+        core.remove(Bdf.parse("02:00.0"));
+        assertThat(p2p.providers()).isEmpty();
+        assertThat(zone.pagemaps()).isEmpty();
+        assertThat(core.references()).isEmpty();
+    }
+}
