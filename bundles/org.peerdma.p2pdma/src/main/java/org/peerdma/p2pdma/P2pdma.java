@@ -21,6 +21,15 @@ public interface P2pdma {
     P2pVerdict check(PciDevice provider, PciDevice client, KernelVersion version);
 
     /**
+     * check - the same question on another machine, e.g. a detached what-if copy
+     * (PciCore.detached), with the arch rules in force.
+     */
+    P2pVerdict check(org.peerdma.pci.PciMachine machine, PciDevice provider, PciDevice client, KernelVersion version);
+
+    /** @return the arch whose rules apply: the loaded arch module's, or the machine's own when none is loaded. */
+    String arch();
+
+    /**
      * distanceMany - pci_p2pdma_distance_many(provider, clients, n, verbose).
      * @param log receives the warnings the kernel would print (verbose ones only when {@code verbose})
      * Return: the summed distance, or -1 when a client cannot do P2P (in every version: the -2

@@ -53,19 +53,68 @@ final class Calc {
         return d.hasAcs() && (d.acsCtrl() & Acs.REDIRECT_BITS) != 0;
     }
 
-    /** cpu_supports_p2pdma(): x86 and AMD family &gt;= 0x17 (Zen or later). */
-    static boolean cpuSupports(PciMachine m) {
-        CpuInfo c = m.cpu();
-        boolean x86 = m.arch().startsWith("x86") || m.arch().equals("amd64") || m.arch().equals("i386");
-        return x86 && c.isAmd() && c.family() >= 0x17;
+    /** The arch hooks p2pdma calls: from the loaded arch module, or the machine's own arch when none is. */
+    interface Arch {
+        String name(PciMachine m);
+
+        boolean cpuSupports(PciMachine m);
+
+        boolean whitelist();
     }
 
-    static String cpuText(PciMachine m) {
+    /** The machine's arch and CPU as the dump describes them: x86 AMD family &gt;= 0x17. */
+    static final Arch MACHINE = new Arch() {
+        @Override
+        public String name(PciMachine m) {
+            return m.arch();
+        }
+
+        @Override
+        public boolean cpuSupports(PciMachine m) {
+            CpuInfo c = m.cpu();
+            boolean x86 = m.arch().startsWith("x86") || m.arch().equals("amd64") || m.arch().equals("i386");
+            return x86 && c.isAmd() && c.family() >= 0x17;
+        }
+
+        @Override
+        public boolean whitelist() {
+            return true;
+        }
+    };
+
+    /** An arch module's policy. */
+    static Arch of(org.peerdma.dma.spi.ArchPolicy p) {
+        if (p == null) {
+            return MACHINE;
+        }
+        return new Arch() {
+            @Override
+            public String name(PciMachine m) {
+                return p.arch();
+            }
+
+            @Override
+            public boolean cpuSupports(PciMachine m) {
+                return p.cpuSupportsP2pdma(m);
+            }
+
+            @Override
+            public boolean whitelist() {
+                return p.hostBridgeWhitelist();
+            }
+        };
+    }
+
+    static boolean cpuSupports(PciMachine m) {
+        return MACHINE.cpuSupports(m);
+    }
+
+    static String cpuText(PciMachine m, Arch arch) {
         CpuInfo c = m.cpu();
         if (c.isUnknown()) {
-            return "CPU unknown (" + m.arch() + ")";
+            return "CPU unknown (" + arch.name(m) + ")";
         }
-        return String.format("%s family %#x (%s)", c.vendor(), c.family(), m.arch());
+        return String.format("%s family %#x (%s)", c.vendor(), c.family(), arch.name(m));
     }
 
     private static void note(List<String> l, String s) {
@@ -75,6 +124,10 @@ final class Calc {
     }
 
     static P2pVerdict calc(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v) {
+        return calc(m, provider, client, v, MACHINE);
+    }
+
+    static P2pVerdict calc(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v, Arch arch) {
         List<String> assumptions = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<PathNode> path = new ArrayList<>();
@@ -112,7 +165,7 @@ final class Calc {
                 clientSide.add(0, node(bb, "client", assumptions));
             }
             path.addAll(clientSide);
-            return noCommon(m, provider, client, v, hops, path, warnings, assumptions);
+            return noCommon(m, provider, client, v, hops, path, warnings, assumptions, arch);
         }
         List<PathNode> clientSide = new ArrayList<>();
         for (PciDevice bb = client; bb != null; bb = up(bb, assumptions)) {
@@ -147,7 +200,7 @@ final class Calc {
                             + " rejects any redirect on the path (-2)",
                     warnings, assumptions);
         }
-        HostBridgeCheck hb = hostBridgeCheck(m, provider, client, v, true, warnings);
+        HostBridgeCheck hb = hostBridgeCheck(m, provider, client, v, true, warnings, arch);
         if (!hb.passed()) {
             warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
                     + provider.name() + ") do not share an upstream bridge or whitelisted host bridge");
@@ -163,7 +216,7 @@ final class Calc {
     }
 
     private static P2pVerdict noCommon(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v, int hops,
-            List<PathNode> path, List<String> warnings, List<String> assumptions) {
+            List<PathNode> path, List<String> warnings, List<String> assumptions, Arch arch) {
         switch (v) {
             case V4_20 -> {
                 warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
@@ -178,7 +231,7 @@ final class Calc {
                         new HostBridgeCheck.Entry(provider.hostBridge().name(), a.device(), a.ok(), a.why()),
                         new HostBridgeCheck.Entry(client.hostBridge().name(), b.device(), b.ok(), b.why()));
                 boolean ok = a.ok() && b.ok();
-                HostBridgeCheck hb = new HostBridgeCheck(false, cpuText(m),
+                HostBridgeCheck hb = new HostBridgeCheck(false, cpuText(m, arch),
                         provider.hostBridge() == client.hostBridge(), entries, ok);
                 if (ok) {
                     int d = 0x1000 + hops;
@@ -193,7 +246,7 @@ final class Calc {
                         assumptions);
             }
             default -> {
-                HostBridgeCheck hb = hostBridgeCheck(m, provider, client, v, false, warnings);
+                HostBridgeCheck hb = hostBridgeCheck(m, provider, client, v, false, warnings, arch);
                 if (!hb.passed()) {
                     warnings.add(client.name() + ": cannot be used for peer-to-peer DMA as the client and provider ("
                             + provider.name() + ") do not share an upstream bridge or whitelisted host bridge");
@@ -211,8 +264,8 @@ final class Calc {
 
     /** The CPU rule, then host_bridge_whitelist(provider, client, warn). */
     static HostBridgeCheck hostBridgeCheck(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v,
-            boolean warn, List<String> warnings) {
-        boolean cpu = cpuSupports(m);
+            boolean warn, List<String> warnings, Arch arch) {
+        boolean cpu = arch.cpuSupports(m);
         PciHostBridge ha = provider.hostBridge();
         PciHostBridge hb = client.hostBridge();
         boolean same = ha == hb;
@@ -230,7 +283,12 @@ final class Calc {
             entries.add(new HostBridgeCheck.Entry(hb.name(), b.device(), b.ok(), b.why()));
             listed = listed && b.ok();
         }
-        if (!cpu && warn) {
+        if (!arch.whitelist()) {
+            listed = false;
+            entries.replaceAll(e -> new HostBridgeCheck.Entry(e.hostBridge(), e.device(), false,
+                    "the " + arch.name(m) + " arch has no host-bridge whitelist"));
+        }
+        if (!cpu && warn && arch.whitelist()) {
             // __host_bridge_whitelist warns only for the bridge that failed the look-up (and stops at the first)
             for (HostBridgeCheck.Entry e : entries) {
                 if (!e.whitelisted() && e.why().startsWith("Host bridge not in P2PDMA whitelist")) {
@@ -239,7 +297,7 @@ final class Calc {
                 }
             }
         }
-        return new HostBridgeCheck(cpu, cpuText(m), same, entries, cpu || listed);
+        return new HostBridgeCheck(cpu, cpuText(m, arch), same, entries, cpu || listed);
     }
 
     private static String whyOk(HostBridgeCheck hb) {

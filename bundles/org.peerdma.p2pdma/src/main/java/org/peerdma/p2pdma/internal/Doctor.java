@@ -18,8 +18,8 @@ final class Doctor {
     private Doctor() {
     }
 
-    static String explain(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v) {
-        P2pVerdict r = Calc.calc(m, provider, client, v);
+    static String explain(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v, Calc.Arch arch) {
+        P2pVerdict r = Calc.calc(m, provider, client, v, arch);
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "provider %s %s%nclient   %s %s%n", provider.name(), label(provider),
                 client.name(), label(client)));
@@ -58,7 +58,7 @@ final class Doctor {
             if (o == v) {
                 continue;
             }
-            P2pVerdict x = Calc.calc(m, provider, client, o);
+            P2pVerdict x = Calc.calc(m, provider, client, o, arch);
             sb.append(String.format(Locale.ROOT, "  %s %s %d;", o.label(), x.mapType().name(), x.distance()));
         }
         sb.setLength(sb.length() - 1);
@@ -93,7 +93,7 @@ final class Doctor {
         return out;
     }
 
-    static String matrix(PciMachine m, KernelVersion v, List<PciDevice> devs) {
+    static String matrix(PciMachine m, KernelVersion v, List<PciDevice> devs, Calc.Arch arch) {
         StringBuilder sb = new StringBuilder();
         int n = devs.size();
         sb.append(String.format(Locale.ROOT, "%-9s", ""));
@@ -108,7 +108,7 @@ final class Doctor {
                 if (i == j) {
                     cell = "X";
                 } else {
-                    P2pVerdict r = Calc.calc(m, devs.get(i), devs.get(j), v);
+                    P2pVerdict r = Calc.calc(m, devs.get(i), devs.get(j), v, arch);
                     cell = shortType(r.mapType()) + (r.supported() ? "(" + r.distance() + ")" : "") + " "
                             + PathClass.of(r);
                 }

@@ -156,7 +156,7 @@ public class P2pCommands {
             @Descriptor("provider [domain:]bus:dev.fn") String provider,
             @Descriptor("client [domain:]bus:dev.fn") String client) {
         PciMachine m = core.machine();
-        return Doctor.explain(m, dev(m, provider), dev(m, client), version(kernel));
+        return Doctor.explain(m, dev(m, provider), dev(m, client), version(kernel), arch());
     }
 
     @Descriptor("verdicts for all endpoint pairs of the loaded machine, with nvidia-smi's path class")
@@ -175,7 +175,7 @@ public class P2pCommands {
             throw KernelException.einval("the matrix needs at least two devices (machine '%s' has %d endpoints)",
                     m.name(), devs.size());
         }
-        return Doctor.matrix(m, version(kernel), devs);
+        return Doctor.matrix(m, version(kernel), devs, arch());
     }
 
     @Descriptor("ask check on a changed copy of the machine (the loaded machine is not touched). Changes: "
@@ -184,25 +184,33 @@ public class P2pCommands {
             @Descriptor("changes") String... changes) {
         MachineDTO dto = core.snapshot();
         KernelVersion v = p2pdma.version();
+        Calc.Arch archAfter = arch();
         List<String> done = new ArrayList<>();
         for (String c : changes == null ? new String[0] : changes) {
             done.add(apply(dto, c));
             if (c.startsWith("kernel=")) {
                 v = KernelVersion.parse(c.substring(7));
             }
+            if (c.startsWith("arch=")) {
+                archAfter = Calc.MACHINE; // the description's arch, not the loaded arch module
+            }
         }
         PciMachine before = core.machine();
         PciMachine after = core.detached(dto);
         StringBuilder sb = new StringBuilder();
         sb.append("what if: ").append(done.isEmpty() ? "nothing changed" : String.join("; ", done)).append('\n');
-        sb.append("before: ").append(oneLine(before, provider, client, p2pdma.version())).append('\n');
-        sb.append("after:  ").append(oneLine(after, provider, client, v)).append('\n');
-        sb.append('\n').append(Doctor.explain(after, dev(after, provider), dev(after, client), v));
+        sb.append("before: ").append(oneLine(before, provider, client, p2pdma.version(), arch())).append('\n');
+        sb.append("after:  ").append(oneLine(after, provider, client, v, archAfter)).append('\n');
+        sb.append('\n').append(Doctor.explain(after, dev(after, provider), dev(after, client), v, archAfter));
         return sb.toString();
     }
 
-    private static String oneLine(PciMachine m, String provider, String client, KernelVersion v) {
-        var r = Calc.calc(m, dev(m, provider), dev(m, client), v);
+    private Calc.Arch arch() {
+        return p2pdma instanceof P2pdmaImpl impl ? impl.archRules() : Calc.MACHINE;
+    }
+
+    private static String oneLine(PciMachine m, String provider, String client, KernelVersion v, Calc.Arch arch) {
+        var r = Calc.calc(m, dev(m, provider), dev(m, client), v, arch);
         return String.format(Locale.ROOT, "%s distance %d (%s)", r.mapType().kernelName(), r.distance(), v.label());
     }
 

@@ -57,6 +57,34 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     @Reference
     ZoneDevice zone;
 
+    /** The arch module (swappable; the best ranked wins and a newcomer replaces it at once). */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY,
+            bind = "bindArch", unbind = "unbindArch")
+    volatile org.peerdma.dma.spi.ArchPolicy archPolicy;
+
+    void bindArch(org.peerdma.dma.spi.ArchPolicy p) {
+        archPolicy = p;
+        invalidate("arch " + p.arch() + " loaded");
+    }
+
+    void unbindArch(org.peerdma.dma.spi.ArchPolicy p) {
+        if (archPolicy == p) {
+            archPolicy = null;
+        }
+        invalidate("arch " + p.arch() + " unloaded");
+    }
+
+    private void invalidate(String why) {
+        providers.values().forEach(s -> s.mapTypes.clear());
+        LOG.info("map-type caches dropped: {}", why);
+    }
+
+    Calc.Arch archRules() {
+        return Calc.of(archPolicy);
+    }
+
     private volatile KernelVersion version = KernelVersion.NEWEST;
     private volatile Duration releaseWait = Duration.ofSeconds(5);
     private final Map<PciDevice, ProviderState> providers = new ConcurrentHashMap<>();
@@ -89,14 +117,24 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
 
     @Override
     public P2pVerdict check(PciDevice provider, PciDevice client, KernelVersion v) {
+        return check(core.machine(), provider, client, v);
+    }
+
+    @Override
+    public P2pVerdict check(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v) {
         live(provider);
         live(client);
-        return Calc.calc(core.machine(), provider, client, v == null ? version : v);
+        return Calc.calc(m, provider, client, v == null ? version : v, archRules());
+    }
+
+    @Override
+    public String arch() {
+        return archRules().name(core.machine());
     }
 
     @Override
     public int distanceMany(PciDevice provider, List<DeviceNode> clients, boolean verbose, List<String> log) {
-        return distanceMany(core, version, provider, clients, verbose, log, this::store);
+        return distanceMany(core, version, provider, clients, verbose, log, this::store, archRules());
     }
 
     /** calc_map_type_and_dist stores its result in the provider's cache when it is a provider. */
@@ -119,12 +157,12 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     static int distanceMany(PciCore core, KernelVersion v, PciDevice provider, List<DeviceNode> clients,
             boolean verbose, List<String> log) {
         return distanceMany(core, v, provider, clients, verbose, log, r -> {
-        });
+        }, Calc.MACHINE);
     }
 
     /** pci_p2pdma_distance_many (reference §C4). */
     static int distanceMany(PciCore core, KernelVersion v, PciDevice provider, List<DeviceNode> clients,
-            boolean verbose, List<String> log, java.util.function.Consumer<P2pVerdict> sink) {
+            boolean verbose, List<String> log, java.util.function.Consumer<P2pVerdict> sink, Calc.Arch arch) {
         if (clients == null || clients.isEmpty()) {
             return -1;
         }
@@ -140,7 +178,7 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
                 return -1;
             }
             live(p);
-            P2pVerdict r = Calc.calc(core.machine(), provider, p, v);
+            P2pVerdict r = Calc.calc(core.machine(), provider, p, v, arch);
             sink.accept(r);
             if (verbose) {
                 log.addAll(r.warnings());
@@ -168,11 +206,11 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         KernelVersion v = version;
         if (v.acsRejects()) {
             // v4.20/v5.2 had no cache: mapping used bus addresses when the distance allowed it
-            return Calc.calc(core.machine(), provider, client, v).mapType();
+            return Calc.calc(core.machine(), provider, client, v, archRules()).mapType();
         }
         MapType t = cache(s).getOrDefault(ProviderState.key(client), MapType.UNKNOWN);
         if (t == MapType.UNKNOWN && v == KernelVersion.NEWEST) {
-            P2pVerdict r = Calc.calc(core.machine(), provider, client, v);
+            P2pVerdict r = Calc.calc(core.machine(), provider, client, v, archRules());
             for (String w : r.warnings()) {
                 LOG.warn(w);
             }
@@ -330,7 +368,7 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
             if (!hasP2pmem(pdev)) {
                 continue;
             }
-            int d = distanceMany(core, version, pdev, clients, false, new ArrayList<>(), this::store);
+            int d = distanceMany(core, version, pdev, clients, false, new ArrayList<>(), this::store, archRules());
             if (d < 0 || d > best) {
                 continue;
             }
