@@ -96,6 +96,11 @@ final class Doctor {
     static String matrix(PciMachine m, KernelVersion v, List<PciDevice> devs, Calc.Arch arch) {
         StringBuilder sb = new StringBuilder();
         int n = devs.size();
+        FastCalc fast = new FastCalc(m, v, arch);
+        FastCalc.Chain[] chains = new FastCalc.Chain[n];
+        for (int k = 0; k < n; k++) {
+            chains[k] = new FastCalc.Chain(devs.get(k));
+        }
         sb.append(String.format(Locale.ROOT, "%-9s", ""));
         for (int j = 0; j < n; j++) {
             sb.append(String.format(Locale.ROOT, " %-12s", devs.get(j).bdf().shortName()));
@@ -108,9 +113,9 @@ final class Doctor {
                 if (i == j) {
                     cell = "X";
                 } else {
-                    P2pVerdict r = Calc.calc(m, devs.get(i), devs.get(j), v, arch);
-                    cell = shortType(r.mapType()) + (r.supported() ? "(" + r.distance() + ")" : "") + " "
-                            + PathClass.of(r);
+                    FastCalc.Result r = fast.pair(chains[i], chains[j]);
+                    boolean ok = r.type() == MapType.BUS_ADDR || r.type() == MapType.THRU_HOST_BRIDGE;
+                    cell = shortType(r.type()) + (ok ? "(" + r.distance() + ")" : "") + " " + r.pathClass();
                 }
                 sb.append(String.format(Locale.ROOT, " %-12s", cell));
             }
