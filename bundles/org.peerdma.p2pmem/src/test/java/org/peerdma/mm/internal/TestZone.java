@@ -1,0 +1,37 @@
+package org.peerdma.mm.internal;
+
+import java.lang.annotation.Annotation;
+
+import org.peerdma.mm.ZoneDevice;
+
+/** A ZONE_DEVICE service configured as the module defaults, for tests outside OSGi. */
+public final class TestZone {
+    private TestZone() {
+    }
+
+    public static ZoneDevice zone() {
+        ZoneDeviceImpl z = new ZoneDeviceImpl();
+        z.configure(new ZoneDeviceConfig() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return ZoneDeviceConfig.class;
+            }
+
+            @Override
+            public String system_ram() {
+                return "0x0-0x7fffffff,0x100000000-0x47fffffff";
+            }
+
+            @Override
+            public int max_physmem_bits() {
+                return 46;
+            }
+
+            @Override
+            public int teardown_warn_ms() {
+                return 100;
+            }
+        });
+        return z;
+    }
+}
