@@ -51,12 +51,12 @@ public class P2pBenchmarks {
             }
 
             @Override
-            public String kernel_version() {
+            public String kernel__version() {
                 return "newest";
             }
 
             @Override
-            public int release_wait_ms() {
+            public int release__wait__ms() {
                 return 1000;
             }
         });

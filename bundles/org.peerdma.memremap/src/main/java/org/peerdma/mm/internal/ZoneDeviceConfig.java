@@ -11,11 +11,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(description = "System RAM ranges (IORESOURCE_SYSTEM_RAM): start-end[,start-end...], hex; "
             + "memremap_pages refuses ranges that intersect them (-ENXIO)")
-    String system_ram() default "0x0-0x7fffffff,0x100000000-0x47fffffff";
+    String system__ram() default "0x0-0x7fffffff,0x100000000-0x47fffffff";
 
     @AttributeDefinition(description = "MAX_PHYSMEM_BITS: mhp_range_allowed() refuses ranges above 2^bits (-EINVAL)")
-    int max_physmem_bits() default 46;
+    int max__physmem__bits() default 46;
 
     @AttributeDefinition(description = "memunmap_pages warns with the page holders every this many milliseconds")
-    int teardown_warn_ms() default 10000;
+    int teardown__warn__ms() default 10000;
 }

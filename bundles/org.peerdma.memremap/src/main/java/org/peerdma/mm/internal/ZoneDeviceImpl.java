@@ -37,12 +37,12 @@ public class ZoneDeviceImpl implements ZoneDevice, ModuleUsage {
     @Activate
     @Modified
     void configure(ZoneDeviceConfig c) {
-        systemRam = parseRanges(c.system_ram());
-        if (c.max_physmem_bits() < 32 || c.max_physmem_bits() > 64) {
-            throw KernelException.einval("max_physmem_bits %d out of range 32..64", c.max_physmem_bits());
+        systemRam = parseRanges(c.system__ram());
+        if (c.max__physmem__bits() < 32 || c.max__physmem__bits() > 64) {
+            throw KernelException.einval("max_physmem_bits %d out of range 32..64", c.max__physmem__bits());
         }
-        maxPhysmemBits = c.max_physmem_bits();
-        warnMs = Math.max(1, c.teardown_warn_ms());
+        maxPhysmemBits = c.max__physmem__bits();
+        warnMs = Math.max(1, c.teardown__warn__ms());
     }
 
     @Deactivate

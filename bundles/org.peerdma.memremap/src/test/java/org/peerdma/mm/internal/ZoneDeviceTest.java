@@ -31,17 +31,17 @@ class ZoneDeviceTest {
             }
 
             @Override
-            public String system_ram() {
+            public String system__ram() {
                 return ram;
             }
 
             @Override
-            public int max_physmem_bits() {
+            public int max__physmem__bits() {
                 return bits;
             }
 
             @Override
-            public int teardown_warn_ms() {
+            public int teardown__warn__ms() {
                 return 50;
             }
         };

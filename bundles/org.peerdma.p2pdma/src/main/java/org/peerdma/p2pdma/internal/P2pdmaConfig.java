@@ -10,9 +10,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     String PID = "org.peerdma.p2pdma";
 
     @AttributeDefinition(description = "rule set: newest, v5.x, v5.2 or v4.20 (may change while loaded)")
-    String kernel_version() default "newest";
+    String kernel__version() default "newest";
 
     @AttributeDefinition(description = "how long releasing a provider waits for outstanding p2pmem before it "
             + "warns and lets the teardown finish when the memory is returned (ms)")
-    int release_wait_ms() default 5000;
+    int release__wait__ms() default 5000;
 }

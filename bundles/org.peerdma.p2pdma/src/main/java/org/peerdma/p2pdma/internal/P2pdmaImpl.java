@@ -92,12 +92,12 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     @Activate
     @Modified
     void configure(P2pdmaConfig config) {
-        KernelVersion v = KernelVersion.parse(config.kernel_version());
+        KernelVersion v = KernelVersion.parse(config.kernel__version());
         if (v != version) {
             providers.values().forEach(p -> p.mapTypes.clear());
         }
         version = v;
-        releaseWait = Duration.ofMillis(Math.max(0, config.release_wait_ms()));
+        releaseWait = Duration.ofMillis(Math.max(0, config.release__wait__ms()));
         LOG.info("p2pdma rules: {}", version.label());
     }
 

@@ -18,17 +18,17 @@ public final class TestZone {
             }
 
             @Override
-            public String system_ram() {
+            public String system__ram() {
                 return "0x0-0x7fffffff,0x100000000-0x47fffffff";
             }
 
             @Override
-            public int max_physmem_bits() {
+            public int max__physmem__bits() {
                 return 46;
             }
 
             @Override
-            public int teardown_warn_ms() {
+            public int teardown__warn__ms() {
                 return 100;
             }
         });

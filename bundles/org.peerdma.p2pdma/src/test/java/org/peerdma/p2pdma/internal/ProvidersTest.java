@@ -41,12 +41,12 @@ class ProvidersTest {
             }
 
             @Override
-            public String kernel_version() {
+            public String kernel__version() {
                 return v;
             }
 
             @Override
-            public int release_wait_ms() {
+            public int release__wait__ms() {
                 return 200;
             }
         };
