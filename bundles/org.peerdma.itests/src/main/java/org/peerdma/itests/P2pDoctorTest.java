@@ -40,6 +40,16 @@ class P2pDoctorTest {
         assertThat(sh.run("p2p:whatif 03:00.0 81:00.0 cpu=GenuineIntel/6 kernel=v4.20"))
                 .contains("after:  PCI_P2PDMA_MAP_NOT_SUPPORTED distance -1 (v4.20)");
         assertThat(sh.run("p2p:matrix")).contains("rows: provider").contains("BUS(4) PIX");
+        // the rule set is a module parameter writable at run time
+        assertThat(sh.run("kmod:modparam p2pdma kernel_version=v4.20")).contains("set kernel_version=v4.20");
+        Runtime.eventually("v4.20 rules", 5000, () -> {
+            try {
+                return sh.run("p2p:check 03:00.0 05:00.0").contains("distance -2");
+            } catch (Exception ex) {
+                return false;
+            }
+        });
+        sh.run("kmod:modparam p2pdma kernel_version=newest");
         assertThatThrownBy(() -> sh.run("p2p:check 03:00.0 77:00.0")).isInstanceOf(KernelException.class)
                 .hasMessageContaining("ENODEV");
         assertThatThrownBy(() -> sh.run("p2p:whatif 03:00.0 05:00.0 acs:03:00.0=0"))

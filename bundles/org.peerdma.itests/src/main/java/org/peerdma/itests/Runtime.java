@@ -4,24 +4,30 @@ import java.util.concurrent.TimeUnit;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.util.tracker.ServiceTracker;
 
 /** Helpers to wait for services that come and go as modules are removed and re-added. */
 final class Runtime {
     private Runtime() {
     }
 
+    /**
+     * await - the service, held for the test bundle (not released: releasing the last use of a
+     * delayed component deactivates it, and the test would hold a dead instance).
+     */
     static <T> T await(BundleContext ctx, Class<T> type, long millis) throws InterruptedException {
-        ServiceTracker<T, T> t = new ServiceTracker<>(ctx, type, null);
-        t.open();
-        try {
-            T s = t.waitForService(millis);
-            if (s == null) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (true) {
+            org.osgi.framework.ServiceReference<T> ref = ctx.getServiceReference(type);
+            if (ref != null) {
+                T s = ctx.getService(ref);
+                if (s != null) {
+                    return s;
+                }
+            }
+            if (System.nanoTime() > end) {
                 throw new AssertionError(type.getSimpleName() + " did not appear within " + millis + " ms");
             }
-            return s;
-        } finally {
-            t.close();
+            Thread.sleep(20);
         }
     }
 

@@ -63,8 +63,7 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
         int n = 0;
         for (List<MappingImpl> l : live.values()) {
             for (MappingImpl m : l) {
-                if (m.ops == o && m.isLive()) {
-                    m.state = "revoked";
+                if (m.ops == o && m.state.compareAndSet("live", "revoked")) {
                     l.remove(m);
                     n++;
                 }
@@ -143,7 +142,7 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
                 return m;
             }
             l.remove(m);
-            m.state = "revoked";
+            m.state.set("revoked");
             try {
                 unmapWith(m);
             } catch (RuntimeException ex) {
@@ -210,16 +209,15 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
         if (!(mapping instanceof MappingImpl m)) {
             throw KernelException.einval("not a mapping of this DMA API");
         }
-        synchronized (m) {
-            if ("revoked".equals(m.state)) {
-                m.state = "unmapped"; // the ops that made it are gone and took it with them
-                return;
+        if (m.state.compareAndSet("revoked", "unmapped")) {
+            return; // the ops that made it are gone and took it with them
+        }
+        if (!m.state.compareAndSet("live", "unmapped")) {
+            if (m.state.compareAndSet("revoked", "unmapped")) {
+                return; // revoked between the two checks
             }
-            if (!m.isLive()) {
-                throw KernelException.einval("DMA-API: %s: device driver tries to free DMA memory it has not "
-                        + "allocated (already unmapped)", m.dev.name());
-            }
-            m.state = "unmapped";
+            throw KernelException.einval("DMA-API: %s: device driver tries to free DMA memory it has not "
+                    + "allocated (%s)", m.dev.name(), m);
         }
         List<MappingImpl> l = live.get(m.dev);
         if (l != null) {

@@ -16,8 +16,8 @@ final class MappingImpl implements DmaMapping {
     final DmaDirection dir;
     final DmaOps ops;
     final String opsName;
-    /** "live", "unmapped" or "revoked". */
-    volatile String state = "live";
+    /** "live", then "unmapped" or "revoked" (and "revoked" may become "unmapped" when its owner unmaps it). */
+    final java.util.concurrent.atomic.AtomicReference<String> state = new java.util.concurrent.atomic.AtomicReference<>("live");
 
     MappingImpl(PciDevice dev, String kind, List<SgEntry> entries, DmaDirection dir, DmaOps ops, String opsName) {
         this.dev = dev;
@@ -55,13 +55,13 @@ final class MappingImpl implements DmaMapping {
 
     @Override
     public boolean isLive() {
-        return "live".equals(state);
+        return "live".equals(state.get());
     }
 
     @Override
     public String toString() {
         SgEntry e = entries.get(0);
         return String.format("%s %s %s dma %#x+%d via %s (%s)", dev.name(), kind, dir, e.dmaAddress(), e.dmaLength(),
-                opsName, state);
+                opsName, state.get());
     }
 }

@@ -1,0 +1,122 @@
+package org.peerdma.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.osgi.framework.BundleContext;
+import org.osgi.test.common.annotation.InjectBundleContext;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.junit5.context.BundleContextExtension;
+import org.osgi.test.junit5.service.ServiceExtension;
+import org.peerdma.dma.DmaApi;
+import org.peerdma.dma.DmaDirection;
+import org.peerdma.dma.DmaMapping;
+import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.P2pMem;
+import org.peerdma.p2pdma.P2pdma;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciCore;
+import org.peerdma.pci.PciDevice;
+
+/**
+ * Swapping the arch module under load: mapping threads keep working with zero failed or wrong
+ * operations, and p2pdma's decisions (and cached map types) change the moment the arch changes.
+ */
+@ExtendWith({BundleContextExtension.class, ServiceExtension.class})
+class ArchSwapTest {
+    /** arm64-direct's default dma-ranges: CPU 0x0 appears to devices at bus 0x80000000. */
+    static final long ARM64_OFFSET = 0x80000000L;
+
+    @InjectBundleContext
+    BundleContext ctx;
+
+    @InjectService(timeout = 5000)
+    CommandProcessor processor;
+
+    @AfterEach
+    void restore() throws Exception {
+        Runtime.startAll(ctx);
+    }
+
+    @Test
+    void swapsUnderLoadAreInvisibleToMappersAndImmediateForDecisions() throws Exception {
+        Shell sh = new Shell(processor);
+        PciCore core = Runtime.await(ctx, PciCore.class, 5000);
+        Runtime.eventually("sample booted", 5000, () -> core.machine().devices().size() == 22);
+        DmaApi dma = Runtime.await(ctx, DmaApi.class, 5000);
+        P2pdma p2pdma = Runtime.await(ctx, P2pdma.class, 5000);
+        P2pMem mem = Runtime.await(ctx, P2pMem.class, 5000);
+        PciDevice gpu = core.get(Bdf.parse("03:00.0"));
+        PciDevice far = core.get(Bdf.parse("81:00.0"));
+        PciDevice nic = core.get(Bdf.parse("05:00.0"));
+        assertThat(dma.opsNames()).contains("x86-direct", "arm64-direct");
+        assertThat(dma.opsName(nic)).isEqualTo("x86-direct");
+        mem.addResource(gpu, 3, 0, 0);
+        assertThat(mem.mapType(gpu, far)).isEqualTo(MapType.THRU_HOST_BRIDGE); // Skylake-E is whitelisted
+
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong ok = new AtomicLong();
+        List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            final int id = t;
+            Thread th = new Thread(() -> {
+                long i = 0;
+                while (!stop.get()) {
+                    long phys = 0x10000000L + ((id * 100_000L + i++) % 100_000L) * 4096;
+                    try {
+                        DmaMapping m = dma.mapPage(nic, phys, 4096, DmaDirection.TO_DEVICE);
+                        long got = m.entries().get(0).dmaAddress();
+                        long want = switch (m.opsName()) {
+                            case "x86-direct" -> phys;
+                            case "arm64-direct" -> phys + ARM64_OFFSET;
+                            default -> -2;
+                        };
+                        if (got != want) {
+                            problems.add("wrong: " + m);
+                        }
+                        dma.unmap(m);
+                        ok.incrementAndGet();
+                    } catch (RuntimeException ex) {
+                        problems.add("failed: " + ex);
+                    }
+                }
+            }, "mapper-" + t);
+            th.start();
+            threads.add(th);
+        }
+        try {
+            for (int round = 0; round < 8; round++) {
+                Thread.sleep(30);
+                sh.run("kmod:rmmod -f arch_x86");
+                assertThat(dma.opsName(nic)).isEqualTo("arm64-direct");
+                assertThat(p2pdma.arch()).isEqualTo("arm64");
+                // arm64 has no host-bridge whitelist and no CPU rule: the cached answer is gone at once
+                assertThat(mem.mapType(gpu, far)).isEqualTo(MapType.NOT_SUPPORTED);
+                assertThat(p2pdma.check(gpu, far, null).rule()).contains("arm64 arch has no host-bridge whitelist");
+                Thread.sleep(30);
+                sh.run("kmod:modprobe arch_x86");
+                Runtime.eventually("x86 back", 5000, () -> "x86_64".equals(p2pdma.arch()));
+                assertThat(dma.opsName(nic)).isEqualTo("x86-direct");
+                assertThat(mem.mapType(gpu, far)).isEqualTo(MapType.THRU_HOST_BRIDGE);
+            }
+        } finally {
+            stop.set(true);
+            for (Thread th : threads) {
+                th.join(10_000);
+            }
+            mem.release(gpu);
+        }
+        assertThat(problems).isEmpty();
+        assertThat(ok.get()).isGreaterThan(1000);
+        assertThat(dma.mappings(nic)).isEmpty();
+    }
+}
