@@ -23,6 +23,29 @@ class P2pDoctorTest {
     PciCore core;
 
     @Test
+    void theTwoDesignsSideBySide() throws Exception {
+        Shell sh = new Shell(processor);
+        Runtime.eventually("sample booted", 5000, () -> core.machine().devices().size() == 22);
+        // the NoLoad's CMB (06:00.0 BAR 2) as an RFC p2pmem device, its 64 MiB rest as a p2pdma provider elsewhere
+        assertThat(sh.run("p2pmem:probe 06:00.0 2")).contains("p2pmem0: registered");
+        assertThat(sh.run("p2pmem:ls")).contains("p2pmem0 -> ../../devices/0000:06:00.0/p2pmem0");
+        // the same BAR cannot also be a p2pdma provider: ZONE_DEVICE refuses the second mapping
+        assertThatThrownBy(() -> sh.run("p2p:addres 06:00.0 2")).hasMessageContaining("Conflicting mapping");
+        sh.run("p2p:addres 04:00.0 3");
+        sh.run("p2p:publish 04:00.0");
+        // a client below the same switch: both designs answer
+        assertThat(sh.run("p2pmem:compare 05:00.0")).contains("2017 RFC (same switch only, first match): p2pmem0")
+                .contains("merged p2pdma").contains("0000:04:00.0");
+        // a client on another root port: the RFC refuses, p2pdma goes through the whitelisted host bridge
+        String far = sh.run("p2pmem:compare 81:00.0");
+        assertThat(far).contains("2017 RFC (same switch only, first match): none").contains("0000:04:00.0 (distance");
+        assertThat(sh.run("p2pmem:find 81:00.0")).contains("is not a pci device behind a switch");
+        sh.run("p2pmem:unregister p2pmem0");
+        sh.run("p2p:release 04:00.0");
+        assertThat(sh.run("p2pmem:ls")).contains("empty");
+    }
+
+    @Test
     void checkExplainsTheVerdictAndWhatifLeavesTheMachineAlone() throws Exception {
         Shell sh = new Shell(processor);
         Runtime.eventually("sample booted", 5000, () -> core.machine().devices().size() == 22);
