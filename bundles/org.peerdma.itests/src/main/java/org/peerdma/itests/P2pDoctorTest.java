@@ -63,6 +63,11 @@ class P2pDoctorTest {
         assertThat(sh.run("p2p:whatif 03:00.0 81:00.0 cpu=GenuineIntel/6 kernel=v4.20"))
                 .contains("after:  PCI_P2PDMA_MAP_NOT_SUPPORTED distance -1 (v4.20)");
         assertThat(sh.run("p2p:matrix")).contains("rows: provider").contains("BUS(4) PIX");
+        // the IOMMU beside the verdict: groups from ACS, and what translation means for the pair
+        String groups = sh.run("iommu:groups");
+        assertThat(groups).contains("IOMMU mode: translated").contains("0000:03:00.0");
+        assertThat(sh.run("iommu:p2p 03:00.0 05:00.0")).contains("THRU_HOST_BRIDGE").contains("IOVA");
+        assertThat(sh.run("iommu:p2p 05:00.0 06:00.0")).contains("BUS_ADDR").contains("never reaches the IOMMU");
         // the rule set is a module parameter writable at run time
         assertThat(sh.run("kmod:modparam p2pdma kernel_version=v4.20")).contains("set kernel_version=v4.20");
         Runtime.eventually("v4.20 rules", 5000, () -> {

@@ -223,7 +223,26 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
         if (l != null) {
             l.remove(m);
         }
-        unmapWith(m);
+        if (!registered(m.ops)) {
+            return; // its ops are leaving: they revoke what they handed out with their own teardown
+        }
+        try {
+            unmapWith(m);
+        } catch (RuntimeException ex) {
+            if (registered(m.ops)) {
+                throw ex;
+            }
+            LOG.debug("unmap raced with the teardown of {}: already revoked", m.opsName);
+        }
+    }
+
+    private boolean registered(DmaOps o) {
+        for (Ops x : ops) {
+            if (x.ops == o) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void synced(DmaMapping mapping) {
