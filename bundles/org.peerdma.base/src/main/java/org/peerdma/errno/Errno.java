@@ -46,6 +46,7 @@ public enum Errno {
     ENOTCONN(107, "Transport endpoint is not connected"),
     ETIMEDOUT(110, "Connection timed out"),
     EALREADY(114, "Operation already in progress"),
+    EREMOTEIO(121, "Remote I/O error"),
     EINPROGRESS(115, "Operation now in progress"),
     ECANCELED(125, "Operation canceled"),
     ERESTARTSYS(512, "Restart system call (kernel internal)"),

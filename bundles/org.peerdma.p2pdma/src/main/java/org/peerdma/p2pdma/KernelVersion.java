@@ -15,11 +15,11 @@ public enum KernelVersion {
      */
     V5_2("v5.2", false),
     /**
-     * v5.1x-6.x: ACS redirect means THRU_HOST_BRIDGE subject to the host-bridge whitelist (exact
+     * v5.1x: ACS redirect means THRU_HOST_BRIDGE subject to the host-bridge whitelist (exact
      * vendor and device, the device at 00.0 only) or the AMD family &gt;= 0x17 CPU rule; map types
      * cached by (domain &lt;&lt; 16) | (bus &lt;&lt; 8) | devfn; a cache miss is returned as UNKNOWN.
      */
-    V5_X("v5.x-6.x", false),
+    V5_X("v5.1x", false),
     /**
      * Newest (around v7.0/7.1): the whitelist matches PCI_ANY_ID wildcards and accepts a Root Port
      * as the first device of the root bus; map type NONE exists; a cache miss is computed.
@@ -41,6 +41,14 @@ public enum KernelVersion {
     /** @return whether this version's enum has PCI_P2PDMA_MAP_NONE. */
     public boolean hasMapTypeNone() {
         return mapTypeNone;
+    }
+
+    /**
+     * @return whether bus-address mapping of P2P pages has the sign bug fixed in 2021 ("PCI/P2PDMA: fix the
+     *         wrong dma address calculation when map sg"): dma = phys - bus_offset instead of + bus_offset.
+     */
+    public boolean busOffsetSignBug() {
+        return this != NEWEST;
     }
 
     /** @return whether ACS redirect is a rejection (-2) rather than a reason to go through the host bridge. */

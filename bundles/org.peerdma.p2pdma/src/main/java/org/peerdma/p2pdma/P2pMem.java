@@ -72,6 +72,29 @@ public interface P2pMem {
      */
     MapType mapType(PciDevice provider, PciDevice client);
 
+    /**
+     * mapForDma - map {@code length} bytes of the provider's P2P memory at {@code virt} for DMA by
+     * {@code client} (pci_p2pdma_map_segment / dma_map_sg with P2PDMA pages), by the map type:
+     * BUS_ADDR: dma = the PCI bus address (CPU address + bus offset; the pre-2021 kernels had the sign
+     * wrong, reproduced for their rule sets), no IOMMU and nothing to unmap; THRU_HOST_BRIDGE: the DMA
+     * API maps the BAR's CPU address for the client (IOMMU when it translates); NOT_SUPPORTED:
+     * EREMOTEIO. Errors: EFAULT for memory that is not the provider's; ENODEV without a DMA API for
+     * THRU_HOST_BRIDGE.
+     */
+    P2pDmaMapping mapForDma(PciDevice client, PciDevice provider, long virt, long length,
+            org.peerdma.dma.DmaDirection dir);
+
+    /** unmapForDma - only THRU_HOST_BRIDGE mappings have anything to unmap. */
+    void unmapForDma(P2pDmaMapping mapping);
+
+    /**
+     * enableStore - pci_p2pdma_enable_store(page): a provider's name selects it (ENODEV "PCI device
+     * has no peer-to-peer memory" when it is not a provider); text starting with '0' or '1' followed
+     * by a non-control character is refused (ENODEV "No such PCI device") so that an address is never
+     * read as a boolean; otherwise kstrtobool decides (y/n/1/0/on/off), and anything else is ENODEV.
+     */
+    P2pEnable enableStore(String page);
+
     /** page - the ZONE_DEVICE page of a provider's virt address. Errors: EFAULT. */
     Page page(PciDevice pdev, long virt);
 

@@ -57,6 +57,12 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     @Reference
     ZoneDevice zone;
 
+    /** The DMA API, for THRU_HOST_BRIDGE mappings of P2P memory. */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    volatile org.peerdma.dma.DmaApi dmaApi;
+
     /** The arch module (swappable; the best ranked wins and a newcomer replaces it at once). */
     @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
             policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
@@ -440,6 +446,111 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         MappingImpl mapping = new MappingImpl(s, a.virt(), length, pages);
         s.mappings.add(mapping);
         return mapping;
+    }
+
+    @Override
+    public org.peerdma.p2pdma.P2pDmaMapping mapForDma(PciDevice client, PciDevice provider, long virt, long length,
+            org.peerdma.dma.DmaDirection dir) {
+        live(client);
+        live(provider);
+        ProviderState s = providers.get(provider);
+        if (s == null || length <= 0 || s.pool.virtToPhys(virt) < 0 || s.pool.virtToPhys(virt + length - 1) < 0) {
+            throw new KernelException(Errno.EFAULT, String.format("%#x+%d is not P2P memory of %s", virt, length,
+                    provider.name()));
+        }
+        long cpu = ZoneDevice.pa(virt);
+        long bus = s.pool.virtToPhys(virt); // the pool holds bus addresses
+        MapType t = mapType(provider, client);
+        if (t == MapType.UNKNOWN) {
+            // v5.1x returned a cache miss as is, and map_sg_attrs then failed (WARN_ON_ONCE, 0 entries)
+            throw new KernelException(Errno.EREMOTEIO, client.name() + ": map type of " + provider.name()
+                    + " not cached yet (" + version.label() + " needs pci_p2pdma_distance first)");
+        }
+        switch (t) {
+            case BUS_ADDR -> {
+                long offset = bus - cpu; // pci_bus_address - pci_resource_start
+                long dma = version.busOffsetSignBug() ? cpu - offset : cpu + offset;
+                return new org.peerdma.p2pdma.P2pDmaMapping(client, provider, t, dma, length, null);
+            }
+            case THRU_HOST_BRIDGE -> {
+                org.peerdma.dma.DmaApi api = dmaApi;
+                if (api == null) {
+                    throw KernelException.enodev("no DMA API to map %s's P2P memory for %s (modprobe dma)",
+                            provider.name(), client.name());
+                }
+                var m = api.mapResource(client, cpu, length, dir);
+                return new org.peerdma.p2pdma.P2pDmaMapping(client, provider, t, m.entries().get(0).dmaAddress(),
+                        length, m);
+            }
+            default -> throw new KernelException(Errno.EREMOTEIO, client.name()
+                    + ": peer-to-peer DMA to " + provider.name() + " is not supported (" + t.kernelName() + ")");
+        }
+    }
+
+    @Override
+    public void unmapForDma(org.peerdma.p2pdma.P2pDmaMapping mapping) {
+        if (mapping.viaDmaApi() != null) {
+            org.peerdma.dma.DmaApi api = dmaApi;
+            if (api == null) {
+                return; // the DMA core left and revoked its mappings
+            }
+            api.unmap(mapping.viaDmaApi());
+        }
+    }
+
+    @Override
+    public org.peerdma.p2pdma.P2pEnable enableStore(String page) {
+        if (page == null) {
+            throw KernelException.enodev("No such PCI device: (null)");
+        }
+        String name = page.endsWith("\n") ? page.substring(0, page.length() - 1) : page; // sysfs_streq
+        for (PciDevice d : core.machine().devices()) {
+            if (d.name().equals(name)) {
+                if (!hasP2pmem(d)) {
+                    throw KernelException.enodev("%s: PCI device has no peer-to-peer memory", d.name());
+                }
+                return new org.peerdma.p2pdma.P2pEnable(true, d);
+            }
+        }
+        if (page.length() > 1 && (page.charAt(0) == '0' || page.charAt(0) == '1')
+                && !Character.isISOControl(page.charAt(1))) {
+            throw KernelException.enodev("No such PCI device: %s", name);
+        }
+        Boolean b = kstrtobool(page);
+        if (b == null) {
+            throw KernelException.enodev("No such PCI device: %s", name);
+        }
+        return new org.peerdma.p2pdma.P2pEnable(b, null);
+    }
+
+    /** lib/kstrtox.c kstrtobool: the first character (and the second for on/off) decides. */
+    static Boolean kstrtobool(String s) {
+        if (s.isEmpty()) {
+            return null;
+        }
+        switch (s.charAt(0)) {
+            case 'y', 'Y', 't', 'T', '1' -> {
+                return true;
+            }
+            case 'n', 'N', 'f', 'F', '0' -> {
+                return false;
+            }
+            case 'o', 'O' -> {
+                if (s.length() > 1) {
+                    char c = s.charAt(1);
+                    if (c == 'n' || c == 'N') {
+                        return true;
+                    }
+                    if (c == 'f' || c == 'F') {
+                        return false;
+                    }
+                }
+                return null;
+            }
+            default -> {
+                return null;
+            }
+        }
     }
 
     @Override

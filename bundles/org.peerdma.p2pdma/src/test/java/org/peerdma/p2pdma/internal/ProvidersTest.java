@@ -227,6 +227,68 @@ class ProvidersTest {
     }
 
     @Test
+    void mappingP2pMemoryForAClientByMapType() {
+        PciDevice nvme = d("03:00.0");
+        p2p.addResource(nvme, 2, 0, 0);
+        long virt = p2p.alloc(nvme, 8192);
+        long bus = p2p.virtToBus(nvme, virt);
+        long cpu = org.peerdma.mm.ZoneDevice.pa(virt);
+        assertThat(bus).isEqualTo(cpu - 0x30000000000L);
+        // BUS_ADDR: the sibling function DMAs to the PCI bus address, nothing to unmap
+        var m = p2p.mapForDma(d("03:00.1"), nvme, virt, 8192, org.peerdma.dma.DmaDirection.TO_DEVICE);
+        assertThat(m.type()).isEqualTo(MapType.BUS_ADDR);
+        assertThat(m.dmaAddress()).isEqualTo(bus);
+        assertThat(m.viaDmaApi()).isNull();
+        // the pre-2021 kernels subtracted the bus offset instead (cpu - (bus - cpu))
+        p2p.configure(config("v5.x"));
+        p2p.distanceMany(nvme, List.of(DeviceNode.of(d("03:00.1"))), false, new java.util.ArrayList<>());
+        assertThat(p2p.mapForDma(d("03:00.1"), nvme, virt, 8192, org.peerdma.dma.DmaDirection.TO_DEVICE).dmaAddress())
+                .isEqualTo(cpu + 0x30000000000L);
+        // v5.1x: a pair whose distance was never asked has no cached type: mapping fails
+        assertThat(errno(() -> p2p.mapForDma(d("07:00.0"), nvme, virt, 4096, org.peerdma.dma.DmaDirection.TO_DEVICE)))
+                .isEqualTo(Errno.EREMOTEIO);
+        p2p.configure(config("newest"));
+        // THRU_HOST_BRIDGE: through the DMA API, which maps the BAR's CPU address
+        core.setAcsCtrl(Bdf.parse("02:01.0"), Acs.RR);
+        assertThat(errno(() -> p2p.mapForDma(d("04:00.0"), nvme, virt, 4096, org.peerdma.dma.DmaDirection.TO_DEVICE)))
+                .isEqualTo(Errno.ENODEV); // no DMA API loaded
+        p2p.dmaApi = org.peerdma.dma.internal.TestDma.api();
+        var thb = p2p.mapForDma(d("04:00.0"), nvme, virt, 4096, org.peerdma.dma.DmaDirection.TO_DEVICE);
+        assertThat(thb.type()).isEqualTo(MapType.THRU_HOST_BRIDGE);
+        assertThat(thb.dmaAddress()).isEqualTo(org.peerdma.dma.internal.TestDma.IOVA_BASE + cpu);
+        assertThat(p2p.dmaApi.mappings(d("04:00.0"))).hasSize(1);
+        p2p.unmapForDma(thb);
+        assertThat(p2p.dmaApi.mappings(d("04:00.0"))).isEmpty();
+        // NOT_SUPPORTED: -EREMOTEIO, as dma_map_sgtable reports it
+        p2p.configure(config("v4.20"));
+        assertThat(errno(() -> p2p.mapForDma(d("04:00.0"), nvme, virt, 4096, org.peerdma.dma.DmaDirection.TO_DEVICE)))
+                .isEqualTo(Errno.EREMOTEIO);
+        assertThat(errno(() -> p2p.mapForDma(d("04:00.0"), nvme, virt + (2 << 20), 4096,
+                org.peerdma.dma.DmaDirection.TO_DEVICE))).isEqualTo(Errno.EFAULT);
+    }
+
+    @Test
+    void enableStoreParsesAddressesBeforeBooleans() {
+        PciDevice nvme = d("03:00.0");
+        p2p.addResource(nvme, 2, 0, 0);
+        p2p.publish(nvme, true);
+        assertThat(p2p.enableStore("0000:03:00.0\n").device()).isSameAs(nvme);
+        assertThat(p2p.enableStore("0000:03:00.0").show()).isEqualTo("0000:03:00.0\n");
+        assertThatThrownBy(() -> p2p.enableStore("0000:04:00.0")).hasMessageContaining("has no peer-to-peer memory");
+        assertThatThrownBy(() -> p2p.enableStore("0000:99:00.0")).hasMessageContaining("No such PCI device");
+        assertThatThrownBy(() -> p2p.enableStore("03:00.0")).hasMessageContaining("No such PCI device");
+        assertThat(p2p.enableStore("1").show()).isEqualTo("1\n");
+        assertThat(p2p.enableStore("1\n").use()).isTrue();
+        assertThat(p2p.enableStore("0").show()).isEqualTo("0\n");
+        assertThat(p2p.enableStore("yes").use()).isTrue();
+        assertThat(p2p.enableStore("off").use()).isFalse();
+        assertThat(p2p.enableStore("on").use()).isTrue();
+        assertThatThrownBy(() -> p2p.enableStore("01")).hasMessageContaining("No such PCI device");
+        assertThatThrownBy(() -> p2p.enableStore("banana")).isInstanceOf(KernelException.class);
+        assertThatThrownBy(() -> p2p.enableStore("ox")).isInstanceOf(KernelException.class);
+    }
+
+    @Test
     void removingTheDeviceReleasesTheProvider() {
         PciDevice nvme = d("03:00.0");
         p2p.addResource(nvme, 2, 0, 0);
