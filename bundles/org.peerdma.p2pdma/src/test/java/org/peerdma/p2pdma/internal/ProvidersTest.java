@@ -268,6 +268,25 @@ class ProvidersTest {
     }
 
     @Test
+    void hasP2pmemAndMapTypeValuesPerVersion() {
+        PciDevice nvme = d("03:00.0");
+        assertThat(p2p.hasP2pmem(nvme)).isFalse();
+        p2p.addResource(nvme, 2, 0, 0);
+        assertThat(p2p.hasP2pmem(nvme)).isFalse(); // not published
+        p2p.publish(nvme, true);
+        assertThat(p2p.hasP2pmem(nvme)).isTrue();
+        p2p.publish(d("04:00.0"), true); // no p2pdma: a no-op
+        assertThat(p2p.hasP2pmem(d("04:00.0"))).isFalse();
+        // newest: UNKNOWN=0, NONE, NOT_SUPPORTED, BUS_ADDR, THRU_HOST_BRIDGE; v5.1x had no NONE
+        assertThat(MapType.THRU_HOST_BRIDGE.value(org.peerdma.p2pdma.KernelVersion.NEWEST)).isEqualTo(4);
+        assertThat(MapType.THRU_HOST_BRIDGE.value(org.peerdma.p2pdma.KernelVersion.V5_X)).isEqualTo(3);
+        assertThat(MapType.NOT_SUPPORTED.value(org.peerdma.p2pdma.KernelVersion.V5_X)).isEqualTo(1);
+        assertThatThrownBy(() -> MapType.NONE.value(org.peerdma.p2pdma.KernelVersion.V5_X))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(MapType.BUS_ADDR.kernelName()).isEqualTo("PCI_P2PDMA_MAP_BUS_ADDR");
+    }
+
+    @Test
     void enableStoreParsesAddressesBeforeBooleans() {
         PciDevice nvme = d("03:00.0");
         p2p.addResource(nvme, 2, 0, 0);
