@@ -16,7 +16,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
-import org.peerdma.mm.internal.BenchZone;
+import org.peerdma.mm.internal.TestZone;
 import org.peerdma.p2pdma.KernelVersion;
 import org.peerdma.p2pdma.MapType;
 import org.peerdma.pci.Bdf;
@@ -43,7 +43,7 @@ public class P2pBenchmarks {
         PciMachine m = core.load(SyntheticMachine.build(10, 29));
         p2p = new P2pdmaImpl();
         p2p.core = core;
-        p2p.zone = BenchZone.zone();
+        p2p.zone = TestZone.zone();
         p2p.configure(new P2pdmaConfig() {
             @Override
             public Class<? extends Annotation> annotationType() {

@@ -21,6 +21,7 @@ public interface PagemapOps {
      * Mandatory for DEVICE_PRIVATE.
      */
     default int migrateToRam(Page page) {
-        throw new UnsupportedOperationException("migrate_to_ram not provided");
+        throw new IllegalStateException("migrate_to_ram called on a pagemap registered without it (memremap_pages "
+                + "refuses DEVICE_PRIVATE pagemaps whose ops lack it)");
     }
 }

@@ -4,9 +4,9 @@ import java.lang.annotation.Annotation;
 
 import org.peerdma.mm.ZoneDevice;
 
-/** A ZONE_DEVICE service with the module defaults, outside OSGi. */
-public final class BenchZone {
-    private BenchZone() {
+/** A ZONE_DEVICE service with the module's defaults, built outside OSGi. */
+public final class TestZone {
+    private TestZone() {
     }
 
     public static ZoneDevice zone() {
@@ -29,7 +29,7 @@ public final class BenchZone {
 
             @Override
             public int teardown__warn__ms() {
-                return 10000;
+                return 100;
             }
         });
         return z;
