@@ -68,6 +68,16 @@ class P2pDoctorTest {
         assertThat(groups).contains("IOMMU mode: translated").contains("0000:03:00.0");
         assertThat(sh.run("iommu:p2p 03:00.0 05:00.0")).contains("THRU_HOST_BRIDGE").contains("IOVA");
         assertThat(sh.run("iommu:p2p 05:00.0 06:00.0")).contains("BUS_ADDR").contains("never reaches the IOMMU");
+        // the DMA API: per-device ops override over the arch default, masks, a peer's BAR through the IOMMU
+        assertThat(sh.run("dma:ops 05:00.0")).contains("0000:05:00.0: iommu");
+        assertThat(sh.run("dma:ops 05:00.0 x86-direct")).contains("0000:05:00.0: x86-direct");
+        assertThatThrownBy(() -> sh.run("dma:map 05:00.0 resource 0x38000000000 4096")).hasMessageContaining("EIO");
+        assertThat(sh.run("dma:mask 05:00.0 64")).contains("0xffffffffffffffff");
+        assertThat(sh.run("dma:map 05:00.0 resource 0x38000000000 4096")).contains("dma 0x38000000000 via x86-direct");
+        assertThat(sh.run("dma:ops 05:00.0 default")).contains("0000:05:00.0: iommu");
+        assertThat(sh.run("dma:map 05:00.0 resource 0x38000000000 4096")).contains("via iommu");
+        assertThat(sh.run("dma:unmapall 05:00.0")).contains("unmapped 2");
+        assertThatThrownBy(() -> sh.run("dma:ops 05:00.0 nope")).hasMessageContaining("no DMA ops named 'nope'");
         // the rule set is a module parameter writable at run time
         assertThat(sh.run("kmod:modparam p2pdma kernel_version=v4.20")).contains("set kernel_version=v4.20");
         Runtime.eventually("v4.20 rules", 5000, () -> {
