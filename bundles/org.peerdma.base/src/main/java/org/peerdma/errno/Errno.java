@@ -38,6 +38,7 @@ public enum Errno {
     ENOSYS(38, "Function not implemented"),
     ENOTEMPTY(39, "Directory not empty"),
     ENODATA(61, "No data available"),
+    ETIME(62, "Timer expired"),
     ENOLINK(67, "Link has been severed"),
     EBADMSG(74, "Bad message"),
     EOVERFLOW(75, "Value too large for defined data type"),
