@@ -57,10 +57,16 @@ class HotplugEventsTest {
         ServiceRegistration<EventHandler> reg = ctx.registerService(EventHandler.class, events::add, props);
         try {
             core.load(io.sample());
+            // uevents are posted asynchronously but in order: once the load's MACHINE event is here, all of
+            // the load's own REMOVE/ADD events are too
+            Runtime.eventually("the load's MACHINE uevent", 5000, () -> events.stream()
+                    .anyMatch(e -> e.getTopic().equals(PciEvents.TOPIC_MACHINE)));
+            events.clear();
             List<Bdf> gone = core.remove(Bdf.parse("01:00.0"));
             assertThat(gone).hasSize(9);
             Runtime.eventually("9 REMOVE uevents", 5000, () -> events.stream()
                     .filter(e -> e.getTopic().equals(PciEvents.TOPIC_REMOVE)).count() >= 9);
+            assertThat(events).allMatch(e -> e.getTopic().equals(PciEvents.TOPIC_REMOVE));
             Event gpu = events.stream().filter(e -> "0000:03:00.0".equals(e.getProperty(PciEvents.PCI_SLOT_NAME)))
                     .findFirst().orElseThrow();
             assertThat(gpu.getProperty(PciEvents.ACTION)).isEqualTo("remove");
