@@ -1,0 +1,33 @@
+package org.peerdma.dmabuf.core;
+
+import java.nio.ByteBuffer;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/** A process's file descriptors for dma-bufs and the syscalls on them. */
+@ProviderType
+public interface FdTable {
+    /** dma_buf_fd(buf, flags): a new fd holding one reference. Return: the fd, or -EINVAL for null. */
+    int fd(DmaBuf buf, int flags);
+
+    /** dma_buf_get(fd): a new reference. Errors: EBADF for a bad fd, EINVAL for a non-dma-buf file. */
+    DmaBuf get(int fd);
+
+    /** close(fd). Return: 0 or -EBADF. */
+    int close(int fd);
+
+    /** llseek: offset 0 with SEEK_END (the size) or SEEK_SET (0); else -EINVAL; a bad fd -EBADF. */
+    long llseek(int fd, long offset, int whence);
+
+    /** mmap of the fd: -EINVAL without ops.mmap or past the end (pgoff + pages &gt; size pages). */
+    ByteBuffer mmap(int fd, long pgoff, long length);
+
+    /** ioctl: DMA_BUF_IOCTL_SYNC (arg Long flags), DMA_BUF_SET_NAME (arg String); others -ENOTTY. */
+    int ioctl(int fd, long cmd, Object arg);
+
+    /** Opens a non-dma-buf file (for the EINVAL case of dma_buf_get). Return: its fd. */
+    int openOther(String what);
+
+    /** @return the open fds. */
+    int count();
+}
