@@ -134,6 +134,8 @@ public class P2pCommands {
             mult = 1L << 20;
         } else if (t.endsWith("G")) {
             mult = 1L << 30;
+        } else if (t.endsWith("T")) {
+            mult = 1L << 40;
         }
         if (mult != 1) {
             t = t.substring(0, t.length() - 1);
@@ -141,7 +143,7 @@ public class P2pCommands {
         try {
             return Math.multiplyExact(Long.decode(t), mult);
         } catch (NumberFormatException | ArithmeticException ex) {
-            throw KernelException.einval("'%s' is not a size (bytes, 0x.., or K/M/G)", s);
+            throw KernelException.einval("'%s' is not a size (bytes, 0x.., or K/M/G/T)", s);
         }
     }
 
@@ -172,8 +174,10 @@ public class P2pCommands {
             }
         }
         if (devs.size() < 2) {
-            throw KernelException.einval("the matrix needs at least two devices (machine '%s' has %d endpoints)",
-                    m.name(), devs.size());
+            throw bdfs == null || bdfs.length == 0
+                    ? KernelException.einval("the matrix needs at least two endpoints; machine '%s' has %d", m.name(),
+                            devs.size())
+                    : KernelException.einval("the matrix needs at least two devices; %d given", devs.size());
         }
         return Doctor.matrix(m, version(kernel), devs, arch());
     }
