@@ -1,6 +1,5 @@
 package org.peerdma.dmabuf.core;
 
-import java.nio.ByteBuffer;
 import java.util.List;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -89,13 +88,13 @@ public interface DmaBufCore {
      * vmap - dma_buf_vmap: lock held; EINVAL without ops.vmap; the first call maps (counter 1), later
      * ones return the same map and count.
      */
-    ByteBuffer vmap(DmaBuf buf);
+    BufMap vmap(DmaBuf buf);
 
     /**
      * vunmap - the kernel BUGs on a zero counter or a different map (compared by identity: pass the
      * object vmap returned); the op runs at 0.
      */
-    void vunmap(DmaBuf buf, ByteBuffer map);
+    void vunmap(DmaBuf buf, BufMap map);
 
     /** @return every live dma-buf (the kernel's global list). */
     List<DmaBuf> buffers();

@@ -1,6 +1,5 @@
 package org.peerdma.dmabuf.core;
 
-import java.nio.ByteBuffer;
 
 import org.osgi.annotation.versioning.ConsumerType;
 import org.peerdma.dma.DmaDirection;
@@ -63,7 +62,7 @@ public interface DmaBufOps {
     }
 
     /** mmap (optional): the bytes from page pgoff on, for a user mapping. */
-    default ByteBuffer mmap(DmaBuf buf, long pgoff, long length) {
+    default BufMap mmap(DmaBuf buf, long pgoff, long length) {
         throw new IllegalStateException("mmap called on an exporter without it");
     }
 
@@ -73,10 +72,10 @@ public interface DmaBufOps {
     }
 
     /** vmap (optional): a kernel mapping of the whole buffer, or null on failure. */
-    default ByteBuffer vmap(DmaBuf buf) {
+    default BufMap vmap(DmaBuf buf) {
         return null;
     }
 
-    default void vunmap(DmaBuf buf, ByteBuffer map) {
+    default void vunmap(DmaBuf buf, BufMap map) {
     }
 }

@@ -1,6 +1,5 @@
 package org.peerdma.dmabuf.core;
 
-import java.nio.ByteBuffer;
 
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -20,7 +19,7 @@ public interface FdTable {
     long llseek(int fd, long offset, int whence);
 
     /** mmap of the fd: -EINVAL without ops.mmap or past the end (pgoff + pages &gt; size pages). */
-    ByteBuffer mmap(int fd, long pgoff, long length);
+    BufMap mmap(int fd, long pgoff, long length);
 
     /** ioctl: DMA_BUF_IOCTL_SYNC (arg Long flags), DMA_BUF_SET_NAME (arg String); others -ENOTTY. */
     int ioctl(int fd, long cmd, Object arg);

@@ -1,11 +1,11 @@
 package org.peerdma.dmabuf.core.internal;
 
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufAttachment;
 import org.peerdma.dmabuf.core.DmaBufOps;
@@ -24,7 +24,7 @@ final class BufImpl implements DmaBuf {
     final List<AttachImpl> attachments = new CopyOnWriteArrayList<>();
     volatile String name = "";
     int vmapCount;
-    ByteBuffer vmapPtr;
+    BufMap vmapPtr;
 
     BufImpl(DmaBufOps ops, String exporter, long size, Object priv, DmaResv resv) {
         this.ops = ops;

@@ -1,6 +1,5 @@
 package org.peerdma.dmabuf.core.internal;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +8,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.osgi.service.component.annotations.Component;
 import org.peerdma.dma.DmaDirection;
+import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufAttachment;
 import org.peerdma.dmabuf.core.DmaBufCore;
@@ -306,7 +306,7 @@ public class DmaBufCoreImpl implements DmaBufCore, ModuleUsage {
     }
 
     @Override
-    public ByteBuffer vmap(DmaBuf buf) {
+    public BufMap vmap(DmaBuf buf) {
         BufImpl b = impl(buf);
         if (!b.resv.isLocked()) {
             throw new IllegalStateException("dma_buf_vmap: dma_resv_assert_held failed");
@@ -319,7 +319,7 @@ public class DmaBufCoreImpl implements DmaBufCore, ModuleUsage {
                 b.vmapCount++;
                 return b.vmapPtr;
             }
-            ByteBuffer m = b.ops.vmap(b);
+            BufMap m = b.ops.vmap(b);
             if (m == null) {
                 throw new KernelException(Errno.ENOMEM, b.exporter + " could not vmap dma-buf " + b.ino);
             }
@@ -330,7 +330,7 @@ public class DmaBufCoreImpl implements DmaBufCore, ModuleUsage {
     }
 
     @Override
-    public void vunmap(DmaBuf buf, ByteBuffer map) {
+    public void vunmap(DmaBuf buf, BufMap map) {
         BufImpl b = impl(buf);
         if (!b.resv.isLocked()) {
             throw new IllegalStateException("dma_buf_vunmap: dma_resv_assert_held failed");

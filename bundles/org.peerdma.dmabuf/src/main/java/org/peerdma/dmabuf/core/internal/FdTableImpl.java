@@ -1,12 +1,12 @@
 package org.peerdma.dmabuf.core.internal;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.peerdma.dma.DmaDirection;
+import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufCore;
 import org.peerdma.dmabuf.core.FdTable;
@@ -89,7 +89,7 @@ final class FdTableImpl implements FdTable {
     }
 
     @Override
-    public ByteBuffer mmap(int fd, long pgoff, long length) {
+    public BufMap mmap(int fd, long pgoff, long length) {
         DmaBuf b = buf(fd);
         if (b == null) {
             throw new KernelException(Errno.EBADF, owner + ": fd " + fd + " is not a dma-buf");

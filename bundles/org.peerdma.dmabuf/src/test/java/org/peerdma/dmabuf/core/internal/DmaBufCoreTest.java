@@ -11,6 +11,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.peerdma.dma.DmaDirection;
 import org.peerdma.dma.SgEntry;
+import org.peerdma.dmabuf.core.BufMap;
+import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufAttachment;
 import org.peerdma.dmabuf.core.DmaBufCore;
@@ -103,8 +105,8 @@ class DmaBufCoreTest {
         }
 
         @Override
-        public ByteBuffer mmap(DmaBuf buf, long pgoff, long length) {
-            return mem.duplicate().position((int) (pgoff << 12)).limit((int) ((pgoff << 12) + length)).slice();
+        public BufMap mmap(DmaBuf buf, long pgoff, long length) {
+            return BufMap.of(List.of(mem)).slice(pgoff << 12, length);
         }
 
         @Override
@@ -113,13 +115,13 @@ class DmaBufCoreTest {
         }
 
         @Override
-        public ByteBuffer vmap(DmaBuf buf) {
+        public BufMap vmap(DmaBuf buf) {
             log.add("vmap");
-            return mem.duplicate();
+            return BufMap.of(List.of(mem));
         }
 
         @Override
-        public void vunmap(DmaBuf buf, ByteBuffer map) {
+        public void vunmap(DmaBuf buf, BufMap map) {
             log.add("vunmap");
         }
     }
@@ -208,11 +210,11 @@ class DmaBufCoreTest {
         assertThat(p.llseek(fd, 0, DmaBufCore.SEEK_CUR)).isEqualTo(-22);
         assertThat(p.llseek(77, 0, DmaBufCore.SEEK_SET)).isEqualTo(-9);
         assertThat(errno(() -> p.mmap(fd, 3, 2 * 4096))).isEqualTo(Errno.EINVAL);
-        ByteBuffer user = p.mmap(fd, 1, 4096);
+        BufMap user = p.mmap(fd, 1, 4096);
         user.putInt(0, 0x5eedf00d);
         // the same bytes through the kernel mapping: no copy
         buf.resv().lock();
-        ByteBuffer k = core.vmap(buf);
+        BufMap k = core.vmap(buf);
         assertThat(k.getInt(4096)).isEqualTo(0x5eedf00d);
         core.vunmap(buf, k);
         buf.resv().unlock();
@@ -362,11 +364,11 @@ class DmaBufCoreTest {
     @Test
     void vmapIsCounted() {
         buf.resv().lock();
-        ByteBuffer a = core.vmap(buf);
-        ByteBuffer b = core.vmap(buf);
+        BufMap a = core.vmap(buf);
+        BufMap b = core.vmap(buf);
         assertThat(b).isSameAs(a);
         assertThat(buf.vmapCount()).isEqualTo(2);
-        assertThatThrownBy(() -> core.vunmap(buf, ByteBuffer.allocateDirect(4))).hasMessageContaining("different map");
+        assertThatThrownBy(() -> core.vunmap(buf, BufMap.of(List.of(ByteBuffer.allocateDirect(4))))).hasMessageContaining("different map");
         core.vunmap(buf, a);
         assertThat(exp.log).doesNotContain("vunmap");
         core.vunmap(buf, a);
@@ -379,6 +381,24 @@ class DmaBufCoreTest {
         core.vmap(buf);
         buf.resv().unlock();
         assertThatThrownBy(() -> core.put(buf)).hasMessageContaining("BUG");
+    }
+
+    @Test
+    void bufMapSpansSegmentsWithoutCopying() {
+        ByteBuffer p0 = ByteBuffer.allocateDirect(4096);
+        ByteBuffer p1 = ByteBuffer.allocateDirect(4096);
+        BufMap m = BufMap.of(List.of(p0, p1));
+        assertThat(m.size()).isEqualTo(8192);
+        assertThat(m.contiguous()).isFalse();
+        m.putInt(4094, 0x11223344); // straddles the two pages
+        assertThat(p0.get(4094)).isEqualTo((byte) 0x44);
+        assertThat(p1.get(1)).isEqualTo((byte) 0x11);
+        assertThat(m.getInt(4094)).isEqualTo(0x11223344);
+        BufMap tail = m.slice(4096, 4096);
+        p1.put(100, (byte) 7);
+        assertThat(tail.get(100)).isEqualTo((byte) 7);
+        assertThat(errno(() -> m.get(8192))).isEqualTo(Errno.EFAULT);
+        assertThat(errno(() -> m.slice(8000, 400))).isEqualTo(Errno.EFAULT);
     }
 
     @Test
