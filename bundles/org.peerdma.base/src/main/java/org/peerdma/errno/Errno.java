@@ -42,6 +42,7 @@ public enum Errno {
     ENOLINK(67, "Link has been severed"),
     EBADMSG(74, "Bad message"),
     EOVERFLOW(75, "Value too large for defined data type"),
+    EBADFD(77, "File descriptor in bad state"),
     EMSGSIZE(90, "Message too long"),
     EOPNOTSUPP(95, "Operation not supported"),
     ENOTCONN(107, "Transport endpoint is not connected"),

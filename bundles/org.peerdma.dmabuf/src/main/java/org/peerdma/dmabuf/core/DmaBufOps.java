@@ -61,8 +61,11 @@ public interface DmaBufOps {
         return false;
     }
 
-    /** mmap (optional): the bytes from page pgoff on, for a user mapping. */
-    default BufMap mmap(DmaBuf buf, long pgoff, long length) {
+    /**
+     * mmap (optional): the bytes from page pgoff on, for a user mapping; {@code shared} is
+     * VM_SHARED|VM_MAYSHARE. Errors: KernelException with the exporter's errno.
+     */
+    default BufMap mmap(DmaBuf buf, long pgoff, long length, boolean shared) {
         throw new IllegalStateException("mmap called on an exporter without it");
     }
 

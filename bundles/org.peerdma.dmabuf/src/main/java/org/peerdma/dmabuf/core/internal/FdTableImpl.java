@@ -36,7 +36,8 @@ final class FdTableImpl implements FdTable {
         return fd;
     }
 
-    private Object file(int fd) {
+    @Override
+    public Object file(int fd) {
         return files.get(fd);
     }
 
@@ -89,7 +90,7 @@ final class FdTableImpl implements FdTable {
     }
 
     @Override
-    public BufMap mmap(int fd, long pgoff, long length) {
+    public BufMap mmap(int fd, long pgoff, long length, boolean shared) {
         DmaBuf b = buf(fd);
         if (b == null) {
             throw new KernelException(Errno.EBADF, owner + ": fd " + fd + " is not a dma-buf");
@@ -103,7 +104,7 @@ final class FdTableImpl implements FdTable {
             throw KernelException.einval("%s: mmap of %d pages at page %d is past the end of a %d-byte dma-buf", owner,
                     pages, pgoff, b.size());
         }
-        return bi.ops.mmap(b, pgoff, length);
+        return bi.ops.mmap(b, pgoff, length, shared);
     }
 
     @Override
@@ -146,9 +147,12 @@ final class FdTableImpl implements FdTable {
     }
 
     @Override
-    public int openOther(String what) {
+    public int install(Object file) {
+        if (file == null) {
+            return Errno.EINVAL.negative();
+        }
         int fd = next.getAndIncrement();
-        files.put(fd, what);
+        files.put(fd, file);
         return fd;
     }
 

@@ -105,7 +105,7 @@ class DmaBufCoreTest {
         }
 
         @Override
-        public BufMap mmap(DmaBuf buf, long pgoff, long length) {
+        public BufMap mmap(DmaBuf buf, long pgoff, long length, boolean shared) {
             return BufMap.of(List.of(mem)).slice(pgoff << 12, length);
         }
 
