@@ -178,7 +178,15 @@ public class DmaBufCoreImpl implements DmaBufCore, ModuleUsage {
                 throw new KernelException(Errno.of(r).orElse(Errno.EINVAL), "pin of " + a + " failed (" + r + ")");
             }
         }
-        SgTable sgt = a.buf.ops.mapDmaBuf(a, dir);
+        SgTable sgt;
+        try {
+            sgt = a.buf.ops.mapDmaBuf(a, dir);
+        } catch (RuntimeException e) { // the exporter's ERR_PTR: undo the pin as the kernel does
+            if (pinsForMap(a)) {
+                a.buf.ops.unpin(a);
+            }
+            throw e;
+        }
         if (sgt == null) {
             if (pinsForMap(a)) {
                 a.buf.ops.unpin(a);
