@@ -22,6 +22,12 @@ public interface DmaBufImporter {
      */
     SgTable map(DmaBufAttachment attach, DmaDirection dir);
 
+    /** unmap - drop the attachment's mapping (under the reservation lock); false when none was held. */
+    boolean unmap(DmaBufAttachment attach);
+
+    /** @return whether the attachment holds a mapping now (a move_notify drops it). */
+    boolean mapped(DmaBufAttachment attach);
+
     /** detach - unmap what is still mapped, then dma_buf_detach. */
     void detach(DmaBufAttachment attach);
 

@@ -126,25 +126,7 @@ public class P2pCommands {
     }
 
     private static long size(String s) {
-        String t = s.strip().toUpperCase(Locale.ROOT);
-        long mult = 1;
-        if (t.endsWith("K")) {
-            mult = 1L << 10;
-        } else if (t.endsWith("M")) {
-            mult = 1L << 20;
-        } else if (t.endsWith("G")) {
-            mult = 1L << 30;
-        } else if (t.endsWith("T")) {
-            mult = 1L << 40;
-        }
-        if (mult != 1) {
-            t = t.substring(0, t.length() - 1);
-        }
-        try {
-            return Math.multiplyExact(Long.decode(t), mult);
-        } catch (NumberFormatException | ArithmeticException ex) {
-            throw KernelException.einval("'%s' is not a size (bytes, 0x.., or K/M/G/T)", s);
-        }
+        return org.peerdma.util.Sizes.parse(s);
     }
 
     private static String chomp(StringBuilder sb) {

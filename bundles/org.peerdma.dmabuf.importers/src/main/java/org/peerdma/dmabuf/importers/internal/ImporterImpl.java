@@ -73,16 +73,27 @@ final class ImporterImpl implements DmaBufImporter {
     }
 
     @Override
-    public void detach(DmaBufAttachment a) {
+    public boolean unmap(DmaBufAttachment a) {
         a.buf().resv().lock();
         try {
             Mapped m = mapped.remove(a);
             if (m != null) {
                 core.unmapAttachment(a, m.sgt(), m.dir());
             }
+            return m != null;
         } finally {
             a.buf().resv().unlock();
         }
+    }
+
+    @Override
+    public boolean mapped(DmaBufAttachment a) {
+        return mapped.containsKey(a);
+    }
+
+    @Override
+    public void detach(DmaBufAttachment a) {
+        unmap(a);
         core.detach(a);
     }
 
