@@ -119,10 +119,8 @@ class HotplugEventsTest {
     @Test
     void realDumpLoadsAndABadOneLeavesTheMachineAlone() throws Exception {
         // the checkout's sibling shared/, else the machine's /work/shared (a clone made elsewhere)
-        Path shared = Path.of(ctx.getProperty("peerdma.shared"));
-        if (!Files.isDirectory(shared.resolve("topologies/real"))) {
-            shared = Path.of("/work/shared");
-        }
+        Path prop = Path.of(ctx.getProperty("peerdma.shared"));
+        Path shared = Files.isDirectory(prop.resolve("topologies/real")) ? prop : Path.of("/work/shared");
         Path asus = shared.resolve("topologies/real/asus-esc8000a-e12-genoa.txt");
         MachineDTO m = io.read(asus, TopologyIO.AUTO);
         core.load(m);
