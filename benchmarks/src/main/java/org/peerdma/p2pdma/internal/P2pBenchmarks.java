@@ -37,14 +37,13 @@ public class P2pBenchmarks {
     List<PciDevice> endpoints;
     FastCalc.Chain[] chains;
 
-    @Setup(Level.Trial)
-    public void setUp() {
-        core = new PciCoreImpl();
-        PciMachine m = core.load(SyntheticMachine.build(10, 29));
-        p2p = new P2pdmaImpl();
-        p2p.core = core;
-        p2p.zone = TestZone.zone();
-        p2p.configure(new P2pdmaConfig() {
+    /** p2pdma wired as DS would, newest rules; {@code dma} may be null. */
+    public static P2pdmaImpl p2pdma(PciCoreImpl core, org.peerdma.dma.DmaApi dma) {
+        P2pdmaImpl p = new P2pdmaImpl();
+        p.core = core;
+        p.zone = TestZone.zone();
+        p.dmaApi = dma;
+        p.configure(new P2pdmaConfig() {
             @Override
             public Class<? extends Annotation> annotationType() {
                 return P2pdmaConfig.class;
@@ -60,6 +59,14 @@ public class P2pBenchmarks {
                 return 1000;
             }
         });
+        return p;
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        core = new PciCoreImpl();
+        PciMachine m = core.load(SyntheticMachine.build(10, 29));
+        p2p = p2pdma(core, null);
         endpoints = Doctor.endpoints(m);
         if (endpoints.size() != 2030) {
             throw new IllegalStateException("synthetic machine has " + endpoints.size() + " endpoints");
