@@ -1,6 +1,5 @@
 package org.peerdma.p2pdma.internal;
 
-import java.lang.annotation.Annotation;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -39,27 +38,7 @@ public class P2pBenchmarks {
 
     /** p2pdma wired as DS would, newest rules; {@code dma} may be null. */
     public static P2pdmaImpl p2pdma(PciCoreImpl core, org.peerdma.dma.DmaApi dma) {
-        P2pdmaImpl p = new P2pdmaImpl();
-        p.core = core;
-        p.zone = TestZone.zone();
-        p.dmaApi = dma;
-        p.configure(new P2pdmaConfig() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return P2pdmaConfig.class;
-            }
-
-            @Override
-            public String kernel__version() {
-                return "newest";
-            }
-
-            @Override
-            public int release__wait__ms() {
-                return 1000;
-            }
-        });
-        return p;
+        return P2pdmaImpl.standalone(core, TestZone.zone(), dma, "newest", 1000);
     }
 
     @Setup(Level.Trial)

@@ -95,6 +95,35 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     private volatile Duration releaseWait = Duration.ofSeconds(5);
     private final Map<PciDevice, ProviderState> providers = new ConcurrentHashMap<>();
 
+    /**
+     * standalone - p2pdma wired by hand, as DS would wire it, for tests and benchmarks outside OSGi.
+     * @param dma the DMA API for THRU_HOST_BRIDGE mappings, or null
+     */
+    public static P2pdmaImpl standalone(PciCore core, ZoneDevice zone, org.peerdma.dma.DmaApi dma, String kernelVersion,
+            int releaseWaitMs) {
+        P2pdmaImpl p = new P2pdmaImpl();
+        p.core = core;
+        p.zone = zone;
+        p.dmaApi = dma;
+        p.configure(new P2pdmaConfig() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return P2pdmaConfig.class;
+            }
+
+            @Override
+            public String kernel__version() {
+                return kernelVersion;
+            }
+
+            @Override
+            public int release__wait__ms() {
+                return releaseWaitMs;
+            }
+        });
+        return p;
+    }
+
     @Activate
     @Modified
     void configure(P2pdmaConfig config) {

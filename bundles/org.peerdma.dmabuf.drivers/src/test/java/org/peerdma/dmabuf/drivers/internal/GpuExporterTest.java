@@ -20,7 +20,7 @@ import org.peerdma.dmabuf.importers.internal.ImportersImpl;
 import org.peerdma.dmabuf.drivers.GpuExporter.Placement;
 import org.peerdma.errno.Errno;
 import org.peerdma.p2pdma.internal.P2pdmaImpl;
-import org.peerdma.p2pdma.internal.TestP2p;
+import org.peerdma.mm.internal.TestZone;
 import org.peerdma.pci.Bar;
 import org.peerdma.pci.Bdf;
 import org.peerdma.pci.PciDevice;
@@ -54,7 +54,7 @@ class GpuExporterTest {
         m.devices.stream().filter(d -> d.bdf.equals("0000:80:00.0")).findFirst().orElseThrow().device = 0x6f02;
         pci.load(m);
         dma = TestDma.api();
-        p2p = TestP2p.p2pdma(pci, dma);
+        p2p = P2pdmaImpl.standalone(pci, TestZone.zone(), dma, "newest", 200);
         core = new DmaBufCoreImpl();
         gpuDrv = new GpuExporterImpl();
         gpuDrv.core = core;
