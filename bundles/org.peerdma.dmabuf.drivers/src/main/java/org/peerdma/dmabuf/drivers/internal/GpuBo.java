@@ -107,17 +107,22 @@ final class GpuBo implements DmaBufOps {
         return true;
     }
 
-    /** amdgpu_dma_buf_pin: without peer2peer, VRAM is not an allowed domain: move to GTT, then pin. */
+    /**
+     * amdgpu_dma_buf_pin: VRAM stays an allowed domain only if every attachment can do P2P; otherwise
+     * the buffer moves to GTT, then is pinned.
+     */
     @Override
     public int pin(DmaBufAttachment a) {
         if (revoked) {
             return Errno.ENODEV.negative();
         }
-        if (!a.peer2peer() && placement == Placement.VRAM) {
+        DmaBufAttachment blocker = attachments.keySet().stream().filter(x -> !x.peer2peer()).findFirst().orElse(null);
+        if (blocker != null && placement == Placement.VRAM) {
             if (pins > 0) {
                 return Errno.EINVAL.negative(); // amdgpu_bo_pin: pinned in a domain the caller cannot use
             }
-            migrateToGtt(a, "pinned for " + a.device().name() + ", which cannot reach VRAM");
+            migrateToGtt(a, "pinned for " + a.device().name() + " while " + blocker.device().name()
+                    + " (attached) cannot reach VRAM");
         }
         pins++;
         return 0;

@@ -205,6 +205,36 @@ class GpuExporterTest {
     }
 
     @Test
+    void pinKeepsVramOnlyWhenEveryAttachmentCanDoP2p() {
+        int fd = gpuDrv.allocate(proc, gpu, MB);
+        DmaBuf buf = proc.get(fd);
+        DmaBufImporter near = importers.rdmaNic(dev("05:00.0"));
+        DmaBufAttachment an = near.attach(buf);
+        buf.resv().lock();
+        assertThat(core.pin(an)).isZero();
+        buf.resv().unlock();
+        assertThat(gpuDrv.placement(buf)).as("the only attachment does P2P").isEqualTo(Placement.VRAM);
+        buf.resv().lock();
+        core.unpin(an);
+        buf.resv().unlock();
+        DmaBufImporter far = importers.rdmaNic(dev("82:00.0"));
+        DmaBufAttachment af = far.attach(buf); // attached, never mapped
+        buf.resv().lock();
+        assertThat(core.pin(an)).isZero();
+        buf.resv().unlock();
+        assertThat(gpuDrv.placement(buf)).as("another attachment cannot do P2P").isEqualTo(Placement.GTT);
+        assertThat(gpuDrv.report(buf).get(0).reason()).contains("0000:82:00.0 (attached) cannot reach VRAM");
+        buf.resv().lock();
+        core.unpin(an);
+        buf.resv().unlock();
+        far.detach(af);
+        near.detach(an);
+        core.put(buf);
+        assertThat(proc.close(fd)).isZero();
+        assertThat(core.buffers()).isEmpty();
+    }
+
+    @Test
     void pinnedInVramRefusesAnImporterThatCannotReachIt() {
         int fd = gpuDrv.allocate(proc, gpu, MB);
         DmaBuf buf = proc.get(fd);
