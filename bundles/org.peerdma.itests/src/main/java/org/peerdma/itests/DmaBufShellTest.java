@@ -65,6 +65,7 @@ class DmaBufShellTest {
         assertThatThrownBy(() -> sh.run("dmabuf:heapalloc system 0")).hasMessageContaining("EINVAL");
         assertThatThrownBy(() -> sh.run("dmabuf:read 999 0 1")).hasMessageContaining("fd 999");
         assertThatThrownBy(() -> sh.run("dmabuf:read " + h + " 1048570 10")).hasMessageContaining("outside");
+        assertThatThrownBy(() -> sh.run("dmabuf:read " + h + " 0 -1")).hasMessageContaining("negative");
         assertThatThrownBy(() -> sh.run("dmabuf:udmabuf 100")).hasMessageContaining("UDMABUF_CREATE");
         sh.run("dmabuf:close " + h);
         sh.run("dmabuf:close " + u);
@@ -76,6 +77,8 @@ class DmaBufShellTest {
         Shell sh = new Shell(processor);
         DmaBufCore core = Runtime.await(ctx, DmaBufCore.class, 5000);
         int before = core.buffers().size();
+        assertThatThrownBy(() -> sh.run("dmabuf:gpuprobe 03:00.0 one")).hasMessageContaining("BAR index 'one'");
+        assertThatThrownBy(() -> sh.run("dmabuf:gpuprobe 03:00.0 1 64Q")).hasMessageContaining("'64Q' is not a size");
         assertThat(sh.run("dmabuf:gpuprobe 03:00.0 1 64M")).contains("VRAM");
         int fd = num(sh.run("dmabuf:gpualloc 03:00.0 1M"), "fd (\\d+):");
         int nic = num(sh.run("dmabuf:attach " + fd + " 05:00.0 nic"), "attachment (\\d+)");

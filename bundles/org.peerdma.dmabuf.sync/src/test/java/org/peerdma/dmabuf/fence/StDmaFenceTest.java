@@ -144,11 +144,26 @@ class StDmaFenceTest {
 
     @Test
     void testStub() {
-        for (int i = 0; i < 64; i++) {
-            DmaFence s = DmaFence.getStub();
-            assertThat(s.isSignaled()).isTrue();
-            assertThat(s).isSameAs(DmaFence.getStub());
+        // st-dma-fence test_stub: 64 references to the one signalled stub, all put again
+        DmaFence[] f = new DmaFence[64];
+        DmaFence probe = DmaFence.getStub();
+        int before = probe.refcount() - 1;
+        probe.put();
+        for (int i = 0; i < f.length; i++) {
+            f[i] = DmaFence.getStub();
+            assertThat(f[i].isSignaled()).isTrue();
+            assertThat(f[i]).isSameAs(f[0]);
         }
+        assertThat(f[0].refcount()).isEqualTo(before + 64);
+        // its ops say "stub", but dma_fence_driver_name/timeline_name of a signalled fence no longer ask them
+        assertThat(f[0].driverName()).isEqualTo("detached-driver");
+        assertThat(f[0].timelineName()).isEqualTo("signaled-timeline");
+        assertThat(f[0].getStatus()).isEqualTo(1);
+        for (DmaFence x : f) {
+            x.put();
+        }
+        assertThat(DmaFence.getStub().refcount()).as("the stub's own reference keeps it").isEqualTo(before + 1);
+        DmaFence.getStub().put();
     }
 
     @Test

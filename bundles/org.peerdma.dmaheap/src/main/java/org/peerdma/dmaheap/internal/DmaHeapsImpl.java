@@ -109,20 +109,24 @@ public class DmaHeapsImpl implements DmaHeaps {
         if (systemUsedPages + pages > totalramPages) {
             return null;
         }
-        systemUsedPages += pages;
         List<HeapBuffer.Chunk> chunks = new ArrayList<>();
         long left = pages;
-        while (left > 0) {
-            for (int order : ORDERS) {
-                long n = 1L << order;
-                if (n <= left) {
-                    long bytes = n << PAGE_SHIFT;
-                    chunks.add(new HeapBuffer.Chunk(SYSTEM_PHYS.getAndAdd(bytes), ByteBuffer.allocateDirect((int) bytes)));
-                    left -= n;
-                    break;
+        try {
+            while (left > 0) {
+                for (int order : ORDERS) {
+                    long n = 1L << order;
+                    if (n <= left) {
+                        long bytes = n << PAGE_SHIFT;
+                        chunks.add(new HeapBuffer.Chunk(SYSTEM_PHYS.getAndAdd(bytes), ByteBuffer.allocateDirect((int) bytes)));
+                        left -= n;
+                        break;
+                    }
                 }
             }
+        } catch (OutOfMemoryError e) {
+            return null; // the host JVM has less real memory than totalram_mb claims: -ENOMEM, nothing kept
         }
+        systemUsedPages += pages;
         return new HeapBuffer(chunks, () -> {
             synchronized (this) {
                 systemUsedPages -= pages;
@@ -142,10 +146,15 @@ public class DmaHeapsImpl implements DmaHeaps {
             int set = cmaUsed.nextSetBit(start);
             if (set < 0 || set >= start + pages) {
                 final int s = start;
+                ByteBuffer mem;
+                try {
+                    mem = ByteBuffer.allocateDirect((int) len);
+                } catch (OutOfMemoryError e) {
+                    return null;
+                }
                 cmaUsed.set(s, (int) (s + pages));
                 long base = CMA_END - (cmaPages << PAGE_SHIFT);
-                HeapBuffer.Chunk c = new HeapBuffer.Chunk(base + ((long) s << PAGE_SHIFT),
-                        ByteBuffer.allocateDirect((int) len));
+                HeapBuffer.Chunk c = new HeapBuffer.Chunk(base + ((long) s << PAGE_SHIFT), mem);
                 return new HeapBuffer(List.of(c), () -> {
                     synchronized (this) {
                         cmaUsed.clear(s, (int) (s + pages));

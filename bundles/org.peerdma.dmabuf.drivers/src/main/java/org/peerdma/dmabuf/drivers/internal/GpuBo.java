@@ -121,8 +121,12 @@ final class GpuBo implements DmaBufOps {
             if (pins > 0) {
                 return Errno.EINVAL.negative(); // amdgpu_bo_pin: pinned in a domain the caller cannot use
             }
-            migrateToGtt(a, "pinned for " + a.device().name() + " while " + blocker.device().name()
-                    + " (attached) cannot reach VRAM");
+            try {
+                migrateToGtt(a, "pinned for " + a.device().name() + " while " + blocker.device().name()
+                        + " (attached) cannot reach VRAM");
+            } catch (KernelException e) {
+                return e.errno().negative();
+            }
         }
         pins++;
         return 0;
@@ -202,8 +206,12 @@ final class GpuBo implements DmaBufOps {
     private void migrateToGtt(DmaBufAttachment cause, String why) {
         List<ByteBuffer> chunks = new ArrayList<>();
         long phys = GpuExporterImpl.gttPhys(size);
-        for (long off = 0; off < size; off += GpuExporterImpl.CHUNK) {
-            chunks.add(ByteBuffer.allocateDirect((int) Math.min(GpuExporterImpl.CHUNK, size - off)));
+        try {
+            for (long off = 0; off < size; off += GpuExporterImpl.CHUNK) {
+                chunks.add(ByteBuffer.allocateDirect((int) Math.min(GpuExporterImpl.CHUNK, size - off)));
+            }
+        } catch (OutOfMemoryError e) { // nothing moved yet: the buffer stays in VRAM
+            throw new KernelException(Errno.ENOMEM, gpu.name() + ": no system memory to move " + size + " bytes to");
         }
         BufMap from = BufMap.of(vramPages());
         BufMap to = BufMap.of(chunks);

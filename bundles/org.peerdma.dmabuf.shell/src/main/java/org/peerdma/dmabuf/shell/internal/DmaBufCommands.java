@@ -230,7 +230,12 @@ public class DmaBufCommands {
     public String gpuprobe(@Descriptor("GPU") String bdf, @Descriptor("BAR index (default 1)") String... barAndSize) {
         GpuExporter g = need(gpu, "gpu_exporter");
         PciDevice d = dev(bdf);
-        int bar = barAndSize.length > 0 ? Integer.parseInt(barAndSize[0]) : 1;
+        int bar;
+        try {
+            bar = barAndSize.length > 0 ? Integer.parseInt(barAndSize[0]) : 1;
+        } catch (NumberFormatException e) {
+            throw KernelException.einval("BAR index '%s' is not a number (0-5)", barAndSize[0]);
+        }
         long size = barAndSize.length > 1 ? Sizes.parse(barAndSize[1]) : 256L << 20;
         check(g.probe(d, bar, size), "probe of " + d.name() + " BAR " + bar);
         return String.format(Locale.ROOT, "%s: %d bytes of BAR %d as VRAM", d.name(), size, bar);
@@ -321,6 +326,9 @@ public class DmaBufCommands {
     @Descriptor("read bytes of a buffer through a kernel mapping (vmap), as text")
     public synchronized String read(@Descriptor("shell fd") int fd, @Descriptor("byte offset") long off,
             @Descriptor("bytes") int len) {
+        if (len < 0) {
+            throw KernelException.einval("length %d is negative", len);
+        }
         byte[] data = new byte[len];
         withVmap(fd, off, len, m -> m.read(off, data));
         return new String(data, StandardCharsets.UTF_8);
