@@ -47,6 +47,14 @@ public interface DmaApi {
     /** physToDma - what the device must use for a CPU physical address without mapping (direct only). */
     long physToDma(PciDevice dev, long phys);
 
+    /**
+     * dmaToPhys - where a DMA address the device emits lands after the root complex: the CPU
+     * physical address through get_dma_ops(dev) (the IOMMU's page table, or the direct
+     * translation's inverse). Errors: ENODEV removed device; EFAULT when nothing maps it (an
+     * IOMMU fault, or an address outside the device's dma-ranges).
+     */
+    long dmaToPhys(PciDevice dev, long dma);
+
     /** @return the name of the ops get_dma_ops(dev) would use now. */
     String opsName(PciDevice dev);
 

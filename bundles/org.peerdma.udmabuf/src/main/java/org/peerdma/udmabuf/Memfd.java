@@ -3,13 +3,12 @@ package org.peerdma.udmabuf;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.peerdma.errno.Errno;
 
 /**
  * A memfd (mm/memfd.c over shmem or hugetlbfs): a growable file of real memory, 4 KiB pages
- * allocated on first touch, each with a system-RAM physical address. Seals follow fcntl(2):
+ * allocated on first touch. Seals follow fcntl(2):
  * without MFD_ALLOW_SEALING the file starts with F_SEAL_SEAL; F_SEAL_SEAL stops further seals;
  * SHRINK/GROW stop ftruncate in that direction; WRITE/FUTURE_WRITE stop writes.
  */
@@ -24,15 +23,12 @@ public final class Memfd {
     public static final int F_SEAL_FUTURE_WRITE = 0x10;
     public static final int PAGE_SIZE = 4096;
     public static final int HPAGE_SIZE = 2 << 20;
-    /** Physical addresses for memfd pages come from system RAM above 4 GiB. */
-    private static final AtomicLong NEXT_PHYS = new AtomicLong(0x1_0000_0000L);
 
     private final String name;
     private final boolean hugetlb;
     private volatile long size;
     private volatile int seals;
     private final Map<Long, ByteBuffer> pages = new ConcurrentHashMap<>();
-    private final Map<Long, Long> phys = new ConcurrentHashMap<>();
 
     private Memfd(String name, boolean hugetlb, int seals) {
         this.name = name;
@@ -89,7 +85,6 @@ public final class Memfd {
         if (newSize < size) {
             long firstGone = (newSize + PAGE_SIZE - 1) / PAGE_SIZE;
             pages.keySet().removeIf(p -> p >= firstGone);
-            phys.keySet().removeIf(p -> p >= firstGone);
         }
         size = newSize;
         return 0;
@@ -138,11 +133,6 @@ public final class Memfd {
         return pages.computeIfAbsent(idx, i -> ByteBuffer.allocateDirect(PAGE_SIZE));
     }
 
-    /** physAddr - the physical address of page {@code idx}. */
-    public long physAddr(long idx) {
-        page(idx);
-        return phys.computeIfAbsent(idx, i -> NEXT_PHYS.getAndAdd(PAGE_SIZE));
-    }
 
     @Override
     public String toString() {

@@ -18,6 +18,11 @@ public final class TestDma {
     private TestDma() {
     }
 
+    /** ram - an empty RAM map, as the dma module provides it. */
+    public static org.peerdma.dma.PhysMemory ram() {
+        return new PhysMemoryImpl();
+    }
+
     public static DmaApi api() {
         DmaApiImpl api = new DmaApiImpl();
         DmaOps ops = new DmaOps() {
@@ -57,6 +62,11 @@ public final class TestDma {
             @Override
             public long physToDma(PciDevice dev, long phys) {
                 return -1;
+            }
+
+            @Override
+            public long dmaToPhys(PciDevice dev, long dma) {
+                return dma - IOVA_BASE;
             }
         };
         Map<String, Object> props = new HashMap<>();

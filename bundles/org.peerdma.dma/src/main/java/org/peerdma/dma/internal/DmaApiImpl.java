@@ -290,6 +290,18 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
     }
 
     @Override
+    public long dmaToPhys(PciDevice dev, long dma) {
+        live(dev);
+        Ops o = opsFor(dev);
+        long p = o.ops.dmaToPhys(dev, dma);
+        if (p == -1L) {
+            throw new KernelException(Errno.EFAULT, String.format("%s: DMA address %#x is not mapped by %s (%s)",
+                    dev.name(), dma, o.name, "iommu".equals(o.kind) ? "IOMMU fault" : "outside the dma-ranges"));
+        }
+        return p;
+    }
+
+    @Override
     public String opsName(PciDevice dev) {
         return opsFor(dev).name;
     }

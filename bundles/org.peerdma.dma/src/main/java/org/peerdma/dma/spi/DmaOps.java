@@ -39,6 +39,13 @@ public interface DmaOps {
     /** phys_to_dma for direct ops (translation offsets included); IOMMU ops return -1. */
     long physToDma(PciDevice dev, long phys);
 
+    /**
+     * dma_to_phys for what the device puts on the bus: the inverse of the direct translation, or
+     * the IOMMU page-table walk for a device it translates. Return: the CPU physical address, or -1
+     * when nothing maps {@code dma} (an IOMMU fault; outside every dma-range).
+     */
+    long dmaToPhys(PciDevice dev, long dma);
+
     /** Whether this IOMMU translates {@code dev} (false: the device bypasses it, e.g. identity domain). */
     default boolean translates(PciDevice dev) {
         return false;

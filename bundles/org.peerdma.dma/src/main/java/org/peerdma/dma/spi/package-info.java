@@ -3,7 +3,7 @@
  * p2pdma calls): DMA ops, the arch's P2P host-bridge policy, and IOMMU grouping.
  */
 @Export
-@Version("1.0.0")
+@Version("2.0.0")
 package org.peerdma.dma.spi;
 
 import org.osgi.annotation.bundle.Export;

@@ -81,6 +81,11 @@ class DmaApiImplTest {
         }
 
         @Override
+        public long dmaToPhys(PciDevice dev, long dma) {
+            return dma - offset;
+        }
+
+        @Override
         public boolean translates(PciDevice dev) {
             return translate;
         }

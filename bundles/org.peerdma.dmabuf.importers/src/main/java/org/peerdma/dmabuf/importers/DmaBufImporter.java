@@ -1,5 +1,9 @@
 package org.peerdma.dmabuf.importers;
 
+import java.nio.ByteBuffer;
+
+import org.peerdma.p2pdma.DeviceDma;
+
 import org.osgi.annotation.versioning.ProviderType;
 import org.peerdma.dma.DmaDirection;
 import org.peerdma.dmabuf.core.DmaBuf;
@@ -30,6 +34,23 @@ public interface DmaBufImporter {
 
     /** detach - unmap what is still mapped, then dma_buf_detach. */
     void detach(DmaBufAttachment attach);
+
+    /**
+     * dmaRead - the device reads {@code dst.remaining()} bytes of the buffer from {@code offset}
+     * with its own DMA engine: the DMA addresses of the attachment's mapping, routed by the
+     * fabric (a switch to a peer's BAR, or the root complex and the device's translation to RAM
+     * or a BAR). The bytes are the exporter's memory itself. A dynamic importer whose mapping a
+     * move_notify dropped maps again first, as its page-fault path does. Errors: EINVAL when the
+     * range is outside the buffer or the mapping's direction forbids the access; ENODEV when no
+     * DMA engine (p2pdma module) is loaded; the map's errors; EFAULT as DeviceDma.
+     */
+    void dmaRead(DmaBufAttachment attach, long offset, ByteBuffer dst);
+
+    /** dmaWrite - the device writes {@code src.remaining()} bytes at {@code offset}. Errors as dmaRead. */
+    void dmaWrite(DmaBufAttachment attach, long offset, ByteBuffer src);
+
+    /** route - where the device's access to {@code offset} of the buffer goes now. Errors as dmaRead. */
+    DeviceDma.Route route(DmaBufAttachment attach, long offset);
 
     /** @return the move_notify calls this importer received. */
     int moveNotifications();

@@ -4,7 +4,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -13,6 +14,8 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.Designate;
 import org.peerdma.dma.DmaApi;
+import org.peerdma.dma.PhysMemory;
+import org.peerdma.errno.KernelException;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufCore;
 import org.peerdma.dmabuf.core.ExportInfo;
@@ -28,17 +31,19 @@ import org.peerdma.errno.Errno;
 @Component(service = DmaHeaps.class, configurationPid = HeapConfig.PID)
 @Designate(ocd = HeapConfig.class)
 public class DmaHeapsImpl implements DmaHeaps {
+    private static final Logger LOG = LoggerFactory.getLogger("dma-heap");
     static final int PAGE_SHIFT = 12;
     static final long PAGE_SIZE = 1L << PAGE_SHIFT;
     static final int[] ORDERS = {8, 4, 0};
     static final int CMA_ALIGNMENT = 8;
     /** The CMA area ends at 2 GiB (below the System RAM hole in the default memory map). */
     static final long CMA_END = 0x80000000L;
-    /** System-heap pages get physical addresses from here up (above the memfd range). */
-    private static final AtomicLong SYSTEM_PHYS = new AtomicLong(0x2_0000_0000L);
-
     @Reference
     DmaBufCore dmabuf;
+
+    /** The RAM map: system-heap chunks come from it, CMA buffers are placed in it at their address. */
+    @Reference
+    PhysMemory ram;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile DmaApi dma;
@@ -110,6 +115,7 @@ public class DmaHeapsImpl implements DmaHeaps {
             return null;
         }
         List<HeapBuffer.Chunk> chunks = new ArrayList<>();
+        List<PhysMemory.PhysRegion> regions = new ArrayList<>();
         long left = pages;
         try {
             while (left > 0) {
@@ -117,17 +123,22 @@ public class DmaHeapsImpl implements DmaHeaps {
                     long n = 1L << order;
                     if (n <= left) {
                         long bytes = n << PAGE_SHIFT;
-                        chunks.add(new HeapBuffer.Chunk(SYSTEM_PHYS.getAndAdd(bytes), ByteBuffer.allocateDirect((int) bytes)));
+                        // the buddy allocator hands out naturally aligned blocks
+                        PhysMemory.PhysRegion r = ram.allocate("system heap", bytes, bytes);
+                        regions.add(r);
+                        chunks.add(new HeapBuffer.Chunk(r.phys(), r.memory()));
                         left -= n;
                         break;
                     }
                 }
             }
-        } catch (OutOfMemoryError e) {
-            return null; // the host JVM has less real memory than totalram_mb claims: -ENOMEM, nothing kept
+        } catch (KernelException e) {
+            regions.forEach(PhysMemory.PhysRegion::close); // -ENOMEM, nothing kept
+            return null;
         }
         systemUsedPages += pages;
         return new HeapBuffer(chunks, () -> {
+            regions.forEach(PhysMemory.PhysRegion::close);
             synchronized (this) {
                 systemUsedPages -= pages;
             }
@@ -152,10 +163,18 @@ public class DmaHeapsImpl implements DmaHeaps {
                 } catch (OutOfMemoryError e) {
                     return null;
                 }
-                cmaUsed.set(s, (int) (s + pages));
                 long base = CMA_END - (cmaPages << PAGE_SHIFT);
-                HeapBuffer.Chunk c = new HeapBuffer.Chunk(base + ((long) s << PAGE_SHIFT), mem);
+                PhysMemory.PhysRegion r;
+                try {
+                    r = ram.claim("cma heap " + cmaName, base + ((long) s << PAGE_SHIFT), mem);
+                } catch (KernelException e) {
+                    LOG.warn("CMA area {}: {}", cmaName, e.getMessage());
+                    return null;
+                }
+                cmaUsed.set(s, (int) (s + pages));
+                HeapBuffer.Chunk c = new HeapBuffer.Chunk(r.phys(), mem);
                 return new HeapBuffer(List.of(c), () -> {
+                    r.close();
                     synchronized (this) {
                         cmaUsed.clear(s, (int) (s + pages));
                     }

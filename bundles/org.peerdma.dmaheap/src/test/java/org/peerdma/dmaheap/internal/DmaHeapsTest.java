@@ -29,6 +29,7 @@ class DmaHeapsTest {
     static final long PAGE = 4096;
     private DmaBufCoreImpl core;
     private DmaHeapsImpl heaps;
+    private final org.peerdma.dma.PhysMemory ram = org.peerdma.dma.internal.TestDma.ram();
     private FdTable proc;
 
     static HeapConfig config(int cmaMb, int totalramMb) {
@@ -60,6 +61,7 @@ class DmaHeapsTest {
         core = new DmaBufCoreImpl();
         heaps = new DmaHeapsImpl();
         heaps.dmabuf = core;
+        heaps.ram = ram;
         heaps.activate(config(4, 8));
         proc = core.fdTable("heap-test");
     }
@@ -73,6 +75,7 @@ class DmaHeapsTest {
         assertThat(heaps.heaps()).containsExactly("system", "reserved");
         DmaHeapsImpl noCma = new DmaHeapsImpl();
         noCma.dmabuf = core;
+        noCma.ram = ram;
         noCma.activate(config(0, 8));
         assertThat(noCma.heaps()).containsExactly("system");
         assertThat(noCma.alloc(proc, "reserved", data(PAGE))).isEqualTo(Errno.ENOENT.negative());

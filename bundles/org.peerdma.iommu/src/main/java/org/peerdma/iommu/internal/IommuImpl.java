@@ -209,6 +209,16 @@ public class IommuImpl implements Iommu, DmaOps, ModuleUsage {
         return -1;
     }
 
+    /** iommu_iova_to_phys on the device's domain: -1 when the IOVA is not mapped (a fault). */
+    @Override
+    public long dmaToPhys(PciDevice dev, long dma) {
+        try {
+            return translate(dev, dma);
+        } catch (org.peerdma.errno.KernelException e) {
+            return -1;
+        }
+    }
+
     // ---------------------------------------------------------------- ModuleUsage
 
     @Override

@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.Designate;
 import org.peerdma.dma.DmaApi;
+import org.peerdma.dma.PhysMemory;
 import org.peerdma.dma.DmaDirection;
 import org.peerdma.dma.DmaMapping;
 import org.peerdma.dma.SgEntry;
@@ -40,6 +41,10 @@ public class UdmabufImpl implements Udmabuf {
 
     @Reference
     DmaBufCore dmabuf;
+
+    /** The RAM map: pinned memfd pages get their physical addresses there while pinned. */
+    @Reference
+    PhysMemory ram;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     volatile DmaApi dma;
@@ -103,8 +108,18 @@ public class UdmabufImpl implements Udmabuf {
                 pages.add(new PinnedPage(m, p));
             }
         }
-        Ops ops = new Ops(pages);
-        DmaBuf buf = dmabuf.export(new ExportInfo("udmabuf", ops, pgcnt << PAGE_SHIFT, ops, null));
+        List<PhysMemory.PhysRegion> frames = new ArrayList<>(pages.size());
+        DmaBuf buf;
+        try {
+            for (PinnedPage p : pages) {
+                frames.add(ram.adopt("udmabuf " + p.memfd().name(), p.memfd().page(p.index())));
+            }
+            Ops ops = new Ops(pages, frames);
+            buf = dmabuf.export(new ExportInfo("udmabuf", ops, pgcnt << PAGE_SHIFT, ops, null));
+        } catch (KernelException e) {
+            frames.forEach(PhysMemory.PhysRegion::close); // unpin_all_folios
+            return e.errno().negative();
+        }
         return files.fd(buf, flags & UDMABUF_FLAGS_CLOEXEC);
     }
 
@@ -131,8 +146,12 @@ public class UdmabufImpl implements Udmabuf {
         final Map<SgTable, DmaMapping> dmaMaps = new ConcurrentHashMap<>();
         volatile boolean cpuBegun;
 
-        Ops(List<PinnedPage> pages) {
+        /** The pinned pages' frames, one per page, released with the buffer. */
+        final List<PhysMemory.PhysRegion> frames;
+
+        Ops(List<PinnedPage> pages, List<PhysMemory.PhysRegion> frames) {
             this.pages = List.copyOf(pages);
+            this.frames = List.copyOf(frames);
         }
 
         private List<ByteBuffer> memory(long fromPage, long count) {
@@ -148,8 +167,8 @@ public class UdmabufImpl implements Udmabuf {
         @Override
         public SgTable mapDmaBuf(DmaBufAttachment attach, DmaDirection dir) {
             List<SgEntry> sg = new ArrayList<>();
-            for (PinnedPage p : pages) {
-                sg.add(SgEntry.of(p.memfd().physAddr(p.index()), PAGE_SIZE));
+            for (PhysMemory.PhysRegion f : frames) {
+                sg.add(SgEntry.of(f.phys(), PAGE_SIZE));
             }
             PciDevice pci = attach.device().findParentPciDev();
             DmaApi api = dma;
@@ -174,7 +193,8 @@ public class UdmabufImpl implements Udmabuf {
 
         @Override
         public void release(DmaBuf buf) {
-            // the pages stay with the memfd; nothing else was taken
+            // release_udmabuf: unpin the pages; their contents stay with the memfd
+            frames.forEach(PhysMemory.PhysRegion::close);
         }
 
         @Override

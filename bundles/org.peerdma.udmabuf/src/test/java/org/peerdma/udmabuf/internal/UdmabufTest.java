@@ -59,6 +59,7 @@ class UdmabufTest {
         core = new DmaBufCoreImpl();
         udmabuf = new UdmabufImpl();
         udmabuf.dmabuf = core;
+        udmabuf.ram = TestDma.ram();
         udmabuf.configure(config(1024, 64));
         proc = core.fdTable("selftest");
     }
@@ -198,12 +199,17 @@ class UdmabufTest {
         SgTable sgt = core.mapAttachmentUnlocked(a, DmaDirection.TO_DEVICE);
         assertThat(sgt.entries()).hasSize(4);
         Memfd m = (Memfd) proc.file(fd);
-        assertThat(sgt.entries().get(0).dmaAddress()).isEqualTo(TestDma.IOVA_BASE + m.physAddr(2));
+        // the first entry's address leads back to the memfd's page 2 itself: write through it, read the file
+        long phys = sgt.entries().get(0).dmaAddress() - TestDma.IOVA_BASE;
+        assertThat(udmabuf.ram.ownerOf(phys)).startsWith("udmabuf");
+        udmabuf.ram.write(phys, java.nio.ByteBuffer.wrap("via-phys".getBytes()));
+        assertThat(new String(m.read(2 * 4096, 8))).isEqualTo("via-phys");
         core.unmapAttachmentUnlocked(a, sgt, DmaDirection.TO_DEVICE);
         assertThat(udmabuf.dma.mappings(pci.get(Bdf.parse("00:01.0")))).isEmpty();
         core.detach(a);
         core.put(buf);
         assertThat(proc.close(bfd)).isZero();
         assertThat(core.buffers()).isEmpty();
+        assertThat(udmabuf.ram.used()).as("pinned frames released with the buffer").isZero();
     }
 }

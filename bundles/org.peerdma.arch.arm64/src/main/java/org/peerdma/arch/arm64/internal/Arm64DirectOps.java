@@ -180,6 +180,12 @@ public class Arm64DirectOps implements DmaOps {
         return platform.ranges().physToDma(phys);
     }
 
+    /** dma_to_phys: translate_dma_to_phys() over the dma-ranges (-1 outside them). */
+    @Override
+    public long dmaToPhys(PciDevice dev, long dma) {
+        return platform.ranges().dmaToPhys(dma);
+    }
+
     /**
      * dma_capable() with is_ram ignored (arm64 has a 64-bit dma_addr_t, so the min_low_pfn check
      * does not apply): the translation exists and the last byte is below min_not_zero(mask,

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.peerdma.dma.DmaApi;
 import org.peerdma.dma.DmaDirection;
 import org.peerdma.dma.DmaMapping;
+import org.peerdma.dma.PhysMemory;
 import org.peerdma.dma.SgEntry;
 import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
@@ -51,7 +52,8 @@ final class GpuBo implements DmaBufOps {
     Placement placement = Placement.VRAM;
     long vram; // kernel virt of the VRAM pages while in VRAM
     List<ByteBuffer> gtt = List.of();
-    long gttPhys;
+    /** The GTT chunks' RAM, physically scattered as TTM's pages are. */
+    List<PhysMemory.PhysRegion> gttRam = List.of();
     int pins;
     boolean revoked;
     DmaBuf buf;
@@ -170,8 +172,8 @@ final class GpuBo implements DmaBufOps {
                 throw KernelException.enodev("no DMA API to map %s's buffer for %s", gpu.name(), client.name());
             }
             List<SgEntry> sg = new ArrayList<>();
-            for (int i = 0; i < gtt.size(); i++) {
-                sg.add(SgEntry.of(gttPhys + i * GpuExporterImpl.CHUNK, gtt.get(i).capacity()));
+            for (PhysMemory.PhysRegion r : gttRam) {
+                sg.add(SgEntry.of(r.phys(), r.size()));
             }
             DmaMapping m = api.mapSg(client, sg, dir);
             sgt = new SgTable(m.entries());
@@ -205,13 +207,18 @@ final class GpuBo implements DmaBufOps {
     /** ttm_bo_move: copy VRAM to system pages, free the VRAM, tell the dynamic importers. */
     private void migrateToGtt(DmaBufAttachment cause, String why) {
         List<ByteBuffer> chunks = new ArrayList<>();
-        long phys = GpuExporterImpl.gttPhys(size);
+        List<PhysMemory.PhysRegion> regions = new ArrayList<>();
         try {
             for (long off = 0; off < size; off += GpuExporterImpl.CHUNK) {
-                chunks.add(ByteBuffer.allocateDirect((int) Math.min(GpuExporterImpl.CHUNK, size - off)));
+                PhysMemory.PhysRegion r = drv.ram.allocate(gpu.name() + " GTT", Math.min(GpuExporterImpl.CHUNK,
+                        size - off), PhysMemory.PAGE_SIZE);
+                regions.add(r);
+                chunks.add(r.memory());
             }
-        } catch (OutOfMemoryError e) { // nothing moved yet: the buffer stays in VRAM
-            throw new KernelException(Errno.ENOMEM, gpu.name() + ": no system memory to move " + size + " bytes to");
+        } catch (KernelException e) { // nothing moved yet: the buffer stays in VRAM
+            regions.forEach(PhysMemory.PhysRegion::close);
+            throw new KernelException(Errno.ENOMEM, gpu.name() + ": no system memory to move " + size + " bytes to: "
+                    + e.getMessage());
         }
         BufMap from = BufMap.of(vramPages());
         BufMap to = BufMap.of(chunks);
@@ -222,7 +229,7 @@ final class GpuBo implements DmaBufOps {
             to.write(off, part);
         }
         gtt = chunks;
-        gttPhys = phys;
+        gttRam = regions;
         freeVram();
         placement = Placement.GTT;
         for (Map.Entry<DmaBufAttachment, AttachState> e : attachments.entrySet()) {
@@ -266,13 +273,19 @@ final class GpuBo implements DmaBufOps {
             st.reason += "; revoked: the GPU driver was removed";
         }
         freeVram();
+        freeGtt();
+    }
+
+    private void freeGtt() {
         gtt = List.of();
+        gttRam.forEach(PhysMemory.PhysRegion::close);
+        gttRam = List.of();
     }
 
     @Override
     public void release(DmaBuf b) {
         freeVram();
-        gtt = List.of();
+        freeGtt();
         drv.released(this);
     }
 

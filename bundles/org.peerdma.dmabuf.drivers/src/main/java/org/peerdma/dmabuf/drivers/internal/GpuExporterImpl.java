@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -12,6 +11,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.peerdma.dma.DmaApi;
+import org.peerdma.dma.PhysMemory;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufCore;
 import org.peerdma.dmabuf.core.ExportInfo;
@@ -32,11 +32,12 @@ public class GpuExporterImpl implements GpuExporter {
     private static final Logger LOG = LoggerFactory.getLogger("gpu-exporter");
     /** GTT pages are allocated in 64 KiB chunks. */
     static final long CHUNK = 64 << 10;
-    /** GTT (system memory) physical addresses are handed out from here. */
-    private static final AtomicLong GTT_PHYS = new AtomicLong(0x4_0000_0000L);
-
     @Reference
     DmaBufCore core;
+
+    /** The RAM map: GTT chunks are system memory taken from it. */
+    @Reference
+    PhysMemory ram;
 
     @Reference
     P2pdma p2pdma;
@@ -48,11 +49,6 @@ public class GpuExporterImpl implements GpuExporter {
     volatile DmaApi dma;
 
     private final Map<PciDevice, List<GpuBo>> gpus = new ConcurrentHashMap<>();
-
-    static long gttPhys(long size) {
-        long chunks = (size + CHUNK - 1) / CHUNK;
-        return GTT_PHYS.getAndAdd(chunks * CHUNK);
-    }
 
     void log(String fmt, Object... args) {
         LOG.info(fmt, args);

@@ -16,6 +16,7 @@ import org.peerdma.dmabuf.core.SgTable;
 import org.peerdma.dmabuf.core.internal.DmaBufCoreImpl;
 import org.peerdma.dmabuf.drivers.AttachmentReport;
 import org.peerdma.dmabuf.importers.DmaBufImporter;
+import org.peerdma.dmabuf.importers.DmaBufImporters;
 import org.peerdma.dmabuf.importers.internal.ImportersImpl;
 import org.peerdma.dmabuf.drivers.GpuExporter.Placement;
 import org.peerdma.errno.Errno;
@@ -29,6 +30,9 @@ import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.internal.PciCoreImpl;
 import org.peerdma.pci.internal.TestCmdline;
 import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.DeviceDma;
+import org.peerdma.p2pdma.internal.DeviceDmaImpl;
+import java.nio.ByteBuffer;
 
 /**
  * The GPU-like exporter on the sample machine: A100 03:00.0 and ConnectX-6 05:00.0 share a PLX switch;
@@ -41,6 +45,8 @@ class GpuExporterTest {
     private P2pdmaImpl p2p;
     private DmaApi dma;
     private GpuExporterImpl gpuDrv;
+    private DeviceDma engine;
+    private final org.peerdma.dma.PhysMemory ram = TestDma.ram();
     private ImportersImpl importers;
     private FdTable proc;
     private PciDevice gpu;
@@ -54,14 +60,17 @@ class GpuExporterTest {
         m.devices.stream().filter(d -> d.bdf.equals("0000:80:00.0")).findFirst().orElseThrow().device = 0x6f02;
         pci.load(m);
         dma = TestDma.api();
-        p2p = P2pdmaImpl.standalone(pci, TestZone.zone(), dma, "newest", 200);
+        var zone = TestZone.zone();
+        p2p = P2pdmaImpl.standalone(pci, zone, dma, "newest", 200);
+        engine = DeviceDmaImpl.standalone(pci, p2p, dma, ram, zone);
         core = new DmaBufCoreImpl();
         gpuDrv = new GpuExporterImpl();
         gpuDrv.core = core;
+        gpuDrv.ram = ram;
         gpuDrv.p2pdma = p2p;
         gpuDrv.p2pmem = p2p;
         gpuDrv.dma = dma;
-        importers = new ImportersImpl(core);
+        importers = new ImportersImpl(core, engine);
         proc = core.fdTable("gpu-test");
         gpu = dev("03:00.0");
         assertThat(gpuDrv.probe(gpu, 1, 64 * MB)).isZero();
@@ -285,5 +294,125 @@ class GpuExporterTest {
         // the driver can bind again
         assertThat(gpuDrv.probe(gpu, 1, 64 * MB)).isZero();
         assertThat(p2p.info(gpu).available()).isEqualTo(64 * MB);
+    }
+
+    /** BufMap's putInt/getInt are little-endian, as on x86. */
+    private static ByteBuffer le4() {
+        return ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static int deviceReadInt(DmaBufImporter imp, DmaBufAttachment a, long off) {
+        ByteBuffer b = ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        imp.dmaRead(a, off, b);
+        return b.flip().getInt();
+    }
+
+    private static void cpuPutInt(DmaBufCoreImpl core, DmaBuf buf, long off, int v) {
+        buf.resv().lock();
+        BufMap m = core.vmap(buf);
+        buf.resv().unlock();
+        m.putInt(off, v);
+        buf.resv().lock();
+        core.vunmap(buf, m);
+        buf.resv().unlock();
+    }
+
+    private static int cpuGetInt(DmaBufCoreImpl core, DmaBuf buf, long off) {
+        buf.resv().lock();
+        BufMap m = core.vmap(buf);
+        buf.resv().unlock();
+        int v = m.getInt(off);
+        buf.resv().lock();
+        core.vunmap(buf, m);
+        buf.resv().unlock();
+        return v;
+    }
+
+    @Test
+    void theNearNicReadsAndWritesVramThroughTheSwitchWithoutACopy() {
+        int fd = gpuDrv.allocate(proc, gpu, 2 * MB);
+        DmaBuf buf = proc.get(fd);
+        fill(core, buf, 0x1000);
+        DmaBufImporter nic = importers.rdmaNic(dev("05:00.0"));
+        DmaBufAttachment a = nic.attach(buf);
+        nic.map(a, DmaDirection.BIDIRECTIONAL);
+        DeviceDma.Route r = nic.route(a, 3 * 4096);
+        assertThat(r.path()).isEqualTo(DeviceDma.Path.PEER);
+        assertThat(r.target()).isEqualTo(gpu);
+        assertThat(r.what()).contains("through the switch").contains("BAR 1");
+        assertThat(deviceReadInt(nic, a, 3 * 4096)).isEqualTo(0x1003);
+        // the same mapping, later CPU writes: the device sees them (its addresses are the VRAM itself)
+        cpuPutInt(core, buf, 5 * 4096 + 12, 0xcafe);
+        assertThat(deviceReadInt(nic, a, 5 * 4096 + 12)).isEqualTo(0xcafe);
+        // and what the device writes, the CPU reads, across a page boundary
+        nic.dmaWrite(a, 2 * 4096 - 2, le4().putInt(0x12345678).flip());
+        assertThat(cpuGetInt(core, buf, 2 * 4096 - 2)).isEqualTo(0x12345678);
+        assertThat(gpuDrv.placement(buf)).isEqualTo(Placement.VRAM);
+        nic.detach(a);
+        core.put(buf);
+        assertThat(proc.close(fd)).isZero();
+        assertThat(p2p.info(gpu).available()).isEqualTo(64 * MB);
+    }
+
+    @Test
+    void afterTheMoveBothNicsReachTheBytesInSystemMemory() {
+        int fd = gpuDrv.allocate(proc, gpu, MB);
+        DmaBuf buf = proc.get(fd);
+        fill(core, buf, 0x2000);
+        DmaBufImporter near = importers.rdmaNic(dev("05:00.0"));
+        DmaBufImporter far = importers.rdmaNic(dev("82:00.0"));
+        DmaBufAttachment an = near.attach(buf);
+        assertThat(deviceReadInt(near, an, 0)).as("maps on first use, over the switch").isEqualTo(0x2000);
+        assertThat(near.route(an, 0).path()).isEqualTo(DeviceDma.Path.PEER);
+        DmaBufAttachment af = far.attach(buf);
+        far.map(af, DmaDirection.BIDIRECTIONAL);
+        assertThat(gpuDrv.placement(buf)).isEqualTo(Placement.GTT);
+        DeviceDma.Route fr = far.route(af, 0);
+        assertThat(fr.path()).isEqualTo(DeviceDma.Path.RAM);
+        assertThat(fr.what()).contains(gpu.name() + " GTT");
+        // 64 KiB GTT chunks are physically scattered: a read across a chunk boundary follows the sg list
+        long edge = 64 * 1024 - 2;
+        cpuPutInt(core, buf, edge, 0x0badf00d);
+        assertThat(deviceReadInt(far, af, edge)).isEqualTo(0x0badf00d);
+        assertThat(deviceReadInt(far, af, 17 * 4096)).isEqualTo(0x2000 + 17);
+        // the near NIC was told of the move; its next access maps again, to system memory now
+        assertThat(near.mapped(an)).isFalse();
+        assertThat(deviceReadInt(near, an, 17 * 4096)).isEqualTo(0x2000 + 17);
+        assertThat(near.route(an, 0).path()).isEqualTo(DeviceDma.Path.RAM);
+        near.dmaWrite(an, 100, le4().putInt(77).flip());
+        assertThat(deviceReadInt(far, af, 100)).as("one memory, two devices").isEqualTo(77);
+        assertThat(ram.used()).isEqualTo(MB);
+        near.detach(an);
+        far.detach(af);
+        core.put(buf);
+        assertThat(proc.close(fd)).isZero();
+        assertThat(ram.used()).as("GTT pages freed with the buffer").isZero();
+    }
+
+    @Test
+    void deviceDmaErrorsLeaveTheMappingUsable() {
+        int fd = gpuDrv.allocate(proc, gpu, MB);
+        DmaBuf buf = proc.get(fd);
+        DmaBufImporter nic = importers.rdmaNic(dev("05:00.0"));
+        DmaBufAttachment a = nic.attach(buf);
+        assertThatThrownBy(() -> nic.dmaRead(a, MB - 2, ByteBuffer.allocate(4))).hasMessageContaining("outside the buffer")
+                .satisfies(e -> assertThat(((org.peerdma.errno.KernelException) e).errno()).isEqualTo(Errno.EINVAL));
+        assertThatThrownBy(() -> nic.dmaRead(a, -1, ByteBuffer.allocate(4))).hasMessageContaining("outside the buffer");
+        nic.unmap(a);
+        nic.map(a, DmaDirection.TO_DEVICE);
+        assertThatThrownBy(() -> nic.dmaWrite(a, 0, ByteBuffer.allocate(4))).hasMessageContaining("TO_DEVICE");
+        assertThat(deviceReadInt(nic, a, 0)).as("reads are fine on a TO_DEVICE mapping").isZero();
+        // an address nothing maps: the fabric's answer is EFAULT, naming it
+        assertThatThrownBy(() -> engine.read(dev("05:00.0"), TestDma.IOVA_BASE + 0x7000_0000_0000L,
+                ByteBuffer.allocate(8))).hasMessageContaining("no RAM and no BAR");
+        DmaBufImporters noEngine = new ImportersImpl(core);
+        DmaBufImporter plain = noEngine.rdmaNic(dev("05:00.0"));
+        DmaBufAttachment b = plain.attach(buf);
+        assertThatThrownBy(() -> plain.dmaRead(b, 0, ByteBuffer.allocate(4))).hasMessageContaining("p2pdma module");
+        plain.detach(b);
+        nic.detach(a);
+        core.put(buf);
+        assertThat(proc.close(fd)).isZero();
+        assertThat(core.buffers()).isEmpty();
     }
 }
