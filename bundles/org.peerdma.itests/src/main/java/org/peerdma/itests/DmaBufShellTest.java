@@ -85,8 +85,20 @@ class DmaBufShellTest {
         assertThat(sh.run("dmabuf:map " + nic)).contains("1 segment");
         // sample machine: ACS redirect on the switch port sends P2P through the (whitelisted) host bridge
         assertThat(sh.run("dmabuf:show " + fd)).contains("P2P_THRU_HOST_BRIDGE").contains("why: p2pdma: THRU_HOST_BRIDGE");
+        // the NIC's own DMA reaches the VRAM through the host bridge (its IOMMU mapping of the BAR)
+        sh.run("dmabuf:write " + fd + " 0 vram!");
+        assertThat(sh.run("dmabuf:devread " + nic + " 0 5")).startsWith("vram!").contains("through the host bridge")
+                .contains("iommu");
+        assertThat(sh.run("dmabuf:devwrite " + nic + " 8 nic-was-here")).contains("12 bytes written");
+        assertThat(sh.run("dmabuf:read " + fd + " 8 12")).isEqualTo("nic-was-here");
         int nvme = num(sh.run("dmabuf:attach " + fd + " 07:00.0 nvme"), "attachment (\\d+)");
         sh.run("dmabuf:map " + nvme + " to_device");
+        // moved to system memory: the bytes moved with it, and the NVMe reads them in RAM
+        assertThat(sh.run("dmabuf:devread " + nvme + " 0 5")).startsWith("vram!").contains("RAM of 0000:03:00.0 GTT");
+        assertThat(sh.run("dma:ram")).contains("0000:03:00.0 GTT");
+        assertThatThrownBy(() -> sh.run("dmabuf:devwrite " + nvme + " 0 x")).hasMessageContaining("TO_DEVICE");
+        assertThatThrownBy(() -> sh.run("dmabuf:devread " + nvme + " 1048575 2")).hasMessageContaining("outside");
+        assertThatThrownBy(() -> sh.run("dma:translate 05:00.0 zz")).hasMessageContaining("not a number");
         String show = sh.run("dmabuf:show " + fd);
         assertThat(show).contains("static importer").contains("moved to system memory").contains("SYSTEM_MEMORY");
         assertThat(sh.run("dmabuf:unmap " + nvme)).contains("unmapped");

@@ -9,6 +9,7 @@ import org.peerdma.errno.KernelException;
 import org.peerdma.dma.DmaApi;
 import org.peerdma.dma.DmaDirection;
 import org.peerdma.dma.DmaMapping;
+import org.peerdma.dma.PhysMemory;
 import org.peerdma.dma.SgEntry;
 import org.peerdma.pci.Bdf;
 import org.peerdma.pci.PciCore;
@@ -17,13 +18,40 @@ import org.peerdma.pci.PciDevice;
 /** The DMA API from the shell: which ops a device uses, its mask, mapping a buffer or a peer's BAR. */
 @Component(service = DmaCommands.class, property = {"osgi.command.scope=dma", "osgi.command.function=ops",
     "osgi.command.function=mask", "osgi.command.function=map", "osgi.command.function=mappings",
-    "osgi.command.function=unmapall"})
+    "osgi.command.function=unmapall", "osgi.command.function=ram", "osgi.command.function=translate"})
 public class DmaCommands {
     @Reference
     PciCore core;
 
     @Reference
     DmaApi dma;
+
+    @Reference
+    PhysMemory ram;
+
+    @Descriptor("the RAM map (/proc/iomem's System RAM users): who holds which physical range")
+    public String ram() {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%d bytes of RAM in use%n", ram.used()));
+        for (PhysMemory.PhysRegion r : ram.regions()) {
+            sb.append(String.format(Locale.ROOT, "  %#012x-%#012x : %s%n", r.phys(), r.phys() + r.size() - 1, r.owner()));
+        }
+        return sb.toString().stripTrailing();
+    }
+
+    @Descriptor("dma_to_phys: where a DMA address a device emits lands after the root complex (IOMMU or direct)")
+    public String translate(@Descriptor("device") String bdf, @Descriptor("DMA address (0x...)") String addr) {
+        PciDevice d = dev(bdf);
+        long dmaAddr;
+        try {
+            dmaAddr = Long.decode(addr);
+        } catch (NumberFormatException e) {
+            throw KernelException.einval("DMA address '%s' is not a number", addr);
+        }
+        long phys = dma.dmaToPhys(d, dmaAddr);
+        String owner = ram.ownerOf(phys);
+        return String.format(Locale.ROOT, "%s: dma %#x -> phys %#x via %s%s", d.name(), dmaAddr, phys, dma.opsName(d),
+                owner == null ? "" : " (RAM of " + owner + ")");
+    }
 
     @Descriptor("get_dma_ops(dev): the ops a device uses, or set the per-device override (NAME, or 'default')")
     public String ops(@Descriptor("device") String bdf, @Descriptor("ops name or 'default'") String... set) {

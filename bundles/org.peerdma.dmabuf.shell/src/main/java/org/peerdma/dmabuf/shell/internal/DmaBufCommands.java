@@ -52,7 +52,7 @@ import org.peerdma.util.Sizes;
     "osgi.command.function=attach", "osgi.command.function=map", "osgi.command.function=unmap",
     "osgi.command.function=detach", "osgi.command.function=close", "osgi.command.function=write",
     "osgi.command.function=read", "osgi.command.function=fence", "osgi.command.function=signal",
-    "osgi.command.function=wait"})
+    "osgi.command.function=wait", "osgi.command.function=devread", "osgi.command.function=devwrite"})
 public class DmaBufCommands {
     private record Att(int id, int fd, DmaBufAttachment attach, DmaBufImporter importer, DmaDirection[] dir) {
     }
@@ -332,6 +332,30 @@ public class DmaBufCommands {
         byte[] data = new byte[len];
         withVmap(fd, off, len, m -> m.read(off, data));
         return new String(data, StandardCharsets.UTF_8);
+    }
+
+    @Descriptor("the attachment's device reads the buffer with its own DMA (mapping first if needed), as text, "
+            + "and says where the access went")
+    public synchronized String devread(@Descriptor("attachment") int id, @Descriptor("byte offset") long off,
+            @Descriptor("bytes") int len) {
+        Att a = att(id);
+        if (len < 0) {
+            throw KernelException.einval("length %d is negative", len);
+        }
+        java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocate(len);
+        a.importer().dmaRead(a.attach(), off, dst);
+        return new String(dst.array(), StandardCharsets.UTF_8) + System.lineSeparator() + "  via "
+                + a.importer().route(a.attach(), off).what();
+    }
+
+    @Descriptor("the attachment's device writes text into the buffer with its own DMA, and says where it went")
+    public synchronized String devwrite(@Descriptor("attachment") int id, @Descriptor("byte offset") long off,
+            @Descriptor("text") String text) {
+        Att a = att(id);
+        byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        a.importer().dmaWrite(a.attach(), off, java.nio.ByteBuffer.wrap(data));
+        return data.length + " bytes written by " + a.attach().device().name() + " at " + off + System.lineSeparator()
+                + "  via " + a.importer().route(a.attach(), off).what();
     }
 
     @Descriptor("add an unsignalled fence to a buffer's reservation object")
