@@ -57,6 +57,7 @@ public class DmaBufBenchmarks {
         core = new DmaBufCoreImpl();
         gpuDrv = new GpuExporterImpl();
         gpuDrv.core = core;
+        gpuDrv.ram = TestDma.ram();
         gpuDrv.p2pdma = p2p;
         gpuDrv.p2pmem = p2p;
         gpuDrv.dma = dma;
