@@ -240,8 +240,9 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
         return deferred.size();
     }
 
+    /** deactivate - module unload (public for tests of other modules that wire it by hand). */
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         int n;
         synchronized (this) {
             n = deferred.size();
