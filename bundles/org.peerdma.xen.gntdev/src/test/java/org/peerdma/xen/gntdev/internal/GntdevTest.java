@@ -381,4 +381,38 @@ class GntdevTest {
         assertThat(xen.freeFrames()).isEqualTo(free0 + 8192);
         f.close();
     }
+
+    // ---------------------------------------------------------------- the xen-zcopy DRM helper form
+
+    @Test
+    void zcopyDumbFromRefsToRefsAndWaitFree() throws Exception {
+        XenZcopyImpl d0Zc = new XenZcopyImpl(d0Gntdev);
+        XenZcopyImpl gZc = new XenZcopyImpl(gGntdev);
+        int fd = dumb.create(gProc, 64, 64, 32); // 4 pages
+        gProc.mmap(fd, 0, 4096).putInt(0, 0x2c0);
+        int[] refs = new int[4];
+        assertThat(gZc.dumbToRefs(gProc, fd, 0, refs)).isZero();
+        assertThat(d0Zc.dumbFromRefs(d0Proc, g.domid(), refs, 64, 32, 32)).as("2 pages asked, 4 given").isNull();
+        assertThat(d0Zc.lastError(d0Proc)).isEqualTo(EINVAL);
+        assertThat(d0Zc.dumbFromRefs(d0Proc, g.domid(), refs, 64, 64, 12)).isNull();
+        var dumbBuf = d0Zc.dumbFromRefs(d0Proc, g.domid(), refs, 64, 64, 32);
+        assertThat(dumbBuf).isNotNull();
+        DmaBuf b = d0Proc.get(dumbBuf.handle());
+        b.resv().lock();
+        BufMap v = d0Core.vmap(b);
+        b.resv().unlock();
+        assertThat(le(v, 0)).isEqualTo(0x2c0);
+        b.resv().lock();
+        d0Core.vunmap(b, v);
+        b.resv().unlock();
+        d0Core.put(b);
+        assertThat(d0Zc.dumbWaitFree(d0Proc, dumbBuf.waitHandle(), 20)).isEqualTo(-Errno.ETIMEDOUT.number());
+        d0Proc.close(dumbBuf.handle());
+        assertThat(d0Zc.dumbWaitFree(d0Proc, dumbBuf.waitHandle(), 1000)).isEqualTo(-Xen.ENOENT);
+        assertThat(d0Zc.dumbWaitFree(gProc, 5, 10)).as("a process that never used it").isEqualTo(-Xen.ENOENT);
+        assertThat(d0.grantHandles()).isEmpty();
+        d0Zc.deactivate();
+        gZc.deactivate();
+        gProc.close(fd);
+    }
 }
