@@ -448,6 +448,11 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
                 }
                 throw new KernelException(Errno.EBUSY, "gntdev dma-buf: already mapped " + st.dir + ", asked " + dir);
             }
+            synchronized (this) {
+                if (unmapped) {
+                    throw KernelException.enodev("gntdev dma-buf of d%d: revoked, its grants are unmapped", domid);
+                }
+            }
             PciDevice pci = attach.device().findParentPciDev();
             DmaApi api = dma;
             PhysMemory r = ram;
@@ -488,6 +493,11 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
         /** The pages as this kernel maps them (vmap over the grant mappings). */
         @Override
         public BufMap vmap(DmaBuf buf) {
+            synchronized (this) {
+                if (unmapped) {
+                    throw KernelException.enodev("gntdev dma-buf of d%d: revoked, its grants are unmapped", domid);
+                }
+            }
             return BufMap.of(pages);
         }
 

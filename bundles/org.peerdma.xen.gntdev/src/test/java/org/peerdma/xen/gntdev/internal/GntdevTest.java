@@ -415,4 +415,33 @@ class GntdevTest {
         gZc.deactivate();
         gProc.close(fd);
     }
+
+    @Test
+    void unloadingGntdevRevokesLiveExportsAndMappings() {
+        int fd = dumb.create(gProc, 64, 64, 32);
+        int[] refs = guestBufferGrantedToDom0(fd);
+        GntdevFile f = d0Gntdev.open(d0Proc);
+        int efd = f.expFromRefs(0, g.domid(), refs);
+        GntdevFile.GrantPages pages = f.mapGrantRefs(g.domid(), new int[] {refs[0]}, true);
+        assertThat(pages.memory().getInt(0)).isEqualTo(0x1000);
+        assertThat(d0Gntdev.holders()).hasSize(1);
+        assertThat(d0.grantHandles()).hasSize(5);
+        d0Gntdev.deactivate(); // rmmod -f xen_gntdev
+        assertThat(d0.grantHandles()).as("every grant unmapped").isEmpty();
+        for (int r : refs) {
+            assertThat(gGnttab.tryEndForeignAccess(r)).as("the guest can end its grants").isTrue();
+        }
+        DmaBuf buf = d0Proc.get(efd);
+        buf.resv().lock();
+        try {
+            assertThatThrownBy(() -> d0Core.vmap(buf)).as("no stale reads through a revoked export")
+                    .hasMessageContaining("revoked");
+        } finally {
+            buf.resv().unlock();
+        }
+        d0Core.put(buf);
+        assertThat(d0Proc.close(efd)).isZero();
+        assertThat(d0Core.buffers()).isEmpty();
+        gProc.close(fd);
+    }
 }

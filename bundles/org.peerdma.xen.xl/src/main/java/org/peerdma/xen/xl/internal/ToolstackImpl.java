@@ -356,15 +356,55 @@ public class ToolstackImpl implements Toolstack, ModuleUsage {
         }
     }
 
-    static Map<String, String> parse(List<String> keyValues) {
+    /**
+     * parse - xl create's arguments: a configuration file (xl.cfg's {@code key = value} lines,
+     * read with java.util.Properties; quotes and list brackets dropped, so {@code bundles = ["a",
+     * "b"]} is "a,b"), then KEY=VALUE overrides, as {@code xl create FILE key=value}. Errors:
+     * ENOENT for an unreadable file, EINVAL for an argument that is neither.
+     */
+    static Map<String, String> parse(List<String> args) {
         Map<String, String> m = new LinkedHashMap<>();
-        for (String kv : keyValues) {
+        for (String a : args) {
+            if (a.indexOf('=') < 0) {
+                java.util.Properties p = new java.util.Properties();
+                try (var in = Files.newBufferedReader(Path.of(a), StandardCharsets.UTF_8)) {
+                    p.load(in);
+                } catch (IOException | java.nio.file.InvalidPathException e) {
+                    throw new KernelException(Errno.ENOENT, "domain configuration file " + a + ": " + e.getMessage());
+                }
+                for (String k : p.stringPropertyNames()) {
+                    m.put(k.trim(), unquote(p.getProperty(k)));
+                }
+            }
+        }
+        for (String kv : args) {
             int i = kv.indexOf('=');
-            if (i <= 0) {
+            if (i == 0) {
                 throw KernelException.einval("'%s' is not KEY=VALUE", kv);
             }
-            m.put(kv.substring(0, i).trim(), kv.substring(i + 1).trim());
+            if (i > 0) {
+                m.put(kv.substring(0, i).trim(), unquote(kv.substring(i + 1)));
+            }
         }
         return m;
+    }
+
+    private static String unquote(String v) {
+        String t = v.trim();
+        if (t.startsWith("[") && t.endsWith("]")) {
+            t = t.substring(1, t.length() - 1);
+        }
+        StringBuilder out = new StringBuilder();
+        for (String part : t.split(",")) {
+            String p = part.trim();
+            if (p.length() >= 2 && (p.startsWith("\"") && p.endsWith("\"") || p.startsWith("'") && p.endsWith("'"))) {
+                p = p.substring(1, p.length() - 1);
+            }
+            if (out.length() > 0) {
+                out.append(',');
+            }
+            out.append(p);
+        }
+        return out.toString();
     }
 }

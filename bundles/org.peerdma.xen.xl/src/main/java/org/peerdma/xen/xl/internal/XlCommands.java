@@ -31,8 +31,8 @@ public class XlCommands {
         return sb.toString().stripTrailing();
     }
 
-    @Descriptor("xl create: a guest domain running its own framework; KEY=VALUE: name, memory (MiB), maxgrantframes, kernel, bundles")
-    public String create(@Descriptor("KEY=VALUE ...") String... keyValues) {
+    @Descriptor("xl create: a guest domain running its own framework; [CONFIG-FILE] [KEY=VALUE ...]: name, memory (MiB), maxgrantframes, kernel, bundles")
+    public String create(@Descriptor("[file] KEY=VALUE ...") String... keyValues) {
         DomainInfo d = xl.create(ToolstackImpl.parse(List.of(keyValues)));
         return String.format(Locale.ROOT, "domain %s created: id %d, %d MiB", d.name(), d.domid(), d.pages() * 4096 >> 20);
     }
