@@ -160,6 +160,7 @@ public class DisplBackImpl implements DisplBack {
             }
         });
         Front f = new Front(fe, w, h, fd, port, w0[0]);
+        f.frame = readInt(fe, "frame"); // frames drawn before the backend came
         holder[0] = f;
         hv.evtchnHandler(port, p -> {
             f.events++;
