@@ -96,6 +96,26 @@ public interface DmaBufCore {
      */
     void vunmap(DmaBuf buf, BufMap map);
 
+    /** vmapUnlocked - dma_buf_vmap_unlocked: takes and drops the reservation lock itself. */
+    default BufMap vmapUnlocked(DmaBuf buf) {
+        buf.resv().lock();
+        try {
+            return vmap(buf);
+        } finally {
+            buf.resv().unlock();
+        }
+    }
+
+    /** vunmapUnlocked - dma_buf_vunmap_unlocked. */
+    default void vunmapUnlocked(DmaBuf buf, BufMap map) {
+        buf.resv().lock();
+        try {
+            vunmap(buf, map);
+        } finally {
+            buf.resv().unlock();
+        }
+    }
+
     /** @return every live dma-buf (the kernel's global list). */
     List<DmaBuf> buffers();
 }

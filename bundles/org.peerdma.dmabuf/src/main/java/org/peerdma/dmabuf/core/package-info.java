@@ -5,7 +5,7 @@
  * errno); object-returning calls throw KernelException with the errno.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.peerdma.dmabuf.core;
 
 import org.osgi.annotation.bundle.Export;

@@ -422,22 +422,11 @@ public class DmaBufCommands {
             if (off < 0 || len < 0 || off + len > b.size()) {
                 throw KernelException.einval("%d bytes at %d is outside the %d-byte buffer", len, off, b.size());
             }
-            b.resv().lock();
-            BufMap m;
-            try {
-                m = core.vmap(b);
-            } finally {
-                b.resv().unlock();
-            }
+            BufMap m = core.vmapUnlocked(b);
             try {
                 use.run(m);
             } finally {
-                b.resv().lock();
-                try {
-                    core.vunmap(b, m);
-                } finally {
-                    b.resv().unlock();
-                }
+                core.vunmapUnlocked(b, m);
             }
         } finally {
             core.put(b);

@@ -229,13 +229,7 @@ public class DisplBackImpl implements DisplBack {
             }
             DmaBuf buf = proc.get(f.fd);
             try {
-                buf.resv().lock();
-                BufMap m;
-                try {
-                    m = core.vmap(buf);
-                } finally {
-                    buf.resv().unlock();
-                }
+                BufMap m = core.vmapUnlocked(buf);
                 try {
                     int[] px = new int[f.width * f.height];
                     for (int y = 0; y < f.height; y++) {
@@ -246,9 +240,7 @@ public class DisplBackImpl implements DisplBack {
                     }
                     return px;
                 } finally {
-                    buf.resv().lock();
-                    core.vunmap(buf, m);
-                    buf.resv().unlock();
+                    core.vunmapUnlocked(buf, m);
                 }
             } finally {
                 core.put(buf);

@@ -154,19 +154,11 @@ public class GntdevCommands {
     private void withMap(int fd, java.util.function.Consumer<BufMap> op) {
         DmaBuf buf = proc.get(fd);
         try {
-            buf.resv().lock();
-            BufMap m;
-            try {
-                m = core.vmap(buf);
-            } finally {
-                buf.resv().unlock();
-            }
+            BufMap m = core.vmapUnlocked(buf);
             try {
                 op.accept(m);
             } finally {
-                buf.resv().lock();
-                core.vunmap(buf, m);
-                buf.resv().unlock();
+                core.vunmapUnlocked(buf, m);
             }
         } finally {
             core.put(buf);
