@@ -126,14 +126,59 @@ public class XenBackend implements HyperDmabufBackend {
         return hv.domid();
     }
 
+    private volatile org.peerdma.xen.hv.XsWatch releaseWatch;
+
     @Override
     public void bind(Receiver r) {
         receiver = r;
+        releaseWatch = hv.xsWatch("@releaseDomain", "hyper_dmabuf", (p, t) -> reapPeers());
+    }
+
+    private boolean alive(int d) {
+        try {
+            hv.xsRead("/local/domain/" + d + "/domid");
+            return true;
+        } catch (XenError e) {
+            return e.errno() != Xen.ENOENT;
+        }
+    }
+
+    /** A domain died: tear down the channels to it, then tell the front end. */
+    private void reapPeers() {
+        java.util.Set<Integer> peers = new java.util.TreeSet<>(tx.keySet());
+        peers.addAll(rx.keySet());
+        for (int d : peers) {
+            if (alive(d)) {
+                continue;
+            }
+            Tx t = tx.remove(d);
+            if (t != null) {
+                hv.evtchnClose(t.port);
+                gnttab.endForeignAccess(t.ref, () -> pages.free(new long[] {t.gfn}));
+                try {
+                    hv.xsRm(dir(hv.domid(), d));
+                } catch (XenError e) {
+                    LOG.debug("{}", e.getMessage());
+                }
+            }
+            Rx x = rx.remove(d);
+            if (x != null) {
+                hv.evtchnClose(x.port);
+                hv.unmapGrantRef(x.map.handle());
+            }
+            Receiver r = receiver;
+            if (r != null) {
+                r.peerGone(d);
+            }
+        }
     }
 
     @Override
     public void unbind() {
         receiver = null;
+        if (releaseWatch != null) {
+            releaseWatch.close();
+        }
         for (int r : List.copyOf(tx.keySet())) {
             Tx t = tx.remove(r);
             try {

@@ -259,4 +259,70 @@ class HyperDmabufXenTest {
         assertThat(b.front.poll()).isFalse();
         c.stop();
     }
+
+    private static void waitFor(java.util.function.BooleanSupplier c) throws InterruptedException {
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (!c.getAsBoolean() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertThat(c.getAsBoolean()).isTrue();
+    }
+
+    @Test
+    void theImporterCrashesWhileHoldingABuffer() throws Exception {
+        int fd = a.buffer("x");
+        DmaBuf original = a.proc.get(fd);
+        int attachments = original.attachments().size();
+        int grants = a.gnttab.inUse();
+        HyperDmabufFile.Export e = a.file.exportRemote(fd, b.hv.domid(), null);
+        nextEvent(b);
+        int bfd = b.file.exportFd(e.hid(), 0);
+        DmaBuf local = b.proc.get(bfd);
+        b.core.attach(local, DeviceNode.platform("vdisplay", null), null, null);
+        assertThat(original.attachments()).hasSize(attachments + 2); // the export's own and the shadow
+        xen.crash(b.hv.domid());
+        waitFor(() -> a.front.exportedIds().isEmpty());
+        assertThat(original.attachments()).as("shadow state cleaned").hasSize(attachments);
+        waitFor(() -> a.gnttab.inUse() < grants);
+        assertThat(a.gnttab.inUse()).as("every grant to the dead importer ended, the ring's too").isEqualTo(grants - 1);
+        a.core.put(original);
+    }
+
+    @Test
+    void theExporterCrashesWhileImported() throws Exception {
+        int fd = a.buffer("last");
+        HyperDmabufFile.Export e = a.file.exportRemote(fd, b.hv.domid(), null);
+        nextEvent(b);
+        int bfd = b.file.exportFd(e.hid(), 0);
+        assertThat(b.read(bfd, 4)).isEqualTo("last");
+        int id = a.hv.domid();
+        xen.crash(id);
+        waitFor(() -> b.file.query(e.hid(), HyperDmabuf.QUERY_UNEXPORTED, null) == 1);
+        assertThatThrownBy(() -> b.read(bfd, 4)).as("an error, not stale bytes").hasMessageContaining("unexported");
+        b.proc.close(bfd);
+        assertThat(b.front.importedIds()).isEmpty();
+        assertThat(b.hv.grantHandles()).as("data pages and the ring unmapped").isEmpty();
+        assertThat(xen.info(id)).as("nothing holds the dead exporter's frames").isEmpty();
+    }
+
+    @Test
+    void idsRunOutAfterAThousandExports() {
+        Dom big = new Dom(xen.hypercalls(xen.create("many", 4096, 8).domid()));
+        link(big, b);
+        List<Integer> fds = new ArrayList<>();
+        for (int i = 0; i < HyperDmabuf.HYPER_DMABUF_ID_MAX; i++) {
+            int fd = big.dumb.create(big.proc, 16, 16, 32); // one page
+            fds.add(fd);
+            HyperDmabufFile.Export e = big.file.exportRemote(fd, b.hv.domid(), null);
+            assertThat(e.ret()).as("export %d", i).isZero();
+            assertThat(e.hid().count()).isEqualTo(i);
+        }
+        int grants = big.gnttab.inUse();
+        int extra = big.dumb.create(big.proc, 16, 16, 32);
+        HyperDmabufFile.Export none = big.file.exportRemote(extra, b.hv.domid(), null);
+        assertThat(none.ret()).isEqualTo(-12);
+        assertThat(none.hid()).isEqualTo(HyperDmabufId.INVALID);
+        assertThat(big.gnttab.inUse()).as("nothing shared for the refused one").isEqualTo(grants);
+        big.stop();
+    }
 }

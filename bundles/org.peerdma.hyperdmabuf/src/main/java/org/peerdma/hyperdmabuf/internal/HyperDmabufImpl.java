@@ -85,7 +85,17 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             t.setDaemon(true);
             return t;
         });
-        bknd.bind(this::parse);
+        bknd.bind(new HyperDmabufBackend.Receiver() {
+            @Override
+            public void parse(int source, Message req) {
+                HyperDmabufImpl.this.parse(source, req);
+            }
+
+            @Override
+            public void peerGone(int domid) {
+                HyperDmabufImpl.this.peerGone(domid);
+            }
+        });
     }
 
     @Deactivate
@@ -521,6 +531,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             }
         }
         e.shared.unshare();
+        while (!e.shadowVmap.isEmpty()) {
+            core.vunmapUnlocked(e.buf, e.shadowVmap.pop());
+        }
         while (!e.shadowSgt.isEmpty() && !e.shadowAttach.isEmpty()) {
             core.unmapAttachmentUnlocked(e.shadowAttach.peek(), e.shadowSgt.pop(), DmaDirection.BIDIRECTIONAL);
         }
@@ -818,6 +831,47 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             return ex.returnValue();
         }
         return 0;
+    }
+
+    // ================================================================ a peer died
+
+    /**
+     * The importer of some exports died: drop its shadow state and clean up at once (its mappings
+     * went with it). The exporter of some imports died: they become invalid; their pages stay
+     * mapped only while a local user still holds the buffer, and every new access fails.
+     */
+    void peerGone(int domid) {
+        List<Exported> lost = new ArrayList<>();
+        List<HyperDmabufBackend.Mapped> unmap = new ArrayList<>();
+        synchronized (this) {
+            for (Exported e : exported.values()) {
+                if (e.remote == domid) {
+                    e.valid = false;
+                    e.active = 0;
+                    if (e.unexportWork != null) {
+                        e.unexportWork.cancel(false);
+                    }
+                    lost.add(e);
+                }
+            }
+            for (Imported i : List.copyOf(imported.values())) {
+                if (i.hid.exporterDomid() == (domid & 0xFF)) {
+                    i.valid = false;
+                    if (i.importers == 0) {
+                        imported.remove(i.hid.id());
+                        if (i.mapped != null) {
+                            unmap.add(i.mapped);
+                            i.mapped = null;
+                        }
+                    }
+                }
+            }
+        }
+        unmap.forEach(HyperDmabufBackend.Mapped::unmap);
+        for (Exported e : lost) {
+            LOG.warn("{}: importer d{} is gone; its shadow state is dropped", e.hid, domid);
+            cleanupExport(e);
+        }
     }
 
     // ================================================================ events

@@ -13,10 +13,16 @@ import org.osgi.annotation.versioning.ConsumerType;
 public interface HyperDmabufBackend {
     String NAME = "hyper_dmabuf.backend";
 
-    /** The front end's message handler (hyper_dmabuf_msg_parse): fills stat (and ops) of the request. */
-    @FunctionalInterface
+    /** The front end as the backend calls it. */
     interface Receiver {
+        /** parse - hyper_dmabuf_msg_parse: fills stat (and ops) of the request. */
         void parse(int source, Message req);
+
+        /**
+         * peerGone - the domain {@code domid} died (crashed or destroyed): the backend has torn down
+         * its channels to it; the front end cleans what it shared with or imported from it.
+         */
+        void peerGone(int domid);
     }
 
     /** @return this domain's id (get_vm_id). */
