@@ -38,6 +38,9 @@ public interface HyperDmabuf {
     /** @return the name of the backend in use (e.g. "xen", "ivshmem"). */
     String backend();
 
+    /** @return one line: backend and its channels, ids exported (to whom, users) and imported. */
+    String status();
+
     /** One NEW_IMPORT event: its header and the private data. */
     record Event(int type, HyperDmabufId hid, byte[] priv) {
         /** @return the event's size as read(2) returns it: header (type, hid, size: 6 ints) + priv. */

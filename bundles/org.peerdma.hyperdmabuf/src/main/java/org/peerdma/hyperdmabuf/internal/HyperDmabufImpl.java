@@ -118,7 +118,19 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
 
     @Override
     public String backend() {
-        return bknd.getClass().getSimpleName();
+        return bknd.status().split(":")[0];
+    }
+
+    @Override
+    public synchronized String status() {
+        StringBuilder sb = new StringBuilder(bknd.status());
+        sb.append("; exported");
+        exported.values().forEach(e -> sb.append(' ').append(e.hid).append("->d").append(e.remote)
+                .append(e.valid ? "" : " (unexported)").append(" active=").append(e.active));
+        sb.append("; imported");
+        imported.values().forEach(x -> sb.append(' ').append(x.hid).append(x.valid ? "" : " (unexported)")
+                .append(" importers=").append(x.importers));
+        return sb.toString();
     }
 
     // ================================================================ ids (hyper_dmabuf_id.c)
