@@ -49,6 +49,12 @@ public class XenBackend implements HyperDmabufBackend {
     private final Map<Integer, Tx> tx = new ConcurrentHashMap<>();
     private final Map<Integer, Rx> rx = new ConcurrentHashMap<>();
     private final AtomicInteger reqIds = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+
+    /** @return messages this domain put on its tx rings since load. */
+    public long messagesSent() {
+        return sent.get();
+    }
 
     public XenBackend() {
     }
@@ -328,6 +334,7 @@ public class XenBackend implements HyperDmabufBackend {
             req.stat = Message.REQ_NOT_RESPONDED;
             write(t.ring, slot(idx), req);
             t.ring.putInt(0, idx + 1);
+            sent.incrementAndGet();
             try {
                 hv.evtchnSend(t.port);
             } catch (XenError e) {

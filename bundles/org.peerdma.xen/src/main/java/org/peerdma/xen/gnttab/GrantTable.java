@@ -64,4 +64,7 @@ public interface GrantTable {
 
     /** @return entries waiting in the deferred queue. */
     int deferredCount();
+
+    /** @return grant entries filled since load (gnttab_grant_foreign_access and _ref calls), for statistics. */
+    long grantsMade();
 }

@@ -36,6 +36,7 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
     private int[] next = new int[0];
     private boolean[] allocated = new boolean[0];
     private int freeHead = END;
+    private final java.util.concurrent.atomic.AtomicLong made = new java.util.concurrent.atomic.AtomicLong();
     private int free;
     private int inUse;
 
@@ -119,6 +120,7 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
         }
         int ref = take();
         hv.writeEntry(ref, Xen.GTF_permit_access | (readonly ? Xen.GTF_readonly : 0), domid, gfn);
+        made.incrementAndGet();
         return ref;
     }
 
@@ -130,6 +132,12 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
             }
         }
         hv.writeEntry(ref, Xen.GTF_permit_access | (readonly ? Xen.GTF_readonly : 0), domid, gfn);
+        made.incrementAndGet();
+    }
+
+    @Override
+    public long grantsMade() {
+        return made.get();
     }
 
     @Override
