@@ -115,6 +115,15 @@ public interface Hypercalls {
     /** @return "free", "unbound(d)", "interdomain(d:p)" for diagnostics. */
     String evtchnStatus(int port);
 
+    // ---------------------------------------------------------------- shared-memory devices
+
+    /**
+     * shmemAttach - attach to the shared-memory device {@code name} the toolstack gave this domain.
+     * Errors: XenError ENOENT (no such region), EACCES (not configured for this domain), EBUSY
+     * (already attached).
+     */
+    ShmemRegion shmemAttach(String name);
+
     // ---------------------------------------------------------------- xenstore
 
     /** xsRead - XS_READ. Errors: XenError ENOENT, EACCES. */

@@ -41,6 +41,17 @@ public interface Hypervisor {
 
     Optional<DomainInfo> info(int domid);
 
+    /**
+     * shmemCreate - a shared-memory device of {@code bytes} (zeroed, page multiple) that the listed
+     * domains may attach to, as a toolstack configures ivshmem for its VMs; dom0 may always attach.
+     * Adding domains to an existing region of the same size is allowed. Errors: XenError EINVAL (bad
+     * name or size), EEXIST (same name, other size).
+     */
+    void shmemCreate(String name, long bytes, java.util.List<Integer> domids);
+
+    /** shmemAllow - let another domain attach to an existing region. Errors: ENOENT. */
+    void shmemAllow(String name, int domid);
+
     /** @return machine frames in total and free now. */
     long totalFrames();
 

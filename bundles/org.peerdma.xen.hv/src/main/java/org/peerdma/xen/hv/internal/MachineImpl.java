@@ -17,6 +17,7 @@ import org.peerdma.xen.hv.DomainState;
 import org.peerdma.xen.hv.GrantMap;
 import org.peerdma.xen.hv.Hypercalls;
 import org.peerdma.xen.hv.Hypervisor;
+import org.peerdma.xen.hv.ShmemRegion;
 import org.peerdma.xen.hv.Xen;
 import org.peerdma.xen.hv.XenError;
 import org.peerdma.xen.hv.XsWatch;
@@ -35,6 +36,147 @@ public final class MachineImpl implements Hypervisor {
     private final TreeMap<Integer, Dom> domains = new TreeMap<>();
     private final List<WatchImpl> watches = new CopyOnWriteArrayList<>();
     private int nextDomid = 1;
+    private final Map<String, Shmem> shmem = new TreeMap<>();
+
+    /** A shared-memory device: its memory, who may attach, who is attached. */
+    final class Shmem {
+        final String name;
+        final java.nio.ByteBuffer mem;
+        final java.util.Set<Integer> allowed = new java.util.TreeSet<>();
+        final Map<Integer, Attach> peers = new TreeMap<>();
+
+        Shmem(String name, java.nio.ByteBuffer mem) {
+            this.name = name;
+            this.mem = mem;
+        }
+    }
+
+    final class Attach implements ShmemRegion {
+        final Shmem s;
+        final Dom d;
+        volatile IntConsumer ring;
+        volatile IntConsumer gone;
+
+        Attach(Shmem s, Dom d) {
+            this.s = s;
+            this.d = d;
+        }
+
+        @Override
+        public String name() {
+            return s.name;
+        }
+
+        @Override
+        public java.nio.ByteBuffer memory() {
+            return s.mem.duplicate().clear();
+        }
+
+        @Override
+        public long size() {
+            return s.mem.capacity();
+        }
+
+        @Override
+        public int peerId() {
+            return d.id;
+        }
+
+        @Override
+        public int doorbell(int peer) {
+            Attach t;
+            synchronized (MachineImpl.this) {
+                d.enter();
+                t = s.peers.get(peer);
+            }
+            if (t == null) {
+                return -Xen.ESRCH;
+            }
+            int from = d.id;
+            t.d.post(() -> {
+                IntConsumer r = t.ring;
+                if (r != null) {
+                    r.accept(from);
+                }
+            });
+            return 0;
+        }
+
+        @Override
+        public void handler(IntConsumer onRing) {
+            ring = onRing;
+        }
+
+        @Override
+        public void onPeerGone(IntConsumer g) {
+            gone = g;
+        }
+
+        @Override
+        public java.util.List<Integer> peers() {
+            synchronized (MachineImpl.this) {
+                return List.copyOf(s.peers.keySet());
+            }
+        }
+
+        @Override
+        public void detach() {
+            List<Attach> others;
+            synchronized (MachineImpl.this) {
+                if (s.peers.get(d.id) != this) {
+                    return;
+                }
+                s.peers.remove(d.id);
+                others = List.copyOf(s.peers.values());
+            }
+            for (Attach o : others) {
+                o.d.post(() -> {
+                    IntConsumer g = o.gone;
+                    if (g != null) {
+                        g.accept(d.id);
+                    }
+                });
+            }
+        }
+    }
+
+    @Override
+    public void shmemCreate(String name, long bytes, List<Integer> domids) {
+        if (name == null || !name.matches("[A-Za-z0-9_.\\-]{1,64}")) {
+            throw new XenError(Xen.EINVAL, "shared-memory device name '" + name + "'");
+        }
+        if (bytes <= 0 || bytes % Xen.PAGE_SIZE != 0 || bytes > (1L << 30)) {
+            throw new XenError(Xen.EINVAL, "shared-memory device " + name + " of " + bytes
+                    + " bytes: a page multiple up to 1 GiB");
+        }
+        synchronized (this) {
+            Shmem s = shmem.get(name);
+            if (s != null && s.mem.capacity() != bytes) {
+                throw new XenError(Xen.EEXIST, "shared-memory device " + name + " exists with " + s.mem.capacity()
+                        + " bytes");
+            }
+            if (s == null) {
+                java.nio.ByteBuffer mem;
+                try {
+                    mem = java.nio.ByteBuffer.allocateDirect((int) bytes);
+                } catch (OutOfMemoryError e) {
+                    throw new XenError(Xen.ENOMEM, "no memory for shared-memory device " + name);
+                }
+                s = new Shmem(name, mem);
+                shmem.put(name, s);
+            }
+            s.allowed.addAll(domids);
+        }
+    }
+
+    @Override
+    public synchronized void shmemAllow(String name, int domid) {
+        Shmem s = shmem.get(name);
+        if (s == null) {
+            throw new XenError(Xen.ENOENT, "no shared-memory device " + name);
+        }
+        s.allowed.add(domid);
+    }
 
     public MachineImpl(long totalFrames, long dom0Frames) {
         frames = new FramePool(totalFrames);
@@ -133,6 +275,12 @@ public final class MachineImpl implements Hypervisor {
                 }
             }
             xenstore.forceRm("/local/domain/" + domid);
+            for (Shmem s : shmem.values()) {
+                Attach at = s.peers.get(domid);
+                if (at != null) {
+                    after.add(at::detach); // the peers hear of it as a disconnect
+                }
+            }
             for (WatchImpl w : watches) {
                 if (w.owner == d) {
                     watches.remove(w);
@@ -339,7 +487,7 @@ public final class MachineImpl implements Hypervisor {
         }
 
         /** Every call enters here with the machine lock held: wait while paused, refuse once dying. */
-        private void enter() {
+        void enter() {
             while (state == DomainState.PAUSED) {
                 try {
                     MachineImpl.this.wait();
@@ -742,6 +890,28 @@ public final class MachineImpl implements Hypervisor {
                 }
                 return p.state == Port.UNBOUND ? "unbound(" + p.remoteDom + ")"
                         : "interdomain(" + p.remoteDom + ":" + p.remotePort + ")";
+            }
+        }
+
+        // ------------------------------------------------------------ shared memory
+
+        @Override
+        public ShmemRegion shmemAttach(String name) {
+            synchronized (MachineImpl.this) {
+                enter();
+                Shmem s = shmem.get(name);
+                if (s == null) {
+                    throw new XenError(Xen.ENOENT, "no shared-memory device " + name);
+                }
+                if (id != 0 && !s.allowed.contains(id)) {
+                    throw new XenError(Xen.EACCES, "shared-memory device " + name + " is not configured for d" + id);
+                }
+                if (s.peers.containsKey(id)) {
+                    throw new XenError(Xen.EBUSY, "d" + id + " is already attached to " + name);
+                }
+                Attach a = new Attach(s, this);
+                s.peers.put(id, a);
+                return a;
             }
         }
 

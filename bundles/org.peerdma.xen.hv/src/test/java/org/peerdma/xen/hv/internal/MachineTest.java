@@ -279,4 +279,39 @@ class MachineTest {
         assertThatThrownBy(() -> guest.xsRead(home + "/device/vdispl/0/state")).satisfies(
                 e -> assertThat(errno(e)).isEqualTo(ENOENT));
     }
+
+    @Test
+    void aSharedMemoryDeviceIsOneMemoryWithDoorbellsForTheDomainsConfigured() throws Exception {
+        Hypercalls other = xen.hypercalls(xen.create("other", 16, 1).domid());
+        Hypercalls third = xen.hypercalls(xen.create("third", 16, 1).domid());
+        xen.shmemCreate("ivshmem0", 1 << 20, List.of(guest.domid(), other.domid()));
+        assertThatThrownBy(() -> xen.shmemCreate("ivshmem0", 2 << 20, List.of())).satisfies(
+                e -> assertThat(errno(e)).isEqualTo(EEXIST));
+        assertThatThrownBy(() -> xen.shmemCreate("bad name", 4096, List.of())).satisfies(
+                e -> assertThat(errno(e)).isEqualTo(EINVAL));
+        assertThatThrownBy(() -> xen.shmemCreate("odd", 1000, List.of())).satisfies(
+                e -> assertThat(errno(e)).isEqualTo(EINVAL));
+        var a = guest.shmemAttach("ivshmem0");
+        var b = other.shmemAttach("ivshmem0");
+        assertThatThrownBy(() -> third.shmemAttach("ivshmem0")).satisfies(e -> assertThat(errno(e)).isEqualTo(EACCES));
+        assertThatThrownBy(() -> guest.shmemAttach("ivshmem0")).satisfies(e -> assertThat(errno(e)).isEqualTo(EBUSY));
+        assertThatThrownBy(() -> guest.shmemAttach("nope")).satisfies(e -> assertThat(errno(e)).isEqualTo(ENOENT));
+        a.memory().putLong(4096, 0x5eed);
+        assertThat(b.memory().getLong(4096)).as("one memory").isEqualTo(0x5eed);
+        List<Integer> rings = new CopyOnWriteArrayList<>();
+        List<Integer> gone = new CopyOnWriteArrayList<>();
+        b.handler(rings::add);
+        b.onPeerGone(gone::add);
+        assertThat(a.doorbell(other.domid())).isZero();
+        assertThat(a.doorbell(third.domid())).as("not attached").isEqualTo(-ESRCH);
+        xen.drainEvents();
+        assertThat(rings).containsExactly(guest.domid());
+        assertThat(a.peers()).containsExactly(guest.domid(), other.domid());
+        xen.crash(guest.domid());
+        xen.drainEvents();
+        assertThat(gone).containsExactly(guest.domid());
+        assertThat(b.peers()).containsExactly(other.domid());
+        xen.shmemAllow("ivshmem0", third.domid());
+        third.shmemAttach("ivshmem0").detach();
+    }
 }
