@@ -38,6 +38,16 @@ public interface HyperDmabuf {
     /** @return the name of the backend in use (e.g. "xen", "ivshmem"). */
     String backend();
 
+    /**
+     * useBackend - switch the hypervisor backend (by its service name, e.g. "xen", "ivshmem").
+     * Return: 0; -ENOENT for no such backend; -EBUSY while any buffer is exported or imported
+     * (nothing migrates between backends: unexport and release first).
+     */
+    int useBackend(String name);
+
+    /** @return the backends available, by name. */
+    java.util.Set<String> backendNames();
+
     /** @return one line: backend and its channels, ids exported (to whom, users) and imported. */
     String status();
 

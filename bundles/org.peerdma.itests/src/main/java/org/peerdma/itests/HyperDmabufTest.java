@@ -91,4 +91,39 @@ class HyperDmabufTest {
         }
         Runtime.eventually("every frame back", 5000, () -> hv.freeFrames() == free0);
     }
+
+    @Test
+    void theBackendSwapsWhileNothingIsSharedAndIsRefusedOtherwise() throws Exception {
+        Shell sh = new Shell(processor);
+        assertThat(sh.run("hdmabuf:backend")).contains("backend xen").contains("ivshmem");
+        int e = Integer.parseInt(group(sh.run("xl:create name=kvm-exp memory=16 ivshmem=hyper_dmabuf"), "id (\\d+)"));
+        int i = Integer.parseInt(group(sh.run("xl:create name=kvm-imp memory=16 ivshmem=hyper_dmabuf"), "id (\\d+)"));
+        try {
+            for (String d : new String[] {"kvm-exp", "kvm-imp"}) {
+                assertThat(sh.run("xl:exec " + d + " hdmabuf:backend ivshmem")).contains("backend ivshmem");
+            }
+            sh.run("xl:exec kvm-exp hdmabuf:tx " + i);
+            sh.run("xl:exec kvm-imp hdmabuf:rx " + e);
+            sh.run("xl:exec kvm-imp hdmabuf:tx " + e);
+            sh.run("xl:exec kvm-exp hdmabuf:rx " + i);
+            String fd = group(sh.run("xl:exec kvm-exp hdmabuf:dumb 64 64"), "fd (\\d+)");
+            sh.run("xl:exec kvm-exp hdmabuf:write " + fd + " 0 copied");
+            String hid = group(sh.run("xl:exec kvm-exp hdmabuf:export " + fd + " " + i), "hid (\\S+)");
+            Runtime.eventually("imported", 5000, () -> quiet(sh, "xl:exec kvm-imp hdmabuf:query " + hid + " type").equals("2"));
+            String ifd = group(sh.run("xl:exec kvm-imp hdmabuf:importfd " + hid), "fd (\\d+)");
+            assertThat(sh.run("xl:exec kvm-imp hdmabuf:read " + ifd + " 0 6")).isEqualTo("copied");
+            assertThat(sh.run("xl:exec kvm-exp hdmabuf:status")).contains("16384 bytes copied");
+            assertThatThrownBy(() -> sh.run("xl:exec kvm-exp hdmabuf:backend xen")).hasMessageContaining("EBUSY")
+                    .hasMessageContaining("unexport and release");
+            sh.run("xl:exec kvm-imp hdmabuf:close " + ifd);
+            sh.run("xl:exec kvm-exp hdmabuf:unexport " + hid);
+            Runtime.eventually("cleaned up", 5000,
+                    () -> quiet(sh, "xl:exec kvm-exp hdmabuf:query " + hid + " type").contains("ENOENT"));
+            assertThat(sh.run("xl:exec kvm-exp hdmabuf:backend xen")).contains("backend xen");
+            assertThatThrownBy(() -> sh.run("hdmabuf:backend hyperv")).hasMessageContaining("no backend 'hyperv'");
+        } finally {
+            quiet(sh, "xl:destroy kvm-exp");
+            quiet(sh, "xl:destroy kvm-imp");
+        }
+    }
 }

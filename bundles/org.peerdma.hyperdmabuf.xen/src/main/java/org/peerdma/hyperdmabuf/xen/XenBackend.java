@@ -13,6 +13,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.peerdma.hyperdmabuf.spi.HyperDmabufBackend;
 import org.peerdma.hyperdmabuf.spi.Message;
+import org.peerdma.hyperdmabuf.spi.MessageRing;
 import org.peerdma.xen.gnttab.GrantTable;
 import org.peerdma.xen.hv.GrantMap;
 import org.peerdma.xen.hv.Hypercalls;
@@ -33,8 +34,6 @@ import org.slf4j.LoggerFactory;
 public class XenBackend implements HyperDmabufBackend {
     private static final Logger LOG = LoggerFactory.getLogger("hyper_dmabuf:xen");
     static final int REFS_PER_PAGE = Xen.PAGE_SIZE / 4;
-    static final int SLOTS = 8;
-    static final int HEADER = 16;
     static final long SEND_TIMEOUT_MS = 3000;
 
     @Reference
@@ -66,44 +65,20 @@ public class XenBackend implements HyperDmabufBackend {
         this.pages = pages;
     }
 
-    /** Ring layout: int req_prod at 0, int rsp_prod at 4, then SLOTS slots of Message.BYTES. */
-    static int slot(int i) {
-        return HEADER + (i % SLOTS) * Message.BYTES;
-    }
-
-    static void write(ByteBuffer ring, int at, Message m) {
-        ring.putInt(at, m.reqId);
-        ring.putInt(at + 4, m.stat);
-        ring.putInt(at + 8, m.cmd);
-        for (int i = 0; i < Message.MAX_NUMBER_OF_OPERANDS; i++) {
-            ring.putInt(at + 12 + 4 * i, m.op[i]);
-        }
-    }
-
-    static Message read(ByteBuffer ring, int at) {
-        Message m = new Message(ring.getInt(at + 8));
-        m.reqId = ring.getInt(at);
-        m.stat = ring.getInt(at + 4);
-        for (int i = 0; i < Message.MAX_NUMBER_OF_OPERANDS; i++) {
-            m.op[i] = ring.getInt(at + 12 + 4 * i);
-        }
-        return m;
-    }
-
     /** This domain's sending side to one remote: its ring page, grant and port. */
     private final class Tx {
         final int remote;
         final long gfn;
         final int ref;
         final int port;
-        final ByteBuffer ring;
+        final MessageRing ring;
 
         Tx(int remote, long gfn, int ref, int port) {
             this.remote = remote;
             this.gfn = gfn;
             this.ref = ref;
             this.port = port;
-            this.ring = pages.page(gfn).order(ByteOrder.LITTLE_ENDIAN);
+            this.ring = new MessageRing(pages.page(gfn));
         }
     }
 
@@ -111,14 +86,14 @@ public class XenBackend implements HyperDmabufBackend {
     private final class Rx {
         final int source;
         final GrantMap map;
-        final ByteBuffer ring;
+        final MessageRing ring;
         final int port;
         int cons;
 
         Rx(int source, GrantMap map, int port) {
             this.source = source;
             this.map = map;
-            this.ring = map.memory().order(ByteOrder.LITTLE_ENDIAN);
+            this.ring = new MessageRing(map.memory());
             this.port = port;
         }
     }
@@ -272,7 +247,7 @@ public class XenBackend implements HyperDmabufBackend {
             return local;
         }
         Rx x = new Rx(source, m, local);
-        x.cons = x.ring.getInt(0);
+        x.cons = x.ring.produced();
         rx.put(source, x);
         hv.evtchnHandler(local, p -> consume(x));
         return 0;
@@ -280,23 +255,18 @@ public class XenBackend implements HyperDmabufBackend {
 
     /** The receiving domain's event upcall: parse every new request, answer in place. */
     private void consume(Rx x) {
-        Receiver r = receiver;
-        int prod = x.ring.getInt(0);
-        boolean any = false;
-        while (x.cons != prod) {
-            int at = slot(x.cons);
-            Message m = read(x.ring, at);
-            if (r != null) {
-                r.parse(x.source, m);
-            } else {
-                m.stat = Message.REQ_ERROR;
-            }
-            x.ring.putInt(at + 4, m.stat);
-            x.cons++;
-            x.ring.putInt(4, x.cons); // rsp_prod
-            any = true;
+        int before = x.cons;
+        synchronized (x) {
+            x.cons = x.ring.consume(x.cons, m -> {
+                Receiver r = receiver;
+                if (r != null) {
+                    r.parse(x.source, m);
+                } else {
+                    m.stat = Message.REQ_ERROR;
+                }
+            });
         }
-        if (any) {
+        if (x.cons != before) {
             try {
                 hv.evtchnSend(x.port);
             } catch (XenError e) {
@@ -321,19 +291,17 @@ public class XenBackend implements HyperDmabufBackend {
         }
         synchronized (t) {
             long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SEND_TIMEOUT_MS);
-            while (t.ring.getInt(0) - t.ring.getInt(4) >= SLOTS) {
-                if (!waitOn(t, until)) {
-                    return -110; // -ETIMEDOUT: the remote does not consume
-                }
-            }
-            int idx = t.ring.getInt(0);
             if (!hv.evtchnStatus(t.port).startsWith("interdomain")) {
                 return -107; // -ENOTCONN: the remote has not set up (or has closed) its receive channel
             }
             req.reqId = reqIds.incrementAndGet();
             req.stat = Message.REQ_NOT_RESPONDED;
-            write(t.ring, slot(idx), req);
-            t.ring.putInt(0, idx + 1);
+            int idx;
+            while ((idx = t.ring.post(req)) < 0) {
+                if (!waitOn(t, until)) {
+                    return -110; // -ETIMEDOUT: the remote does not consume
+                }
+            }
             sent.incrementAndGet();
             try {
                 hv.evtchnSend(t.port);
@@ -343,7 +311,7 @@ public class XenBackend implements HyperDmabufBackend {
             if (!wait) {
                 return 0;
             }
-            while (t.ring.getInt(4) - (idx + 1) < 0) {
+            while (!t.ring.answered(idx)) {
                 if (!hv.evtchnStatus(t.port).startsWith("interdomain")) {
                     return -107; // the remote went away while we waited
                 }
@@ -351,7 +319,7 @@ public class XenBackend implements HyperDmabufBackend {
                     return -110;
                 }
             }
-            req.stat = t.ring.getInt(slot(idx) + 4);
+            req.stat = t.ring.stat(idx);
             return 0;
         }
     }

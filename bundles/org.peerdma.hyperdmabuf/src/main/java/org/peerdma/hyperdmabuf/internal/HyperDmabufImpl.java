@@ -56,8 +56,40 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
 
     @Reference
     DmaBufCore core;
-    @Reference
-    HyperDmabufBackend bknd;
+    /** The backend in use. */
+    volatile HyperDmabufBackend bknd;
+    private final Map<String, HyperDmabufBackend> backends = new java.util.concurrent.ConcurrentHashMap<>();
+    private final HyperDmabufBackend.Receiver receiver = new HyperDmabufBackend.Receiver() {
+        @Override
+        public void parse(int source, Message req) {
+            HyperDmabufImpl.this.parse(source, req);
+        }
+
+        @Override
+        public void peerGone(int domid) {
+            HyperDmabufImpl.this.peerGone(domid);
+        }
+    };
+
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.AT_LEAST_ONE,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    void addBackend(HyperDmabufBackend b, Map<String, Object> props) {
+        backends.put(String.valueOf(props.getOrDefault(HyperDmabufBackend.NAME, b.getClass().getSimpleName())), b);
+    }
+
+    /** A backend leaves: if it is the one in use, everything shared through it is revoked first. */
+    void removeBackend(HyperDmabufBackend b) {
+        backends.values().removeIf(x -> x == b);
+        if (bknd == b) {
+            revokeAll("backend " + b.status().split(":")[0] + " unloaded");
+            b.unbind();
+            bknd = backends.isEmpty() ? null : backends.values().iterator().next();
+            if (bknd != null) {
+                bknd.bind(receiver);
+                LOG.warn("hyper_dmabuf now uses backend {}", bknd.status().split(":")[0]);
+            }
+        }
+    }
 
     private final SecureRandom random = new SecureRandom();
     private final Deque<Integer> reusableIds = new ArrayDeque<>();
@@ -71,31 +103,77 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     public HyperDmabufImpl() {
     }
 
-    /** For tests outside OSGi. */
-    public HyperDmabufImpl(DmaBufCore core, HyperDmabufBackend bknd) {
+    /** For tests outside OSGi: the backends by name, the first one in use. */
+    public HyperDmabufImpl(DmaBufCore core, Map<String, HyperDmabufBackend> backends) {
         this.core = core;
-        this.bknd = bknd;
-        activate();
+        this.backends.putAll(backends);
+        this.bknd = backends.values().iterator().next();
+        work = executor();
+        bknd.bind(receiver);
+    }
+
+    /** For tests outside OSGi, with one backend. */
+    public HyperDmabufImpl(DmaBufCore core, HyperDmabufBackend bknd) {
+        this(core, Map.of(bknd.status().split(":")[0], bknd));
+    }
+
+    private ScheduledExecutorService executor() {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hyper_dmabuf");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     @Activate
     void activate() {
-        work = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "hyper_dmabuf-d" + bknd.domid());
-            t.setDaemon(true);
-            return t;
-        });
-        bknd.bind(new HyperDmabufBackend.Receiver() {
-            @Override
-            public void parse(int source, Message req) {
-                HyperDmabufImpl.this.parse(source, req);
-            }
+        work = executor();
+        // the Xen backend when there is one (the driver's default), else the best one available
+        bknd = backends.getOrDefault("xen", backends.values().iterator().next());
+        bknd.bind(receiver);
+    }
 
-            @Override
-            public void peerGone(int domid) {
-                HyperDmabufImpl.this.peerGone(domid);
-            }
-        });
+    /**
+     * useBackend - switch to another backend. Return: 0; -ENOENT when no backend has that name;
+     * -EBUSY while any buffer is exported or imported (nothing moves between backends: unexport and
+     * release first).
+     */
+    @Override
+    public synchronized int useBackend(String name) {
+        HyperDmabufBackend b = backends.get(name);
+        if (b == null) {
+            return ENOENT;
+        }
+        if (b == bknd) {
+            return 0;
+        }
+        if (!exported.isEmpty() || !imported.isEmpty()) {
+            return EBUSY;
+        }
+        bknd.unbind();
+        bknd = b;
+        b.bind(receiver);
+        LOG.info("hyper_dmabuf now uses backend {}", name);
+        return 0;
+    }
+
+    /** @return the backends available, by name. */
+    @Override
+    public java.util.Set<String> backendNames() {
+        return new java.util.TreeSet<>(backends.keySet());
+    }
+
+    /** Everything exported is cleaned up and every import invalidated (its pages dropped with the last user). */
+    private void revokeAll(String why) {
+        java.util.Set<Integer> peers = new java.util.TreeSet<>();
+        synchronized (this) {
+            exported.values().forEach(e -> peers.add(e.remote));
+            imported.values().forEach(i -> peers.add(i.hid.exporterDomid()));
+        }
+        if (!peers.isEmpty()) {
+            LOG.warn("hyper_dmabuf: {}: revoking what was shared with {}", why, peers);
+        }
+        peers.forEach(this::peerGone);
     }
 
     @Deactivate
@@ -107,6 +185,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         for (Exported e : all) {
             unexportNow(e); // the module leaves: importers are told, pages unshared when they let go
         }
+        revokeAll("module unloaded");
         bknd.unbind();
         work.shutdownNow();
     }

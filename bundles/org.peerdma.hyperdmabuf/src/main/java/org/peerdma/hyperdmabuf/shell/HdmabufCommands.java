@@ -27,7 +27,8 @@ import org.peerdma.hyperdmabuf.HyperDmabufId;
     "osgi.command.function=tx", "osgi.command.function=rx", "osgi.command.function=dumb",
     "osgi.command.function=write", "osgi.command.function=read", "osgi.command.function=export",
     "osgi.command.function=importfd", "osgi.command.function=unexport", "osgi.command.function=query",
-    "osgi.command.function=events", "osgi.command.function=close", "osgi.command.function=status"})
+    "osgi.command.function=events", "osgi.command.function=close", "osgi.command.function=status",
+    "osgi.command.function=backend"})
 public class HdmabufCommands {
     @Reference
     DmaBufCore core;
@@ -188,6 +189,23 @@ public class HdmabufCommands {
         }
         check(proc.close(fd), "close");
         return "fd " + fd + " closed";
+    }
+
+    @Descriptor("show the backend in use and those available, or switch (refused while buffers are shared)")
+    public String backend(@Descriptor("backend name") String... name) {
+        if (name.length == 0) {
+            return "backend " + drv.backend() + " (available: " + String.join(", ", drv.backendNames()) + ")";
+        }
+        int r = drv.useBackend(name[0]);
+        if (r == -16) {
+            throw new KernelException(Errno.EBUSY, "buffers are exported or imported through backend " + drv.backend()
+                    + ": unexport and release them before switching to " + name[0]);
+        }
+        if (r == -2) {
+            throw new KernelException(Errno.ENOENT, "no backend '" + name[0] + "' (available: "
+                    + String.join(", ", drv.backendNames()) + ")");
+        }
+        return "backend " + drv.backend();
     }
 
     @Descriptor("the driver's state: backend, exports, imports")

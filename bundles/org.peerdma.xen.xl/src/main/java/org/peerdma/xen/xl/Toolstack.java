@@ -15,12 +15,13 @@ import org.peerdma.xen.hv.DomainInfo;
 @ProviderType
 public interface Toolstack {
     /** The configuration keys create accepts. */
-    List<String> KEYS = List.of("name", "memory", "maxgrantframes", "kernel", "bundles");
+    List<String> KEYS = List.of("name", "memory", "maxgrantframes", "kernel", "bundles", "ivshmem");
 
     /**
      * create - xl create: {@code name} (required), {@code memory} in MiB (default 64),
      * {@code maxgrantframes} (default 32), {@code kernel} (a bundle list shipped with xl, default
-     * "guest") or {@code bundles} (comma-separated symbolic names). Errors: EINVAL for an unknown
+     * "guest") or {@code bundles} (comma-separated symbolic names), {@code ivshmem} (names of
+     * shared-memory devices, 16 MiB each, this domain may attach to: created on first use). Errors: EINVAL for an unknown
      * key, a bad value, or a bundle dom0 does not have; the hypervisor's errors (EEXIST, ENOMEM);
      * EIO when the guest framework fails to start (the domain is destroyed again).
      */

@@ -135,6 +135,18 @@ public class ToolstackImpl implements Toolstack, ModuleUsage {
         } catch (XenError e) {
             throw from(e);
         }
+        if (cfg.containsKey("ivshmem")) {
+            try {
+                for (String r : cfg.get("ivshmem").split(",")) {
+                    if (!r.isBlank()) {
+                        hv.shmemCreate(r.trim(), 16L << 20, List.of(info.domid()));
+                    }
+                }
+            } catch (XenError e) {
+                hv.destroy(info.domid());
+                throw from(e);
+            }
+        }
         try {
             Guest g = launch(info, kernel);
             guests.put(info.domid(), g);

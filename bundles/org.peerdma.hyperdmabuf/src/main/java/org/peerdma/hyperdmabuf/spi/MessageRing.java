@@ -1,0 +1,90 @@
+package org.peerdma.hyperdmabuf.spi;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The request ring a backend puts in memory both sides see (a granted page, or a mailbox in a
+ * shared region): {@code int req_prod} at 0, {@code int rsp_prod} at 4, then {@value #SLOTS} slots of
+ * {@link Message#BYTES} (req_id, stat, cmd, op[64], little-endian). The sender posts requests; the
+ * receiver parses them in order, writes each answer's stat in its slot and advances rsp_prod.
+ */
+public final class MessageRing {
+    public static final int SLOTS = 8;
+    public static final int HEADER = 16;
+    /** Bytes a ring needs. */
+    public static final int BYTES = HEADER + SLOTS * Message.BYTES;
+
+    private final ByteBuffer ring;
+
+    public MessageRing(ByteBuffer memory) {
+        if (memory.capacity() < BYTES) {
+            throw new IllegalArgumentException("a message ring needs " + BYTES + " bytes, got " + memory.capacity());
+        }
+        this.ring = memory.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    static int slot(int i) {
+        return HEADER + Math.floorMod(i, SLOTS) * Message.BYTES;
+    }
+
+    /** post - the sender's side: the slot index used, or -1 when all slots wait for answers. */
+    public int post(Message m) {
+        int prod = ring.getInt(0);
+        if (prod - ring.getInt(4) >= SLOTS) {
+            return -1;
+        }
+        int at = slot(prod);
+        ring.putInt(at, m.reqId);
+        ring.putInt(at + 4, m.stat);
+        ring.putInt(at + 8, m.cmd);
+        for (int i = 0; i < Message.MAX_NUMBER_OF_OPERANDS; i++) {
+            ring.putInt(at + 12 + 4 * i, m.op[i]);
+        }
+        ring.putInt(0, prod + 1);
+        return prod;
+    }
+
+    /** @return whether the request posted at {@code idx} has its answer. */
+    public boolean answered(int idx) {
+        return ring.getInt(4) - (idx + 1) >= 0;
+    }
+
+    /** @return the answer (stat) written into slot {@code idx}. */
+    public int stat(int idx) {
+        return ring.getInt(slot(idx) + 4);
+    }
+
+    /** @return the sender's next index (where a receiver that starts now begins). */
+    public int produced() {
+        return ring.getInt(0);
+    }
+
+    /** The receiver's parser. */
+    @FunctionalInterface
+    public interface Parser {
+        void parse(Message m);
+    }
+
+    /**
+     * consume - the receiver's side: parse every request from {@code cons} up to req_prod, answer
+     * each in place. Return: the new consumer index (equal to cons when there was nothing).
+     */
+    public int consume(int cons, Parser p) {
+        int prod = ring.getInt(0);
+        while (cons != prod) {
+            int at = slot(cons);
+            Message m = new Message(ring.getInt(at + 8));
+            m.reqId = ring.getInt(at);
+            m.stat = ring.getInt(at + 4);
+            for (int i = 0; i < Message.MAX_NUMBER_OF_OPERANDS; i++) {
+                m.op[i] = ring.getInt(at + 12 + 4 * i);
+            }
+            p.parse(m);
+            ring.putInt(at + 4, m.stat);
+            cons++;
+            ring.putInt(4, cons);
+        }
+        return cons;
+    }
+}
