@@ -325,4 +325,40 @@ class HyperDmabufXenTest {
         assertThat(big.gnttab.inUse()).as("nothing shared for the refused one").isEqualTo(grants);
         big.stop();
     }
+
+    @Test
+    void aBufferOfMoreThan1024PagesGoesBehindTwoLevel2Pages() {
+        int fd = a.dumb.create(a.proc, 1024, 1100, 32); // pitch 4096: 1100 pages
+        var m = a.proc.mmap(fd, 0, 1100L * 4096);
+        m.write(0, "first".getBytes());
+        m.write(1099L * 4096, "last".getBytes());
+        long grants = a.gnttab.grantsMade();
+        HyperDmabufFile.Export e = a.file.exportRemote(fd, b.hv.domid(), null);
+        assertThat(e.ret()).isZero();
+        assertThat(a.gnttab.grantsMade() - grants).as("1100 data + 2 level-2 + 1 top").isEqualTo(1103);
+        nextEvent(b);
+        assertThat(b.file.query(e.hid(), HyperDmabuf.QUERY_SIZE, null)).isEqualTo(1100L * 4096);
+        int bfd = b.file.exportFd(e.hid(), 0);
+        DmaBuf local = b.proc.get(bfd);
+        BufMap v = b.core.vmapUnlocked(local);
+        byte[] first = new byte[5];
+        byte[] last = new byte[4];
+        v.read(0, first);
+        v.read(1099L * 4096, last);
+        b.core.vunmapUnlocked(local, v);
+        b.core.put(local);
+        assertThat(new String(first)).isEqualTo("first");
+        assertThat(new String(last)).isEqualTo("last");
+        assertThatThrownBy(() -> {
+            DmaBuf l2 = b.proc.get(bfd);
+            BufMap w = b.core.vmapUnlocked(l2);
+            try {
+                w.put(0, (byte) 1);
+            } finally {
+                b.core.vunmapUnlocked(l2, w);
+                b.core.put(l2);
+            }
+        }).as("the Xen backend shares read-only").isInstanceOf(java.nio.ReadOnlyBufferException.class);
+        b.proc.close(bfd);
+    }
 }

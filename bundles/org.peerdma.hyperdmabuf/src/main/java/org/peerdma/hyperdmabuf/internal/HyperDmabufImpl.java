@@ -245,6 +245,8 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         byte[] priv;
         boolean valid = true;
         boolean unexportSched;
+        /** Cleanup has started (claimed once); the entry leaves the list when it is done. */
+        boolean cleaning;
         ScheduledFuture<?> unexportWork;
         int active;
         final Deque<DmaBufAttachment> shadowAttach = new ArrayDeque<>();
@@ -459,7 +461,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 if (e == null) {
                     return ENOENT;
                 }
-                if (e.unexportSched) {
+                if (e.unexportSched || e.cleaning) {
                     return 0;
                 }
                 e.unexportSched = true;
@@ -594,7 +596,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     private void unexportNow(Exported e) {
         boolean cleanup;
         synchronized (this) {
-            if (!exported.containsKey(e.hid.id()) || !e.valid && !e.unexportSched) {
+            if (e.cleaning || !exported.containsKey(e.hid.id()) || !e.valid && !e.unexportSched) {
                 return;
             }
             e.valid = false;
@@ -617,9 +619,10 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
 
     private void cleanupExport(Exported e) {
         synchronized (this) {
-            if (exported.remove(e.hid.id()) == null) {
+            if (e.cleaning || exported.get(e.hid.id()) != e) {
                 return;
             }
+            e.cleaning = true;
         }
         e.shared.unshare();
         while (!e.shadowVmap.isEmpty()) {
@@ -634,6 +637,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         core.unmapAttachmentUnlocked(e.attach, e.sgt, DmaDirection.BIDIRECTIONAL);
         core.detach(e.attach);
         core.put(e.buf);
+        synchronized (this) {
+            exported.remove(e.hid.id()); // listed until everything above is undone
+        }
         storeReusable(e.hid);
         LOG.debug("{} cleaned up", e.hid);
     }
