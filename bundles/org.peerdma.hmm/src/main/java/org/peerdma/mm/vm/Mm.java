@@ -1,0 +1,83 @@
+package org.peerdma.mm.vm;
+
+import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * A process's address space (mm_struct). Results are the syscalls': an address or 0, or -errno.
+ * Pages are real memory: anonymous pages come from the kernel's RAM map and are freed when
+ * unmapped; every change to a present page tells the interval notifiers first.
+ */
+@ProviderType
+public interface Mm {
+    String name();
+
+    /** @return the mmap_lock (read for faults and walks, write for mmap/munmap/mprotect). */
+    ReentrantReadWriteLock mmapLock();
+
+    /**
+     * mmap - addr 0 lets the kernel choose (from 0x7f00_0000_0000 down); MAP_FIXED replaces what was
+     * there. Return: the address; -EINVAL (length 0, unaligned addr or pgoff, neither or both of
+     * MAP_SHARED/MAP_PRIVATE, a file range past its end), -ENOMEM (no room), -EACCES (write to a
+     * file opened... not modelled: files are read-write).
+     */
+    long mmap(long addr, long length, int prot, int flags, VmFile file, long pgoff);
+
+    /** mmapSpecial - what a driver's mmap sets up: a VM_IO|VM_PFNMAP vma with its operations. Errors as mmap. */
+    long mmapSpecial(long addr, long length, int prot, VmOps ops);
+
+    /** insertPfn - vmf_insert_pfn: a special pte at addr (inside a PFNMAP vma). Return: 0 or -EINVAL/-EBUSY. */
+    int insertPfn(Vma vma, long addr, long pfn, boolean writable);
+
+    /** munmap - Return: 0; -EINVAL for an unaligned address or length 0. Holes are fine. */
+    int munmap(long addr, long length);
+
+    /** mprotect - Return: 0; -EINVAL (unaligned, bad prot); -ENOMEM (part of the range unmapped); -EACCES (write on a VM_MAYWRITE-less vma). */
+    int mprotect(long addr, long length, int prot);
+
+    /** @return the vma containing addr, or null. */
+    Vma findVma(long addr);
+
+    List<Vma> vmas();
+
+    /**
+     * handleFault - the CPU fault path for one address. Return: 0 when the page is present (and
+     * writable for a write); -EFAULT (no vma, or a special vma that refused: SIGSEGV/SIGBUS);
+     * -EACCES (the vma forbids the access: SIGSEGV).
+     */
+    int handleFault(long addr, boolean write);
+
+    /** read / write - CPU accesses (faulting as needed). Return: bytes done, or -EFAULT/-EACCES. */
+    int read(long addr, byte[] dst);
+
+    int write(long addr, byte[] src);
+
+    /** A page-table entry as a walker sees it. */
+    record Pte(long pfn, boolean present, boolean writable, boolean special, Object page) {
+        public static final Pte NONE = new Pte(0, false, false, false, null);
+    }
+
+    /** @return the pte of addr (NONE when empty). */
+    Pte pte(long addr);
+
+    /**
+     * insertNotifier - mmu_interval_notifier_insert. Errors: -EOVERFLOW (length 0 or wrapping),
+     * -EINVAL (the address space has no users left), as KernelException.
+     */
+    MmuInterval insertNotifier(long start, long length, MmuInterval.Ops ops);
+
+    /** @return the global invalidate_seq (even when idle, odd while invalidating). */
+    long invalidateSeq();
+
+    /** mmget / mmput: users of the address space; at 0 everything is unmapped. */
+    void mmget();
+
+    void mmput();
+
+    int users();
+
+    /** @return pages of anonymous or copied memory this address space holds now. */
+    long rssPages();
+}

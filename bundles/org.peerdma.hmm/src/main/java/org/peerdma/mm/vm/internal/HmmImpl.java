@@ -1,0 +1,88 @@
+package org.peerdma.mm.vm.internal;
+
+import org.osgi.service.component.annotations.Component;
+import org.peerdma.mm.vm.Hmm;
+import org.peerdma.mm.vm.Mm;
+import org.peerdma.mm.vm.Vm;
+import org.peerdma.mm.vm.Vma;
+
+/** hmm_range_fault: the walk, the per-page request rules and the fault-and-restart loop. */
+@Component(service = Hmm.class)
+public class HmmImpl implements Hmm {
+    static final int EBUSY = -16;
+    static final int EFAULT = -14;
+    static final int EPERM = -1;
+
+    @Override
+    public int rangeFault(Mm mm, Range r) {
+        if (mm.mmapLock().getReadHoldCount() == 0 && !mm.mmapLock().isWriteLockedByCurrentThread()) {
+            throw new IllegalStateException("hmm_range_fault: mmap_lock not held (lockdep)");
+        }
+        long npages = (r.end - r.start) >> Vm.PAGE_SHIFT;
+        if (r.hmmPfns == null || r.hmmPfns.length < npages || r.start >= r.end) {
+            return -22;
+        }
+        long addr = r.start;
+        while (true) {
+            if (r.notifier != null && r.notifier.checkRetry(r.notifierSeq)) {
+                return EBUSY;
+            }
+            int res = walk(mm, r, addr);
+            if (res >= 0) {
+                return 0;
+            }
+            if (res != EBUSY) {
+                return res;
+            }
+            // a page was faulted in: walk again from where we were (last)
+        }
+    }
+
+    /** One walk from addr. Return: 0 done, EBUSY after a fault (restart), or the error. */
+    private int walk(Mm mm, Range r, long from) {
+        for (long addr = from; addr < r.end; addr += Vm.PAGE_SIZE) {
+            int i = (int) ((addr - r.start) >> Vm.PAGE_SHIFT);
+            long req = (r.hmmPfns[i] & r.pfnFlagsMask) | r.defaultFlags;
+            boolean wantFault = (req & Vm.HMM_PFN_REQ_FAULT) != 0;
+            boolean wantWrite = (req & Vm.HMM_PFN_REQ_WRITE) != 0;
+            Vma v = mm.findVma(addr);
+            if (v == null || (v.flags() & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0
+                    || (v.flags() & Vm.VM_READ) == 0) {
+                if (wantFault) {
+                    return EFAULT;
+                }
+                r.hmmPfns[i] = Vm.HMM_PFN_ERROR;
+                continue;
+            }
+            Mm.Pte p = mm.pte(addr);
+            if (!p.present()) {
+                if (!wantFault) {
+                    r.hmmPfns[i] = 0; // a hole
+                    continue;
+                }
+                if (wantWrite && (v.flags() & Vm.VM_WRITE) == 0) {
+                    return EPERM;
+                }
+                int f = mm.handleFault(addr, wantWrite);
+                return f < 0 ? EFAULT : EBUSY;
+            }
+            if (wantFault && wantWrite && !p.writable()) {
+                if ((v.flags() & Vm.VM_WRITE) == 0) {
+                    return EPERM;
+                }
+                int f = mm.handleFault(addr, true);
+                return f < 0 ? EFAULT : EBUSY;
+            }
+            if (p.special()) {
+                if (wantFault) {
+                    return EFAULT;
+                }
+                r.hmmPfns[i] = Vm.HMM_PFN_ERROR;
+                continue;
+            }
+            long sticky = r.hmmPfns[i] & (Vm.HMM_PFN_DMA_MAPPED | Vm.HMM_PFN_P2PDMA | Vm.HMM_PFN_P2PDMA_BUS);
+            r.hmmPfns[i] = p.pfn() | Vm.HMM_PFN_VALID | (p.writable() ? Vm.HMM_PFN_WRITE : 0) | sticky;
+        }
+        return 0;
+    }
+}

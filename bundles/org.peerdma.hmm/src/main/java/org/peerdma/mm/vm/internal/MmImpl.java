@@ -1,0 +1,669 @@
+package org.peerdma.mm.vm.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.peerdma.dma.PhysMemory;
+import org.peerdma.errno.Errno;
+import org.peerdma.errno.KernelException;
+import org.peerdma.mm.vm.Mm;
+import org.peerdma.mm.vm.MmuInterval;
+import org.peerdma.mm.vm.Vm;
+import org.peerdma.mm.vm.Vma;
+import org.peerdma.mm.vm.VmFile;
+import org.peerdma.mm.vm.VmOps;
+
+/**
+ * An address space: vmas sorted by start, one page-table level (vpn -&gt; pte), anonymous pages
+ * from the RAM map. The mmap_lock orders mmap/munmap/mprotect (write) against faults and walks
+ * (read); the page table itself is guarded by this object's monitor (the page-table lock).
+ */
+final class MmImpl implements Mm {
+    static final long TOP = 0x7f00_0000_0000L;
+    static final long EINVAL = -22;
+    static final long ENOMEM = -12;
+
+    private final String name;
+    private final PhysMemory ram;
+    private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
+    private final TreeMap<Long, VmaImpl> vmas = new TreeMap<>();
+    private final TreeMap<Long, PteImpl> ptes = new TreeMap<>();
+    private int users = 1;
+    // mmu interval notifiers (mmu_notifier_subscriptions)
+    private final List<Sub> subs = new CopyOnWriteArrayList<>();
+    private final List<Sub> deferred = new ArrayList<>();
+    private long invalidateSeq = 2;
+    private int activeInvalidates;
+
+    MmImpl(String name, PhysMemory ram) {
+        this.name = name;
+        this.ram = ram;
+    }
+
+    static final class VmaImpl implements Vma {
+        long start;
+        long end;
+        long flags;
+        final VmFile file;
+        long pgoff;
+        final VmOps ops;
+
+        VmaImpl(long start, long end, long flags, VmFile file, long pgoff, VmOps ops) {
+            this.start = start;
+            this.end = end;
+            this.flags = flags;
+            this.file = file;
+            this.pgoff = pgoff;
+            this.ops = ops;
+        }
+
+        VmaImpl copy() {
+            return new VmaImpl(start, end, flags, file, pgoff, ops);
+        }
+
+        @Override
+        public long start() {
+            return start;
+        }
+
+        @Override
+        public long end() {
+            return end;
+        }
+
+        @Override
+        public long flags() {
+            return flags;
+        }
+
+        @Override
+        public VmFile file() {
+            return file;
+        }
+
+        @Override
+        public long pgoff() {
+            return pgoff;
+        }
+
+        @Override
+        public VmOps ops() {
+            return ops;
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%012x-%012x %s%s%s%s %s", start, end, (flags & Vm.VM_READ) != 0 ? "r" : "-",
+                    (flags & Vm.VM_WRITE) != 0 ? "w" : "-", (flags & Vm.VM_EXEC) != 0 ? "x" : "-",
+                    (flags & Vm.VM_SHARED) != 0 ? "s" : "p",
+                    ops != null ? "[special]" : file != null ? file.name() : "[anon]");
+        }
+    }
+
+    /** A page-table entry: the frame, its memory, and whether the address space owns the page. */
+    static final class PteImpl {
+        final long pfn;
+        boolean writable;
+        final boolean special;
+        final ByteBuffer mem;
+        final PhysMemory.PhysRegion owned;
+
+        PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, PhysMemory.PhysRegion owned) {
+            this.pfn = pfn;
+            this.writable = writable;
+            this.special = special;
+            this.mem = mem;
+            this.owned = owned;
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public ReentrantReadWriteLock mmapLock() {
+        return mmapLock;
+    }
+
+    private static long protFlags(int prot) {
+        long f = 0;
+        if ((prot & Vm.PROT_READ) != 0) {
+            f |= Vm.VM_READ;
+        }
+        if ((prot & Vm.PROT_WRITE) != 0) {
+            f |= Vm.VM_WRITE;
+        }
+        if ((prot & Vm.PROT_EXEC) != 0) {
+            f |= Vm.VM_EXEC;
+        }
+        return f;
+    }
+
+    private static long pageUp(long len) {
+        return (len + Vm.PAGE_SIZE - 1) & -Vm.PAGE_SIZE;
+    }
+
+    // ---------------------------------------------------------------- mmap / munmap / mprotect
+
+    @Override
+    public long mmap(long addr, long length, int prot, int flags, VmFile file, long pgoff) {
+        int type = flags & (Vm.MAP_SHARED | Vm.MAP_PRIVATE);
+        if (length <= 0 || (addr & (Vm.PAGE_SIZE - 1)) != 0 || (prot & ~7) != 0
+                || type == 0 || type == (Vm.MAP_SHARED | Vm.MAP_PRIVATE)) {
+            return EINVAL;
+        }
+        boolean anon = (flags & Vm.MAP_ANONYMOUS) != 0;
+        if (!anon && (file == null || pgoff < 0 || (pgoff << Vm.PAGE_SHIFT) + pageUp(length) > pageUp(file.size()))) {
+            return EINVAL;
+        }
+        long vflags = protFlags(prot) | Vm.VM_MAYREAD | Vm.VM_MAYWRITE | (type == Vm.MAP_SHARED ? Vm.VM_SHARED : 0);
+        return map(addr, pageUp(length), (flags & Vm.MAP_FIXED) != 0, vflags, anon ? null : file, anon ? 0 : pgoff, null);
+    }
+
+    @Override
+    public long mmapSpecial(long addr, long length, int prot, VmOps ops) {
+        if (length <= 0 || (addr & (Vm.PAGE_SIZE - 1)) != 0 || ops == null) {
+            return EINVAL;
+        }
+        long vflags = protFlags(prot) | Vm.VM_MAYREAD | Vm.VM_MAYWRITE | Vm.VM_SHARED | Vm.VM_IO | Vm.VM_PFNMAP
+                | Vm.VM_DONTEXPAND;
+        return map(addr, pageUp(length), addr != 0, vflags, null, 0, ops);
+    }
+
+    private long map(long addr, long len, boolean fixed, long vflags, VmFile file, long pgoff, VmOps ops) {
+        mmapLock.writeLock().lock();
+        try {
+            long at;
+            if (fixed) {
+                at = addr;
+                if (at + len < at || at + len > TOP) {
+                    return ENOMEM;
+                }
+                unmapLocked(at, len); // MAP_FIXED replaces what was there
+            } else {
+                at = freeArea(len);
+                if (at < 0) {
+                    return ENOMEM;
+                }
+            }
+            VmaImpl v = new VmaImpl(at, at + len, vflags, file, pgoff, ops);
+            vmas.put(at, v);
+            return at;
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+    }
+
+    /** Top-down: the highest gap below TOP that fits. */
+    private long freeArea(long len) {
+        long hi = TOP;
+        for (VmaImpl v : vmas.descendingMap().values()) {
+            if (hi - v.end >= len) {
+                return hi - len;
+            }
+            hi = Math.min(hi, v.start);
+        }
+        return hi - len >= Vm.PAGE_SIZE << 4 ? hi - len : -1;
+    }
+
+    @Override
+    public int munmap(long addr, long length) {
+        if (length <= 0 || (addr & (Vm.PAGE_SIZE - 1)) != 0) {
+            return (int) EINVAL;
+        }
+        mmapLock.writeLock().lock();
+        try {
+            unmapLocked(addr, pageUp(length));
+            return 0;
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+    }
+
+    /** Notifiers first, then the ptes (pages freed), then the vmas split or dropped. */
+    private void unmapLocked(long start, long len) {
+        long end = start + len;
+        invalidate(start, end, "unmap");
+        clearPtes(start, end);
+        for (VmaImpl v : overlapping(start, end)) {
+            vmas.remove(v.start);
+            if (v.start < start) {
+                VmaImpl left = v.copy();
+                left.end = start;
+                vmas.put(left.start, left);
+            }
+            if (v.end > end) {
+                VmaImpl right = v.copy();
+                right.pgoff += (end - v.start) >> Vm.PAGE_SHIFT;
+                right.start = end;
+                vmas.put(right.start, right);
+            }
+            if (v.ops != null && v.start >= start && v.end <= end) {
+                v.ops.close(v);
+            }
+        }
+    }
+
+    private List<VmaImpl> overlapping(long start, long end) {
+        List<VmaImpl> out = new ArrayList<>();
+        Map.Entry<Long, VmaImpl> first = vmas.floorEntry(start);
+        long from = first != null && first.getValue().end > start ? first.getKey() : start;
+        for (VmaImpl v : vmas.subMap(from, true, end, false).values()) {
+            if (v.end > start) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    private synchronized void clearPtes(long start, long end) {
+        var range = ptes.subMap(start >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true);
+        for (PteImpl p : range.values()) {
+            if (p.owned != null) {
+                p.owned.close();
+            }
+        }
+        range.clear();
+    }
+
+    @Override
+    public int mprotect(long addr, long length, int prot) {
+        if (length <= 0 || (addr & (Vm.PAGE_SIZE - 1)) != 0 || (prot & ~7) != 0) {
+            return (int) EINVAL;
+        }
+        long end = addr + pageUp(length);
+        mmapLock.writeLock().lock();
+        try {
+            List<VmaImpl> over = overlapping(addr, end);
+            long covered = addr;
+            for (VmaImpl v : over) {
+                if (v.start > covered) {
+                    return (int) ENOMEM;
+                }
+                covered = v.end;
+            }
+            if (covered < end) {
+                return (int) ENOMEM;
+            }
+            long nf = protFlags(prot);
+            for (VmaImpl v : over) {
+                if ((nf & Vm.VM_WRITE) != 0 && (v.flags & Vm.VM_MAYWRITE) == 0) {
+                    return -13; // -EACCES
+                }
+            }
+            boolean dropsWrite = over.stream().anyMatch(v -> (v.flags & Vm.VM_WRITE) != 0) && (nf & Vm.VM_WRITE) == 0;
+            if (dropsWrite || nf == 0) {
+                invalidate(addr, end, "protection");
+                synchronized (this) {
+                    for (PteImpl p : ptes.subMap(addr >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true)
+                            .values()) {
+                        p.writable = false;
+                    }
+                }
+            }
+            for (VmaImpl v : over) {
+                vmas.remove(v.start);
+                long s = Math.max(v.start, addr);
+                long e = Math.min(v.end, end);
+                if (v.start < s) {
+                    VmaImpl left = v.copy();
+                    left.end = s;
+                    vmas.put(left.start, left);
+                }
+                VmaImpl mid = v.copy();
+                mid.pgoff += (s - v.start) >> Vm.PAGE_SHIFT;
+                mid.start = s;
+                mid.end = e;
+                mid.flags = (v.flags & ~(Vm.VM_READ | Vm.VM_WRITE | Vm.VM_EXEC)) | nf;
+                vmas.put(mid.start, mid);
+                if (v.end > e) {
+                    VmaImpl right = v.copy();
+                    right.pgoff += (e - v.start) >> Vm.PAGE_SHIFT;
+                    right.start = e;
+                    vmas.put(right.start, right);
+                }
+            }
+            return 0;
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public Vma findVma(long addr) {
+        Map.Entry<Long, VmaImpl> e = vmas.floorEntry(addr);
+        return e != null && addr < e.getValue().end ? e.getValue() : null;
+    }
+
+    @Override
+    public List<Vma> vmas() {
+        mmapLock.readLock().lock();
+        try {
+            return List.copyOf(vmas.values());
+        } finally {
+            mmapLock.readLock().unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    @Override
+    public int insertPfn(Vma vma, long addr, long pfn, boolean writable) {
+        if (!(vma instanceof VmaImpl v) || (v.flags & Vm.VM_PFNMAP) == 0 || addr < v.start || addr >= v.end) {
+            return (int) EINVAL;
+        }
+        synchronized (this) {
+            long vpn = addr >>> Vm.PAGE_SHIFT;
+            if (ptes.containsKey(vpn)) {
+                return -16; // -EBUSY
+            }
+            ptes.put(vpn, new PteImpl(pfn, writable && (v.flags & Vm.VM_WRITE) != 0, true, null, null));
+            return 0;
+        }
+    }
+
+    @Override
+    public int handleFault(long addr, boolean write) {
+        boolean locked = mmapLock.getReadHoldCount() > 0 || mmapLock.isWriteLockedByCurrentThread();
+        if (!locked) {
+            mmapLock.readLock().lock();
+        }
+        try {
+            return fault(addr, write);
+        } finally {
+            if (!locked) {
+                mmapLock.readLock().unlock();
+            }
+        }
+    }
+
+    private int fault(long addr, boolean write) {
+        Vma found = findVma(addr);
+        if (!(found instanceof VmaImpl v)) {
+            return -14; // -EFAULT: SIGSEGV, no mapping
+        }
+        if (write ? (v.flags & Vm.VM_WRITE) == 0 : (v.flags & Vm.VM_READ) == 0) {
+            return -13; // -EACCES: SIGSEGV, access error
+        }
+        long vpn = addr >>> Vm.PAGE_SHIFT;
+        PteImpl p;
+        synchronized (this) {
+            p = ptes.get(vpn);
+            if (p != null && (!write || p.writable)) {
+                return 0;
+            }
+        }
+        if (v.ops != null) {
+            if (p != null) {
+                return -14; // a special pte the driver installed read-only
+            }
+            int r = v.ops.fault(this, v, addr & -Vm.PAGE_SIZE, write);
+            return r < 0 ? r : 0;
+        }
+        if ((v.flags & (Vm.VM_IO | Vm.VM_PFNMAP)) != 0) {
+            return -14;
+        }
+        long index = v.pgoff + ((addr - v.start) >> Vm.PAGE_SHIFT);
+        if (v.file != null && (v.flags & Vm.VM_SHARED) != 0) {
+            synchronized (this) { // a shared file mapping maps the file's page itself
+                ptes.put(vpn, new PteImpl(v.file.pfn(index), (v.flags & Vm.VM_WRITE) != 0, false, v.file.page(index), null));
+            }
+            return 0;
+        }
+        if (v.file != null && !write && p == null) {
+            synchronized (this) { // private file mapping, read: the file's page, read-only until written
+                ptes.put(vpn, new PteImpl(v.file.pfn(index), false, false, v.file.page(index), null));
+            }
+            return 0;
+        }
+        // anonymous page, or copy-on-write of a private file page
+        PhysMemory.PhysRegion page = ram.allocate("anon " + name, Vm.PAGE_SIZE, Vm.PAGE_SIZE);
+        if (p != null) {
+            invalidate(addr & -Vm.PAGE_SIZE, (addr & -Vm.PAGE_SIZE) + Vm.PAGE_SIZE, "clear"); // the old page goes
+            page.memory().put(p.mem.duplicate().clear());
+        } else if (v.file != null) {
+            page.memory().put(v.file.page(index).duplicate().clear());
+        }
+        synchronized (this) {
+            PteImpl old = ptes.put(vpn, new PteImpl(page.phys() >>> Vm.PAGE_SHIFT, (v.flags & Vm.VM_WRITE) != 0, false,
+                    page.memory(), page));
+            if (old != null && old.owned != null) {
+                old.owned.close();
+            }
+        }
+        return 0;
+    }
+
+    private int access(long addr, byte[] buf, boolean write) {
+        mmapLock.readLock().lock();
+        try {
+            int done = 0;
+            while (done < buf.length) {
+                long a = addr + done;
+                int r = fault(a, write);
+                if (r < 0) {
+                    return done > 0 ? done : r;
+                }
+                int k = (int) Math.min(buf.length - done, Vm.PAGE_SIZE - (a & (Vm.PAGE_SIZE - 1)));
+                ByteBuffer m;
+                synchronized (this) {
+                    PteImpl p = ptes.get(a >>> Vm.PAGE_SHIFT);
+                    if (p.mem == null) {
+                        return done > 0 ? done : -14; // device memory without CPU access
+                    }
+                    m = p.mem.duplicate().clear().position((int) (a & (Vm.PAGE_SIZE - 1)));
+                }
+                if (write) {
+                    m.put(buf, done, k);
+                } else {
+                    m.get(buf, done, k);
+                }
+                done += k;
+            }
+            return done;
+        } finally {
+            mmapLock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public int read(long addr, byte[] dst) {
+        return access(addr, dst, false);
+    }
+
+    @Override
+    public int write(long addr, byte[] src) {
+        return access(addr, src, true);
+    }
+
+    @Override
+    public synchronized Pte pte(long addr) {
+        PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
+        return p == null ? Pte.NONE : new Pte(p.pfn, true, p.writable, p.special, p.mem);
+    }
+
+    @Override
+    public synchronized long rssPages() {
+        return ptes.values().stream().filter(p -> p.owned != null).count();
+    }
+
+    // ---------------------------------------------------------------- users
+
+    @Override
+    public synchronized void mmget() {
+        if (users <= 0) {
+            throw KernelException.einval("mmget on an address space that has exited");
+        }
+        users++;
+    }
+
+    @Override
+    public void mmput() {
+        boolean last;
+        synchronized (this) {
+            last = --users == 0;
+        }
+        if (last) { // exit_mmap
+            mmapLock.writeLock().lock();
+            try {
+                for (VmaImpl v : List.copyOf(vmas.values())) {
+                    unmapLocked(v.start, v.end - v.start);
+                }
+            } finally {
+                mmapLock.writeLock().unlock();
+            }
+        }
+    }
+
+    @Override
+    public synchronized int users() {
+        return users;
+    }
+
+    // ---------------------------------------------------------------- mmu interval notifiers
+
+    final class Sub implements MmuInterval {
+        final long start;
+        final long last;
+        final MmuInterval.Ops ops;
+        volatile long seq;
+        volatile boolean removed;
+
+        Sub(long start, long last, MmuInterval.Ops ops) {
+            this.start = start;
+            this.last = last;
+            this.ops = ops;
+        }
+
+        @Override
+        public long start() {
+            return start;
+        }
+
+        @Override
+        public long last() {
+            return last;
+        }
+
+        @Override
+        public long readBegin() {
+            synchronized (MmImpl.this) {
+                long s = seq;
+                while (s == invalidateSeq) { // an invalidation that covers us is running
+                    try {
+                        MmImpl.this.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                return s;
+            }
+        }
+
+        @Override
+        public boolean readRetry(long s) {
+            return seq != s;
+        }
+
+        @Override
+        public boolean checkRetry(long s) {
+            return seq != s;
+        }
+
+        @Override
+        public void setSeq(long curSeq) {
+            seq = curSeq;
+        }
+
+        @Override
+        public long seq() {
+            return seq;
+        }
+
+        @Override
+        public void remove() {
+            synchronized (MmImpl.this) {
+                while (activeInvalidates > 0 && subs.contains(this)) {
+                    try {
+                        MmImpl.this.wait(); // a running invalidation may still call us
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                subs.remove(this);
+                deferred.remove(this);
+                removed = true;
+            }
+        }
+    }
+
+    @Override
+    public MmuInterval insertNotifier(long start, long length, MmuInterval.Ops ops) {
+        if (length == 0 || Long.compareUnsigned(start + length - 1, start) < 0) {
+            throw new KernelException(Errno.EOVERFLOW, String.format("interval %#x+%#x", start, length));
+        }
+        synchronized (this) {
+            if (users <= 0) {
+                throw KernelException.einval("the address space has no users");
+            }
+            Sub s = new Sub(start, start + length - 1, ops);
+            if (activeInvalidates > 0) {
+                s.seq = invalidateSeq; // odd: read_begin waits; inserted when the invalidation ends
+                deferred.add(s);
+            } else {
+                s.seq = invalidateSeq - 1;
+                subs.add(s);
+            }
+            return s;
+        }
+    }
+
+    @Override
+    public synchronized long invalidateSeq() {
+        return invalidateSeq;
+    }
+
+    /** mmu_notifier_invalidate_range_start/end around a change of [start, end). */
+    private void invalidate(long start, long end, String event) {
+        List<Sub> hit = new ArrayList<>();
+        long cur;
+        synchronized (this) {
+            for (Sub s : subs) {
+                if (s.start < end && s.last >= start) {
+                    hit.add(s);
+                }
+            }
+            if (hit.isEmpty()) {
+                return;
+            }
+            invalidateSeq |= 1;
+            activeInvalidates++;
+            cur = invalidateSeq;
+        }
+        try {
+            for (Sub s : hit) {
+                s.ops.invalidate(s, start, end, event, true, cur);
+            }
+        } finally {
+            synchronized (this) {
+                if (--activeInvalidates == 0) {
+                    invalidateSeq++;
+                    for (Sub s : deferred) {
+                        subs.add(s);
+                    }
+                    deferred.clear();
+                    notifyAll();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.peerdma.mm.vm.internal;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.peerdma.dma.PhysMemory;
+import org.peerdma.errno.KernelException;
+import org.peerdma.mm.vm.Mm;
+import org.peerdma.mm.vm.MmProcesses;
+import org.peerdma.mm.vm.Vm;
+import org.peerdma.mm.vm.VmFile;
+
+/** Processes and shmem files of this kernel, their pages from the RAM map. */
+@Component(service = MmProcesses.class)
+public class ProcessesImpl implements MmProcesses {
+    @Reference
+    PhysMemory ram;
+
+    public ProcessesImpl() {
+    }
+
+    /** For tests outside OSGi. */
+    public ProcessesImpl(PhysMemory ram) {
+        this.ram = ram;
+    }
+
+    @Override
+    public Mm create(String name) {
+        return new MmImpl(name, ram);
+    }
+
+    @Override
+    public VmFile file(String name, long size) {
+        if (size <= 0) {
+            throw KernelException.einval("file %s of %d bytes", name, size);
+        }
+        return new FileImpl(name, size);
+    }
+
+    private final class FileImpl implements VmFile {
+        final String name;
+        final long size;
+        final Map<Long, PhysMemory.PhysRegion> pages = new ConcurrentHashMap<>();
+
+        FileImpl(String name, long size) {
+            this.name = name;
+            this.size = size;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public long size() {
+            return size;
+        }
+
+        private PhysMemory.PhysRegion region(long index) {
+            if (index < 0 || index * Vm.PAGE_SIZE >= size) {
+                throw KernelException.einval("page %d is past the end of %s", index, name);
+            }
+            return pages.computeIfAbsent(index, i -> ram.allocate("shmem " + name, Vm.PAGE_SIZE, Vm.PAGE_SIZE));
+        }
+
+        @Override
+        public ByteBuffer page(long index) {
+            return region(index).memory();
+        }
+
+        @Override
+        public long pfn(long index) {
+            return region(index).phys() >>> Vm.PAGE_SHIFT;
+        }
+
+        @Override
+        public void release() {
+            pages.values().forEach(PhysMemory.PhysRegion::close);
+            pages.clear();
+        }
+    }
+}
