@@ -20,6 +20,14 @@ public interface PagemapOps {
      * migrate_to_ram - the CPU touched a DEVICE_PRIVATE page. Return: 0 or VM_FAULT bits.
      * Mandatory for DEVICE_PRIVATE.
      */
+    /**
+     * migrate_to_ram with the fault's context (struct vm_fault: the address space and address), which
+     * a driver needs to migrate the range back. By default the context-free form is called.
+     */
+    default int migrateToRam(Page page, Object vmf) {
+        return migrateToRam(page);
+    }
+
     default int migrateToRam(Page page) {
         throw new IllegalStateException("migrate_to_ram called on a pagemap registered without it (memremap_pages "
                 + "refuses DEVICE_PRIVATE pagemaps whose ops lack it)");

@@ -54,12 +54,43 @@ public interface Mm {
 
     int write(long addr, byte[] src);
 
-    /** A page-table entry as a walker sees it. */
-    record Pte(long pfn, boolean present, boolean writable, boolean special, Object page) {
-        public static final Pte NONE = new Pte(0, false, false, false, null);
+    /**
+     * A page-table entry as a walker sees it. {@code page} is the ZONE_DEVICE page for device
+     * memory (org.peerdma.mm.Page), else null; {@code devicePrivate} entries are not present for
+     * the CPU (a device-private swap entry).
+     */
+    record Pte(long pfn, boolean present, boolean writable, boolean special, Object page, boolean devicePrivate) {
+        public static final Pte NONE = new Pte(0, false, false, false, null, false);
     }
 
-    /** @return the pte of addr (NONE when empty). */
+    /** The context migrate_to_ram gets (struct vm_fault). */
+    record Fault(Mm mm, Vma vma, long address, boolean write) {
+    }
+
+    /**
+     * migrateSetup - migrate_vma_setup. Return: 0; -EINVAL when the vma is missing or special,
+     * the range is empty or outside it, src/dst are missing, or faultPage is not a device-private
+     * page. Collects the selected pages (src: migrate pfn | MIGRATE | WRITE; an empty anonymous pte
+     * gives MIGRATE alone) and tells the notifiers ("migrate").
+     */
+    int migrateSetup(Migrate args);
+
+    /**
+     * migratePages - migrate_vma_pages: entries whose dst is not VALID lose MIGRATE; a new page for
+     * an empty pte only in an anonymous vma; file pages are not moved to device memory.
+     */
+    void migratePages(Migrate args);
+
+    /** migrateFinalize - migrate_vma_finalize: new pages in place, old ones released, or the old restored. */
+    void migrateFinalize(Migrate args);
+
+    /** allocPage - a zeroed system page for a migration back to RAM (alloc_page); its pfn. Freed if not used. */
+    long allocPage();
+
+    /** frame - the memory behind a pfn this address space maps or allocated, or a ZONE_DEVICE page's. Errors: EFAULT. */
+    java.nio.ByteBuffer frame(long pfn);
+
+    /** @return the pte of addr (NONE when empty; devicePrivate for a device-private entry). */
     Pte pte(long addr);
 
     /**

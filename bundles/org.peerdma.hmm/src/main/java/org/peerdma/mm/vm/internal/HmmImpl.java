@@ -55,6 +55,20 @@ public class HmmImpl implements Hmm {
                 continue;
             }
             Mm.Pte p = mm.pte(addr);
+            if (p.devicePrivate()) {
+                org.peerdma.mm.Page pg = (org.peerdma.mm.Page) p.page();
+                if (r.devPrivateOwner != null && pg.pgmap().owner == r.devPrivateOwner) {
+                    // the caller's own device memory: reported as it is, never faulted
+                    r.hmmPfns[i] = p.pfn() | Vm.HMM_PFN_VALID | (p.writable() ? Vm.HMM_PFN_WRITE : 0);
+                    continue;
+                }
+                if (!wantFault) {
+                    r.hmmPfns[i] = 0;
+                    continue;
+                }
+                int f = mm.handleFault(addr, wantWrite); // migrate_to_ram
+                return f < 0 ? EFAULT : EBUSY;
+            }
             if (!p.present()) {
                 if (!wantFault) {
                     r.hmmPfns[i] = 0; // a hole

@@ -30,6 +30,8 @@ final class MmImpl implements Mm {
 
     private final String name;
     private final PhysMemory ram;
+    private final org.peerdma.mm.ZoneDevice zone;
+    private final Map<Long, PhysMemory.PhysRegion> pendingRam = new java.util.HashMap<>();
     private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
     private final TreeMap<Long, VmaImpl> vmas = new TreeMap<>();
     private final TreeMap<Long, PteImpl> ptes = new TreeMap<>();
@@ -40,10 +42,14 @@ final class MmImpl implements Mm {
     private long invalidateSeq = 2;
     private int activeInvalidates;
 
-    MmImpl(String name, PhysMemory ram) {
+    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone) {
         this.name = name;
         this.ram = ram;
+        this.zone = zone;
     }
+
+    /** The holder name a driver uses for the reference a device page in a page table holds. */
+    static final String PTE_HOLDER = "mm";
 
     static final class VmaImpl implements Vma {
         long start;
@@ -112,13 +118,35 @@ final class MmImpl implements Mm {
         final boolean special;
         final ByteBuffer mem;
         final PhysMemory.PhysRegion owned;
+        /** ZONE_DEVICE memory (device-private: not CPU accessible; coherent: mem is its data). */
+        final org.peerdma.mm.Page device;
 
         PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, PhysMemory.PhysRegion owned) {
+            this(pfn, writable, special, mem, owned, null);
+        }
+
+        PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, PhysMemory.PhysRegion owned,
+                org.peerdma.mm.Page device) {
             this.pfn = pfn;
             this.writable = writable;
             this.special = special;
             this.mem = mem;
             this.owned = owned;
+            this.device = device;
+        }
+
+        boolean devicePrivate() {
+            return device != null && device.pgmap().type == org.peerdma.mm.MemoryType.DEVICE_PRIVATE;
+        }
+
+        /** Drop what this entry holds: an owned RAM page, or the page table's reference on a device page. */
+        void release() {
+            if (owned != null) {
+                owned.close();
+            }
+            if (device != null) {
+                device.put(PTE_HOLDER);
+            }
         }
     }
 
@@ -265,12 +293,9 @@ final class MmImpl implements Mm {
 
     private synchronized void clearPtes(long start, long end) {
         var range = ptes.subMap(start >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true);
-        for (PteImpl p : range.values()) {
-            if (p.owned != null) {
-                p.owned.close();
-            }
-        }
+        List<PteImpl> gone = new ArrayList<>(range.values());
         range.clear();
+        gone.forEach(PteImpl::release);
     }
 
     @Override
@@ -394,10 +419,23 @@ final class MmImpl implements Mm {
         }
         long vpn = addr >>> Vm.PAGE_SHIFT;
         PteImpl p;
-        synchronized (this) {
-            p = ptes.get(vpn);
-            if (p != null && (!write || p.writable)) {
-                return 0;
+        for (int tries = 0;; tries++) {
+            synchronized (this) {
+                p = ptes.get(vpn);
+                if (p != null && !p.devicePrivate() && (!write || p.writable)) {
+                    return 0;
+                }
+            }
+            if (p == null || !p.devicePrivate()) {
+                break;
+            }
+            // a device-private entry: the owner's migrate_to_ram brings the page back, then we retry
+            if (tries > 3) {
+                return -14;
+            }
+            int r = p.device.pgmap().ops.migrateToRam(p.device, new Fault(this, v, addr & -Vm.PAGE_SIZE, write));
+            if (r != 0) {
+                return -14; // VM_FAULT_SIGBUS
             }
         }
         if (v.ops != null) {
@@ -434,8 +472,8 @@ final class MmImpl implements Mm {
         synchronized (this) {
             PteImpl old = ptes.put(vpn, new PteImpl(page.phys() >>> Vm.PAGE_SHIFT, (v.flags & Vm.VM_WRITE) != 0, false,
                     page.memory(), page));
-            if (old != null && old.owned != null) {
-                old.owned.close();
+            if (old != null) {
+                old.release();
             }
         }
         return 0;
@@ -486,7 +524,181 @@ final class MmImpl implements Mm {
     @Override
     public synchronized Pte pte(long addr) {
         PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
-        return p == null ? Pte.NONE : new Pte(p.pfn, true, p.writable, p.special, p.mem);
+        return p == null ? Pte.NONE
+                : new Pte(p.pfn, !p.devicePrivate(), p.writable, p.special, p.device, p.devicePrivate());
+    }
+
+    // ---------------------------------------------------------------- migrate_vma (mm/migrate_device.c)
+
+    @Override
+    public synchronized long allocPage() {
+        PhysMemory.PhysRegion r = ram.allocate("migrate " + name, Vm.PAGE_SIZE, Vm.PAGE_SIZE);
+        long pfn = r.phys() >>> Vm.PAGE_SHIFT;
+        pendingRam.put(pfn, r);
+        return pfn;
+    }
+
+    @Override
+    public synchronized ByteBuffer frame(long pfn) {
+        PhysMemory.PhysRegion r = pendingRam.get(pfn);
+        if (r != null) {
+            return r.memory();
+        }
+        for (PteImpl p : ptes.values()) {
+            if (p.pfn == pfn && p.mem != null && p.device == null) {
+                return p.mem.duplicate().clear();
+            }
+        }
+        if (zone != null) {
+            try {
+                return zone.pfnToPage(pfn).data();
+            } catch (KernelException e) {
+                // not device memory either
+            }
+        }
+        throw new KernelException(Errno.EFAULT, String.format("pfn %#x is not a page of %s", pfn, name));
+    }
+
+    @Override
+    public int migrateSetup(org.peerdma.mm.vm.Migrate m) {
+        long start = m.start & -Vm.PAGE_SIZE;
+        long end = m.end & -Vm.PAGE_SIZE;
+        long npages = (end - start) >> Vm.PAGE_SHIFT;
+        if (!(m.vma instanceof VmaImpl v) || (v.flags & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0
+                || npages <= 0 || start < v.start || end > v.end || m.src == null || m.dst == null
+                || m.src.length < npages || m.dst.length < npages) {
+            return (int) EINVAL;
+        }
+        if (m.faultPage != null && !(m.faultPage instanceof org.peerdma.mm.Page fp
+                && fp.pgmap().type == org.peerdma.mm.MemoryType.DEVICE_PRIVATE)) {
+            return (int) EINVAL;
+        }
+        long cpages = 0;
+        synchronized (this) {
+            for (int i = 0; i < npages; i++) {
+                long addr = start + ((long) i << Vm.PAGE_SHIFT);
+                PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
+                long s = 0;
+                if (p == null) {
+                    if (v.anonymous() && (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0) {
+                        s = org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE; // populate an empty pte
+                    }
+                } else if (p.device != null) {
+                    boolean priv = p.devicePrivate();
+                    int want = priv ? org.peerdma.mm.vm.Migrate.SELECT_DEVICE_PRIVATE
+                            : org.peerdma.mm.vm.Migrate.SELECT_DEVICE_COHERENT;
+                    if ((m.flags & want) != 0 && (!priv || p.device.pgmap().owner == m.pgmapOwner)) {
+                        s = org.peerdma.mm.vm.Migrate.migratePfn(p.pfn) | org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE
+                                | (p.writable ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE : 0);
+                    }
+                } else if (!p.special && (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0) {
+                    s = org.peerdma.mm.vm.Migrate.migratePfn(p.pfn) | org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE
+                            | (p.writable ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE : 0);
+                }
+                m.src[i] = s;
+                m.dst[i] = 0;
+                if (s != 0) {
+                    cpages++;
+                }
+            }
+        }
+        m.cpages = cpages;
+        if (cpages > 0) {
+            invalidate(start, end, "migrate");
+        }
+        return 0;
+    }
+
+    private boolean isDevicePfn(long pfn) {
+        if (zone == null) {
+            return false;
+        }
+        try {
+            zone.pfnToPage(pfn);
+            return true;
+        } catch (KernelException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void migratePages(org.peerdma.mm.vm.Migrate m) {
+        long start = m.start & -Vm.PAGE_SIZE;
+        long npages = ((m.end & -Vm.PAGE_SIZE) - start) >> Vm.PAGE_SHIFT;
+        VmaImpl v = (VmaImpl) m.vma;
+        synchronized (this) {
+            for (int i = 0; i < npages; i++) {
+                long s = m.src[i];
+                if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) == 0) {
+                    continue;
+                }
+                long d = m.dst[i];
+                boolean ok = (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0;
+                if (ok && (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
+                    ok = v.anonymous() && !ptes.containsKey((start >>> Vm.PAGE_SHIFT) + i); // still empty
+                }
+                if (ok) {
+                    long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
+                    boolean toDevice = isDevicePfn(dpfn);
+                    PteImpl p = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
+                    boolean fromFile = p != null && p.device == null && p.owned == null;
+                    if (toDevice && fromFile) {
+                        ok = false; // file pages are not moved to device memory
+                    }
+                    if (!toDevice && !pendingRam.containsKey(dpfn)) {
+                        ok = false; // only pages from allocPage or device pages can be installed
+                    }
+                }
+                if (!ok) {
+                    m.src[i] = s & ~org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void migrateFinalize(org.peerdma.mm.vm.Migrate m) {
+        long start = m.start & -Vm.PAGE_SIZE;
+        long npages = ((m.end & -Vm.PAGE_SIZE) - start) >> Vm.PAGE_SHIFT;
+        VmaImpl v = (VmaImpl) m.vma;
+        List<PteImpl> old = new ArrayList<>();
+        List<Runnable> unused = new ArrayList<>();
+        synchronized (this) {
+            for (int i = 0; i < npages; i++) {
+                long d = m.dst[i];
+                if ((d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
+                    continue;
+                }
+                long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
+                boolean migrate = (m.src[i] & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) != 0;
+                PhysMemory.PhysRegion r = pendingRam.remove(dpfn);
+                if (!migrate) {
+                    if (r != null) {
+                        unused.add(r::close);
+                    } else if (isDevicePfn(dpfn)) {
+                        org.peerdma.mm.Page pg = zone.pfnToPage(dpfn);
+                        unused.add(() -> pg.put(PTE_HOLDER)); // the new page goes back to its driver
+                    }
+                    continue;
+                }
+                long vpn = (start >>> Vm.PAGE_SHIFT) + i;
+                boolean w = (v.flags & Vm.VM_WRITE) != 0;
+                PteImpl now = r != null ? new PteImpl(dpfn, w, false, r.memory(), r)
+                        : new PteImpl(dpfn, w, false, devicePageMem(dpfn), null, zone.pfnToPage(dpfn));
+                PteImpl before = ptes.put(vpn, now);
+                if (before != null) {
+                    old.add(before);
+                }
+            }
+        }
+        old.forEach(PteImpl::release);
+        unused.forEach(Runnable::run);
+    }
+
+    /** Device-coherent pages are CPU memory; device-private ones are not. */
+    private ByteBuffer devicePageMem(long pfn) {
+        org.peerdma.mm.Page pg = zone.pfnToPage(pfn);
+        return pg.pgmap().type == org.peerdma.mm.MemoryType.DEVICE_PRIVATE ? null : pg.data();
     }
 
     @Override

@@ -19,6 +19,9 @@ public class ProcessesImpl implements MmProcesses {
     @Reference
     PhysMemory ram;
 
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL)
+    org.peerdma.mm.ZoneDevice zone;
+
     public ProcessesImpl() {
     }
 
@@ -27,9 +30,15 @@ public class ProcessesImpl implements MmProcesses {
         this.ram = ram;
     }
 
+    /** For tests outside OSGi, with ZONE_DEVICE memory. */
+    public ProcessesImpl(PhysMemory ram, org.peerdma.mm.ZoneDevice zone) {
+        this.ram = ram;
+        this.zone = zone;
+    }
+
     @Override
     public Mm create(String name) {
-        return new MmImpl(name, ram);
+        return new MmImpl(name, ram, zone);
     }
 
     @Override
