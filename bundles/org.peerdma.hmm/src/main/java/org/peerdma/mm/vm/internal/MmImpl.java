@@ -641,7 +641,9 @@ final class MmImpl implements Mm {
                     long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
                     boolean toDevice = isDevicePfn(dpfn);
                     PteImpl p = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
-                    boolean fromFile = p != null && p.device == null && p.owned == null;
+                    // file pages, and shared anonymous memory (shmem underneath), are not moved to device memory
+                    boolean fromFile = p != null && p.device == null
+                            && (p.owned == null || (v.flags & Vm.VM_SHARED) != 0);
                     if (toDevice && fromFile) {
                         ok = false; // file pages are not moved to device memory
                     }

@@ -1,0 +1,62 @@
+package org.peerdma.mm.dmirror;
+
+import org.osgi.annotation.versioning.ProviderType;
+import org.peerdma.mm.vm.Mm;
+
+/**
+ * One /dev/hmm_dmirrorN: a device with its own page table mirroring a process's address space
+ * (kept in sync by an interval notifier) and its own DEVICE_PRIVATE memory. Results are the
+ * ioctls': 0 or -errno; counters come back in the command.
+ */
+@ProviderType
+public interface Dmirror {
+    // test_hmm_uapi.h snapshot bytes
+    byte PROT_ERROR = (byte) 0xFF;
+    byte PROT_NONE = 0x00;
+    byte PROT_READ = 0x01;
+    byte PROT_WRITE = 0x02;
+    byte PROT_DEV_PRIVATE_LOCAL = 0x20;
+    byte PROT_DEV_PRIVATE_REMOTE = 0x30;
+
+    /** struct hmm_dmirror_cmd. */
+    final class Cmd {
+        public long addr;
+        /** The user buffer: READ fills it, WRITE takes from it, SNAPSHOT gets one byte per page. */
+        public byte[] ptr;
+        public long npages;
+        public long cpages;
+        public long faults;
+
+        public Cmd(long addr, long npages, byte[] ptr) {
+            this.addr = addr;
+            this.npages = npages;
+            this.ptr = ptr;
+        }
+    }
+
+    /** @return the device's owner cookie (its pagemap owner). */
+    Object owner();
+
+    /** HMM_DMIRROR_READ: copy the process's pages (faulted in through HMM) into ptr. -EFAULT, -EPERM as hmm_range_fault. */
+    int read(Mm mm, Cmd cmd);
+
+    /** HMM_DMIRROR_WRITE: copy ptr into the process's pages (write-faulted). */
+    int write(Mm mm, Cmd cmd);
+
+    /** HMM_DMIRROR_MIGRATE_TO_DEV: move the range to this device's memory; -ENOENT unless every page moved; -EINVAL for holes. */
+    int migrateToDev(Mm mm, Cmd cmd);
+
+    /** HMM_DMIRROR_MIGRATE_TO_SYS: bring this device's pages of the range back to system memory. */
+    int migrateToSys(Mm mm, Cmd cmd);
+
+    /** HMM_DMIRROR_SNAPSHOT: what the CPU page table holds, one byte per page, no faulting. */
+    int snapshot(Mm mm, Cmd cmd);
+
+    /** @return device pages free now, and in total. */
+    int freePages();
+
+    int totalPages();
+
+    /** release - the device file closes: its mirrors stop (notifiers removed). */
+    void release(Mm mm);
+}

@@ -1,0 +1,398 @@
+package org.peerdma.mm.dmirror.internal;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+
+import org.peerdma.mm.DevPagemap;
+import org.peerdma.mm.MemoryType;
+import org.peerdma.mm.Page;
+import org.peerdma.mm.PagemapOps;
+import org.peerdma.mm.Range;
+import org.peerdma.mm.ZoneDevice;
+import org.peerdma.mm.dmirror.Dmirror;
+import org.peerdma.mm.vm.Hmm;
+import org.peerdma.mm.vm.Migrate;
+import org.peerdma.mm.vm.Mm;
+import org.peerdma.mm.vm.MmuInterval;
+import org.peerdma.mm.vm.Vm;
+import org.peerdma.mm.vm.Vma;
+
+/** lib/test_hmm.c's dmirror: a mirror page table per process, device memory, the ioctls. */
+final class DmirrorImpl implements Dmirror {
+    static final long P = Vm.PAGE_SIZE;
+    static final int EFAULT = -14;
+    static final int EINVAL = -22;
+    static final int ENOENT = -2;
+    static final int EBUSY = -16;
+
+    final String name;
+    final ZoneDevice zone;
+    final Hmm hmm;
+    final DevPagemap pgmap = new DevPagemap();
+    private final Deque<Page> free = new ArrayDeque<>();
+    private final int total;
+    private final Map<Mm, Mirror> mirrors = new ConcurrentHashMap<>();
+
+    /** A mirror of one address space: vpn -&gt; pfn | WRITE bit, kept in sync by the notifier. */
+    final class Mirror {
+        final Mm mm;
+        final TreeMap<Long, Long> pt = new TreeMap<>();
+        final MmuInterval notifier;
+
+        Mirror(Mm mm) {
+            this.mm = mm;
+            // the whole user address space, as dmirror_interval_invalidate covers every vma
+            this.notifier = mm.insertNotifier(0, 0x8000_0000_0000L, (sub, start, end, ev, blockable, cur) -> {
+                synchronized (this) {
+                    sub.setSeq(cur);
+                    pt.subMap(start >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true).clear();
+                }
+                return true;
+            });
+        }
+    }
+
+    DmirrorImpl(String name, ZoneDevice zone, Hmm hmm, long base, int pages) {
+        this.name = name;
+        this.zone = zone;
+        this.hmm = hmm;
+        this.total = pages;
+        pgmap.type = MemoryType.DEVICE_PRIVATE;
+        pgmap.name = name + " device memory";
+        pgmap.ranges.add(Range.ofSize(base, pages * P));
+        pgmap.owner = this;
+        pgmap.ops = new PagemapOps() {
+            @Override
+            public void pageFree(Page page) {
+                synchronized (free) {
+                    free.push(page);
+                }
+            }
+
+            @Override
+            public boolean hasMigrateToRam() {
+                return true;
+            }
+
+            @Override
+            public int migrateToRam(Page page, Object vmf) {
+                Mm.Fault f = (Mm.Fault) vmf;
+                Migrate m = args(f.vma(), f.address(), f.address() + P, Migrate.SELECT_DEVICE_PRIVATE);
+                m.faultPage = page;
+                return toSystem(f.mm(), m) < 0 ? 2 /* VM_FAULT_SIGBUS */ : 0;
+            }
+        };
+        zone.memremapPages(pgmap, 0);
+        long pfn = base >>> Vm.PAGE_SHIFT;
+        for (int i = 0; i < pages; i++) {
+            free.add(zone.pfnToPage(pfn + i));
+        }
+    }
+
+    @Override
+    public Object owner() {
+        return this;
+    }
+
+    private Mirror mirror(Mm mm) {
+        return mirrors.computeIfAbsent(mm, Mirror::new);
+    }
+
+    @Override
+    public void release(Mm mm) {
+        Mirror m = mirrors.remove(mm);
+        if (m != null) {
+            m.notifier.remove();
+        }
+    }
+
+    void destroy() {
+        mirrors.keySet().forEach(this::release);
+        zone.memunmapPages(pgmap);
+    }
+
+    // ---------------------------------------------------------------- READ / WRITE
+
+    /** dmirror_fault: hmm_range_fault for [start, end) and the mirror updated, retrying on -EBUSY. */
+    private int fault(Mirror mir, long start, long end, boolean write) {
+        Hmm.Range r = new Hmm.Range();
+        r.notifier = mir.notifier;
+        r.start = start;
+        r.end = end;
+        r.hmmPfns = new long[(int) ((end - start) / P)];
+        r.defaultFlags = Vm.HMM_PFN_REQ_FAULT | (write ? Vm.HMM_PFN_REQ_WRITE : 0);
+        r.devPrivateOwner = this;
+        long deadline = System.nanoTime() + Vm.HMM_RANGE_DEFAULT_TIMEOUT * 1_000_000L;
+        while (true) {
+            if (System.nanoTime() > deadline) {
+                return EBUSY;
+            }
+            r.notifierSeq = mir.notifier.readBegin();
+            int ret;
+            mir.mm.mmapLock().readLock().lock();
+            try {
+                ret = hmm.rangeFault(mir.mm, r);
+            } finally {
+                mir.mm.mmapLock().readLock().unlock();
+            }
+            if (ret == EBUSY) {
+                continue;
+            }
+            if (ret != 0) {
+                return ret;
+            }
+            synchronized (mir) {
+                if (mir.notifier.readRetry(r.notifierSeq)) {
+                    continue;
+                }
+                for (int i = 0; i < r.hmmPfns.length; i++) {
+                    long v = r.hmmPfns[i];
+                    if ((v & Vm.HMM_PFN_VALID) != 0) {
+                        mir.pt.put((start >>> Vm.PAGE_SHIFT) + i,
+                                Vm.hmmPfnToPfn(v) | ((v & Vm.HMM_PFN_WRITE) != 0 ? Vm.HMM_PFN_WRITE : 0));
+                    }
+                }
+            }
+            return 0;
+        }
+    }
+
+    private int copy(Mm mm, Cmd cmd, boolean write) {
+        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0 || cmd.ptr == null || cmd.ptr.length < cmd.npages * P) {
+            return EINVAL;
+        }
+        Mirror mir = mirror(mm);
+        long start = cmd.addr;
+        long end = start + cmd.npages * P;
+        cmd.cpages = 0;
+        while (true) {
+            int missing = -1;
+            synchronized (mir) {
+                for (long a = start; a < end; a += P) {
+                    Long e = mir.pt.get(a >>> Vm.PAGE_SHIFT);
+                    if (e == null || write && (e & Vm.HMM_PFN_WRITE) == 0) {
+                        missing = (int) ((a - start) / P);
+                        break;
+                    }
+                }
+                if (missing < 0) {
+                    for (long a = start; a < end; a += P) {
+                        long pfn = mir.pt.get(a >>> Vm.PAGE_SHIFT) & ~Vm.HMM_PFN_WRITE;
+                        ByteBuffer frame = mm.frame(pfn);
+                        int off = (int) (a - start);
+                        if (write) {
+                            frame.put(cmd.ptr, off, (int) P);
+                        } else {
+                            frame.get(cmd.ptr, off, (int) P);
+                        }
+                    }
+                    cmd.cpages = cmd.npages;
+                    return 0;
+                }
+            }
+            int r = fault(mir, start, end, write);
+            cmd.faults++;
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+
+    @Override
+    public int read(Mm mm, Cmd cmd) {
+        return copy(mm, cmd, false);
+    }
+
+    @Override
+    public int write(Mm mm, Cmd cmd) {
+        return copy(mm, cmd, true);
+    }
+
+    // ---------------------------------------------------------------- migration
+
+    private static Migrate args(Vma vma, long start, long end, int flags) {
+        Migrate m = new Migrate();
+        m.vma = vma;
+        m.start = start;
+        m.end = end;
+        int n = (int) ((end - start) / P);
+        m.src = new long[n];
+        m.dst = new long[n];
+        m.flags = flags;
+        return m;
+    }
+
+    private Page allocDevicePage() {
+        synchronized (free) {
+            Page p = free.poll();
+            if (p != null) {
+                p.init("mm");
+            }
+            return p;
+        }
+    }
+
+    @Override
+    public int migrateToDev(Mm mm, Cmd cmd) {
+        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0) {
+            return EINVAL;
+        }
+        long start = cmd.addr;
+        long end = start + cmd.npages * P;
+        cmd.cpages = 0;
+        mm.mmapLock().readLock().lock();
+        try {
+            for (long a = start; a < end;) {
+                Vma v = mm.findVma(a);
+                if (v == null || (v.flags() & Vm.VM_READ) == 0) {
+                    return EINVAL; // a hole, or PROT_NONE
+                }
+                long next = Math.min(end, v.end());
+                Migrate m = args(v, a, next, Migrate.SELECT_SYSTEM);
+                m.pgmapOwner = this;
+                int r = mm.migrateSetup(m);
+                if (r != 0) {
+                    return r;
+                }
+                for (int i = 0; i < m.src.length; i++) {
+                    if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0) {
+                        continue;
+                    }
+                    Page pg = allocDevicePage();
+                    if (pg == null) {
+                        break; // out of device memory: the rest stays
+                    }
+                    if ((m.src[i] & Migrate.MIGRATE_PFN_VALID) != 0) {
+                        pg.data().put(mm.frame(Migrate.pfn(m.src[i])));
+                    } else {
+                        ByteBuffer d = pg.data();
+                        for (int k = 0; k < P; k += 8) {
+                            d.putLong(k, 0);
+                        }
+                    }
+                    m.dst[i] = Migrate.migratePfn(pg.pfn()) | Migrate.MIGRATE_PFN_WRITE;
+                }
+                mm.migratePages(m);
+                mm.migrateFinalize(m);
+                for (long s : m.src) {
+                    cmd.cpages += (s & Migrate.MIGRATE_PFN_MIGRATE) != 0 ? 1 : 0;
+                }
+                a = next;
+            }
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        return cmd.cpages == cmd.npages ? 0 : ENOENT;
+    }
+
+    /** dmirror_devmem_fault_alloc_and_copy + the migrate calls: this device's pages back to RAM. */
+    private long toSystem(Mm mm, Migrate m) {
+        m.pgmapOwner = this;
+        int r = mm.migrateSetup(m);
+        if (r != 0) {
+            return r;
+        }
+        long moved = 0;
+        for (int i = 0; i < m.src.length; i++) {
+            if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0 || (m.src[i] & Migrate.MIGRATE_PFN_VALID) == 0) {
+                continue;
+            }
+            long dpfn = mm.allocPage();
+            mm.frame(dpfn).put(zone.pfnToPage(Migrate.pfn(m.src[i])).data());
+            m.dst[i] = Migrate.migratePfn(dpfn);
+        }
+        mm.migratePages(m);
+        mm.migrateFinalize(m);
+        for (long s : m.src) {
+            moved += (s & Migrate.MIGRATE_PFN_MIGRATE) != 0 ? 1 : 0;
+        }
+        return moved;
+    }
+
+    @Override
+    public int migrateToSys(Mm mm, Cmd cmd) {
+        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0) {
+            return EINVAL;
+        }
+        long start = cmd.addr;
+        long end = start + cmd.npages * P;
+        cmd.cpages = 0;
+        mm.mmapLock().readLock().lock();
+        try {
+            for (long a = start; a < end;) {
+                Vma v = mm.findVma(a);
+                if (v == null) {
+                    return EINVAL;
+                }
+                long next = Math.min(end, v.end());
+                long r = toSystem(mm, args(v, a, next, Migrate.SELECT_DEVICE_PRIVATE));
+                if (r < 0) {
+                    return (int) r;
+                }
+                cmd.cpages += r;
+                a = next;
+            }
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        return 0;
+    }
+
+    @Override
+    public int snapshot(Mm mm, Cmd cmd) {
+        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0 || cmd.ptr == null || cmd.ptr.length < cmd.npages) {
+            return EINVAL;
+        }
+        Hmm.Range r = new Hmm.Range();
+        r.start = cmd.addr;
+        r.end = cmd.addr + cmd.npages * P;
+        r.hmmPfns = new long[(int) cmd.npages];
+        r.devPrivateOwner = this;
+        mm.mmapLock().readLock().lock();
+        try {
+            int ret = hmm.rangeFault(mm, r);
+            if (ret != 0) {
+                return ret;
+            }
+            for (int i = 0; i < cmd.npages; i++) {
+                long v = r.hmmPfns[i];
+                Mm.Pte pte = mm.pte(r.start + i * P);
+                byte b;
+                if ((v & Vm.HMM_PFN_ERROR) != 0) {
+                    b = PROT_ERROR;
+                } else if (pte.devicePrivate()) {
+                    boolean local = (v & Vm.HMM_PFN_VALID) != 0;
+                    b = local ? (byte) (PROT_DEV_PRIVATE_LOCAL | ((v & Vm.HMM_PFN_WRITE) != 0 ? PROT_WRITE : PROT_READ))
+                            : PROT_NONE;
+                } else if ((v & Vm.HMM_PFN_VALID) == 0) {
+                    b = PROT_NONE;
+                } else {
+                    b = (v & Vm.HMM_PFN_WRITE) != 0 ? PROT_WRITE : PROT_READ;
+                }
+                cmd.ptr[i] = b;
+            }
+            cmd.cpages = cmd.npages;
+            return 0;
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+    }
+
+    @Override
+    public int freePages() {
+        synchronized (free) {
+            return free.size();
+        }
+    }
+
+    @Override
+    public int totalPages() {
+        return total;
+    }
+
+}

@@ -1,0 +1,213 @@
+package org.peerdma.mm.dmirror.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.peerdma.mm.vm.Vm.*;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.peerdma.dma.PhysMemory;
+import org.peerdma.dma.internal.TestDma;
+import org.peerdma.mm.ZoneDevice;
+import org.peerdma.mm.dmirror.Dmirror;
+import org.peerdma.mm.dmirror.Dmirror.Cmd;
+import org.peerdma.mm.internal.TestZone;
+import org.peerdma.mm.vm.Mm;
+import org.peerdma.mm.vm.VmFile;
+import org.peerdma.mm.vm.internal.HmmImpl;
+import org.peerdma.mm.vm.internal.ProcessesImpl;
+
+/** tools/testing/selftests/mm/hmm-tests.c (reference B4) against the dmirror device. */
+class HmmTestsTest {
+    static final long P = PAGE_SIZE;
+    static final int NPAGES = 16;
+
+    private PhysMemory ram;
+    private ZoneDevice zone;
+    private ProcessesImpl procs;
+    private Mm mm;
+    private DmirrorDevicesImpl devs;
+    private Dmirror d0;
+    private Dmirror d1;
+
+    @BeforeEach
+    void boot() {
+        ram = TestDma.ram();
+        zone = TestZone.zone();
+        procs = new ProcessesImpl(ram, zone);
+        mm = procs.create("hmm-tests");
+        devs = new DmirrorDevicesImpl(zone, new HmmImpl());
+        d0 = devs.create("hmm_dmirror0", 0x100_0000_0000L, 64);
+        d1 = devs.create("hmm_dmirror1", 0x110_0000_0000L, 64);
+    }
+
+    @AfterEach
+    void invariants() {
+        d0.release(mm);
+        d1.release(mm);
+        mm.mmput();
+        assertThat(ram.used()).as("RAM map empty").isZero();
+        assertThat(d0.freePages()).as("device 0 memory all free").isEqualTo(d0.totalPages());
+        assertThat(d1.freePages()).isEqualTo(d1.totalPages());
+        devs.destroy(d0);
+        devs.destroy(d1);
+    }
+
+    private long anon(int prot) {
+        return mm.mmap(0, NPAGES * P, prot, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+    }
+
+    private static byte[] pattern(int seed) {
+        byte[] b = new byte[(int) (NPAGES * P)];
+        for (int i = 0; i < b.length; i += 4) {
+            int v = i / 4 + seed;
+            b[i] = (byte) v;
+            b[i + 1] = (byte) (v >> 8);
+            b[i + 2] = (byte) (v >> 16);
+            b[i + 3] = (byte) (v >> 24);
+        }
+        return b;
+    }
+
+    @Test
+    void anonRead() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        byte[] data = pattern(0);
+        java.util.Arrays.fill(data, 0, (int) (2 * P), (byte) 0); // the first two pages left untouched
+        mm.write(a + 2 * P, java.util.Arrays.copyOfRange(data, (int) (2 * P), data.length));
+        mm.mprotect(a, NPAGES * P, PROT_READ);
+        Cmd c = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, c)).isZero();
+        assertThat(c.cpages).isEqualTo(NPAGES);
+        assertThat(c.faults).isEqualTo(1);
+        assertThat(c.ptr).isEqualTo(data);
+    }
+
+    @Test
+    void anonReadProt() {
+        long a = anon(PROT_NONE);
+        Cmd c = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, c)).isEqualTo(-14);
+        assertThat(c.ptr).containsOnly(0);
+    }
+
+    @Test
+    void anonWriteAndWriteProt() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        byte[] data = pattern(7);
+        Cmd c = new Cmd(a, NPAGES, data.clone());
+        assertThat(d0.write(mm, c)).isZero();
+        assertThat(c.faults).isEqualTo(1);
+        byte[] cpu = new byte[data.length];
+        mm.read(a, cpu);
+        assertThat(cpu).as("the CPU sees what the device wrote").isEqualTo(data);
+
+        long ro = anon(PROT_READ);
+        Cmd one = new Cmd(ro, 1, new byte[(int) P]);
+        assertThat(d0.read(mm, one)).isZero();
+        Cmd w = new Cmd(ro, NPAGES, pattern(3));
+        assertThat(d0.write(mm, w)).isEqualTo(-1); // -EPERM
+        byte[] back = new byte[(int) (NPAGES * P)];
+        mm.read(ro, back);
+        assertThat(back).as("nothing written").containsOnly(0);
+        assertThat(mm.mprotect(ro, NPAGES * P, PROT_READ | PROT_WRITE)).isZero();
+        assertThat(d0.write(mm, w)).isZero();
+        mm.read(ro, back);
+        assertThat(back).isEqualTo(pattern(3));
+    }
+
+    @Test
+    void fileReadAndWrite() {
+        VmFile f = procs.file("hmm-file", NPAGES * P);
+        long a = mm.mmap(0, NPAGES * P, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+        f.page(3).put(0, (byte) 0x34);
+        Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, r)).isZero();
+        assertThat(r.ptr[(int) (3 * P)]).isEqualTo((byte) 0x34);
+        Cmd w = new Cmd(a, NPAGES, pattern(9));
+        assertThat(d0.write(mm, w)).isZero();
+        assertThat(f.page(5).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0)).as("the file holds the device's write").isEqualTo(5 * (int) P / 4 + 9);
+        mm.munmap(a, NPAGES * P);
+        f.release();
+    }
+
+    @Test
+    void migrateAndFaultBackAndMigrateAgain() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(1));
+        Cmd m = new Cmd(a, NPAGES, null);
+        assertThat(d0.migrateToDev(mm, m)).isZero();
+        assertThat(m.cpages).isEqualTo(NPAGES);
+        assertThat(mm.pte(a).devicePrivate()).isTrue();
+        Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, r)).isZero();
+        assertThat(r.ptr).as("the mirror reads its own device memory").isEqualTo(pattern(1));
+        // the CPU faults half of it back
+        byte[] half = new byte[(int) (NPAGES / 2 * P)];
+        mm.read(a, half);
+        assertThat(half).isEqualTo(java.util.Arrays.copyOf(pattern(1), half.length));
+        assertThat(mm.pte(a).devicePrivate()).isFalse();
+        assertThat(mm.pte(a + (NPAGES - 1) * P).devicePrivate()).isTrue();
+        Cmd again = new Cmd(a, NPAGES, null);
+        assertThat(d0.migrateToDev(mm, again)).as("device-private pages of this device are not selected again")
+                .isEqualTo(-2);
+        assertThat(again.cpages).isEqualTo(NPAGES / 2);
+        Cmd back = new Cmd(a, NPAGES, null);
+        assertThat(d0.migrateToSys(mm, back)).isZero();
+        assertThat(back.cpages).isEqualTo(NPAGES);
+        byte[] all = new byte[(int) (NPAGES * P)];
+        mm.read(a, all);
+        assertThat(all).isEqualTo(pattern(1));
+    }
+
+    @Test
+    void migrateMultipleRoundTripsKeepTheData() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(42));
+        for (int i = 0; i < 10; i++) {
+            assertThat(d0.migrateToDev(mm, new Cmd(a, NPAGES, null))).isZero();
+            assertThat(d0.migrateToSys(mm, new Cmd(a, NPAGES, null))).isZero();
+        }
+        byte[] all = new byte[(int) (NPAGES * P)];
+        mm.read(a, all);
+        assertThat(all).isEqualTo(pattern(42));
+    }
+
+    @Test
+    void migrateSharedAndMixedRanges() {
+        long s = mm.mmap(0, NPAGES * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, null, 0);
+        mm.write(s, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.migrateToDev(mm, new Cmd(s, NPAGES, null))).as("MAP_SHARED anonymous").isEqualTo(-2);
+        long none = anon(PROT_NONE);
+        assertThat(d0.migrateToDev(mm, new Cmd(none, NPAGES, null))).as("PROT_NONE").isEqualTo(-22);
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.munmap(a, P);
+        assertThat(d0.migrateToDev(mm, new Cmd(a, NPAGES, null))).as("a hole").isEqualTo(-22);
+        assertThat(d1.migrateToDev(mm, new Cmd(a + P, 4, null))).isZero();
+        assertThat(d0.migrateToDev(mm, new Cmd(a + P, 4, null))).as("pages of device 1").isEqualTo(-2);
+        assertThat(d1.migrateToSys(mm, new Cmd(a + P, 4, null))).isZero();
+    }
+
+    @Test
+    void snapshotAndDoubleMap() {
+        long a = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a + P, new byte[1]); // page 1 rw
+        mm.write(a + 2 * P, new byte[1]);
+        mm.write(a + 3 * P, "d1".getBytes());
+        mm.mprotect(a + 2 * P, P, PROT_READ); // page 2 ro
+        assertThat(d1.migrateToDev(mm, new Cmd(a + 3 * P, 1, null))).isZero(); // page 3 on device 1
+        Cmd snap = new Cmd(a - P, 5, new byte[5]);
+        mm.munmap(a - P, P);
+        assertThat(d0.snapshot(mm, snap)).isZero();
+        assertThat(snap.ptr).containsExactly(Dmirror.PROT_ERROR, Dmirror.PROT_NONE, Dmirror.PROT_WRITE,
+                Dmirror.PROT_READ, Dmirror.PROT_NONE);
+        Cmd own = new Cmd(a + 3 * P, 1, new byte[1]);
+        assertThat(d1.snapshot(mm, own)).isZero();
+        assertThat(own.ptr[0]).isEqualTo((byte) (Dmirror.PROT_DEV_PRIVATE_LOCAL | Dmirror.PROT_WRITE));
+        // double map: device 0 reads page 3 from device 1's memory by faulting it back
+        Cmd r = new Cmd(a + 3 * P, 1, new byte[(int) P]);
+        assertThat(d0.read(mm, r)).isZero();
+        assertThat(new String(r.ptr, 0, 2)).isEqualTo("d1");
+        assertThat(mm.pte(a + 3 * P).devicePrivate()).isFalse();
+    }
+}
