@@ -15,6 +15,10 @@ public interface Hmm {
         public long defaultFlags;
         public long pfnFlagsMask;
         public Object devPrivateOwner;
+        /** The importing device (the RFC's hmm_range device), or null. */
+        public Object device;
+        /** DMA addresses out for pages mapped peer-to-peer through a special vma (the RFC's pas). */
+        public long[] pas;
     }
 
     /**

@@ -46,6 +46,21 @@ public class HmmImpl implements Hmm {
             boolean wantFault = (req & Vm.HMM_PFN_REQ_FAULT) != 0;
             boolean wantWrite = (req & Vm.HMM_PFN_REQ_WRITE) != 0;
             Vma v = mm.findVma(addr);
+            if (v != null && (v.flags() & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0 && r.device != null
+                    && r.pas != null && v.ops() != null && v.ops().hasP2p()) {
+                // the RFC: a special vma goes to vm_ops->p2p_map for the importing device
+                long end = Math.min(v.end(), r.end);
+                int n = (int) ((end - addr) >> Vm.PAGE_SHIFT);
+                long res = v.ops().p2pMap(v, r.device, addr, end, r.pas, i, wantWrite);
+                for (int k = 0; k < n; k++) {
+                    r.hmmPfns[i + k] = res == 0
+                            ? Vm.HMM_PFN_VALID | Vm.HMM_PFN_P2PDMA | (wantWrite ? Vm.HMM_PFN_WRITE : 0)
+                                    | (r.pas[i + k] >>> Vm.PAGE_SHIFT & ~Vm.HMM_PFN_FLAGS)
+                            : Vm.HMM_PFN_ERROR;
+                }
+                addr = end - Vm.PAGE_SIZE;
+                continue;
+            }
             if (v == null || (v.flags() & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0
                     || (v.flags() & Vm.VM_READ) == 0) {
                 if (wantFault) {
