@@ -37,6 +37,15 @@ public interface Dmirror {
     /** @return the device's owner cookie (its pagemap owner). */
     Object owner();
 
+    /**
+     * allowPeer - let {@code importer} (another device) reach this device's private memory in place
+     * (the RFC's devmem p2p_map); without it a peer's request migrates the page to RAM first.
+     */
+    void allowPeer(Object importer, boolean allow);
+
+    /** @return peer mappings of this device's memory held now. */
+    int peerMappings();
+
     /** HMM_DMIRROR_READ: copy the process's pages (faulted in through HMM) into ptr. -EFAULT, -EPERM as hmm_range_fault. */
     int read(Mm mm, Cmd cmd);
 

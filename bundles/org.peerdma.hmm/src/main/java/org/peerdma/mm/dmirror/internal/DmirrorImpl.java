@@ -23,7 +23,7 @@ import org.peerdma.mm.vm.Vm;
 import org.peerdma.mm.vm.Vma;
 
 /** lib/test_hmm.c's dmirror: a mirror page table per process, device memory, the ioctls. */
-final class DmirrorImpl implements Dmirror {
+final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
     static final long P = Vm.PAGE_SIZE;
     static final int EFAULT = -14;
     static final int EINVAL = -22;
@@ -97,6 +97,38 @@ final class DmirrorImpl implements Dmirror {
     @Override
     public Object owner() {
         return this;
+    }
+
+    private final java.util.Set<Object> peers = ConcurrentHashMap.newKeySet();
+    private final java.util.Map<String, Integer> peerMaps = new ConcurrentHashMap<>();
+
+    @Override
+    public void allowPeer(Object importer, boolean allow) {
+        if (allow) {
+            peers.add(importer);
+        } else {
+            peers.remove(importer);
+        }
+    }
+
+    /** The device's policy: only peers it was told it can reach (as a p2pdma distance check would). */
+    @Override
+    public long p2pMap(long pfn, Object importer) {
+        if (!peers.contains(importer)) {
+            return -1;
+        }
+        peerMaps.merge(importer + "@" + pfn, 1, Integer::sum);
+        return pfn << Vm.PAGE_SHIFT; // the page's device address, reachable by the allowed peer
+    }
+
+    @Override
+    public void p2pUnmap(long pfn, Object importer) {
+        peerMaps.computeIfPresent(importer + "@" + pfn, (k, v) -> v > 1 ? v - 1 : null);
+    }
+
+    @Override
+    public int peerMappings() {
+        return peerMaps.values().stream().mapToInt(Integer::intValue).sum();
     }
 
     private Mirror mirror(Mm mm) {

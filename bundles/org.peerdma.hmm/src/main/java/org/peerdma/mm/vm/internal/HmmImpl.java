@@ -81,7 +81,16 @@ public class HmmImpl implements Hmm {
                     r.hmmPfns[i] = 0;
                     continue;
                 }
-                int f = mm.handleFault(addr, wantWrite); // migrate_to_ram
+                if (r.device != null && r.pas != null && pg.pgmap().owner instanceof org.peerdma.mm.vm.DevmemP2p owner) {
+                    long dma = owner.p2pMap(p.pfn(), r.device); // the owner may let the peer reach it in place
+                    if (dma != -1) {
+                        r.pas[i] = dma;
+                        r.hmmPfns[i] = p.pfn() | Vm.HMM_PFN_VALID | Vm.HMM_PFN_P2PDMA
+                                | (p.writable() ? Vm.HMM_PFN_WRITE : 0);
+                        continue;
+                    }
+                }
+                int f = mm.handleFault(addr, wantWrite); // refused or no p2p: migrate to RAM and retry
                 return f < 0 ? EFAULT : EBUSY;
             }
             if (!p.present()) {

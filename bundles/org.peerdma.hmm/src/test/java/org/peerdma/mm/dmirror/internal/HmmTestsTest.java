@@ -210,4 +210,46 @@ class HmmTestsTest {
         assertThat(new String(r.ptr, 0, 2)).isEqualTo("d1");
         assertThat(mm.pte(a + 3 * P).devicePrivate()).isFalse();
     }
+
+    @Test
+    void aPeerReachesDeviceMemoryInPlaceWhenAllowedElseItMigratesToRam() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, "devmem".getBytes());
+        assertThat(d0.migrateToDev(mm, new Cmd(a, NPAGES, null))).isZero();
+        org.peerdma.mm.vm.Hmm hmm = new HmmImpl();
+        org.peerdma.mm.vm.Hmm.Range r = new org.peerdma.mm.vm.Hmm.Range();
+        r.start = a;
+        r.end = a + P;
+        r.hmmPfns = new long[1];
+        r.pas = new long[1];
+        r.defaultFlags = HMM_PFN_REQ_FAULT;
+        r.device = d1;
+        r.devPrivateOwner = d1.owner();
+        d0.allowPeer(d1, true);
+        mm.mmapLock().readLock().lock();
+        try {
+            assertThat(hmm.rangeFault(mm, r)).isZero();
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        assertThat(r.hmmPfns[0] & HMM_PFN_P2PDMA).as("reached in place").isNotZero();
+        assertThat(r.pas[0]).isEqualTo(mm.pte(a).pfn() << PAGE_SHIFT);
+        assertThat(mm.pte(a).devicePrivate()).isTrue();
+        assertThat(d0.peerMappings()).isEqualTo(1);
+        ((org.peerdma.mm.vm.DevmemP2p) d0).p2pUnmap(mm.pte(a).pfn(), d1);
+        // the exporter refuses now: migrate to RAM and retry
+        d0.allowPeer(d1, false);
+        r.start = a + P;
+        r.end = a + 2 * P;
+        r.hmmPfns = new long[1]; // the P2PDMA bit is sticky in -> out: a fresh request
+        mm.mmapLock().readLock().lock();
+        try {
+            assertThat(hmm.rangeFault(mm, r)).isZero();
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        assertThat(r.hmmPfns[0] & HMM_PFN_P2PDMA).isZero();
+        assertThat(mm.pte(a + P).devicePrivate()).as("migrated back to system memory").isFalse();
+        assertThat(d0.peerMappings()).isZero();
+    }
 }
