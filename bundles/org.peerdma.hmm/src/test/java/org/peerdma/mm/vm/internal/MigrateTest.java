@@ -212,4 +212,55 @@ class MigrateTest {
         mm.munmap(fa, P);
         f.release();
     }
+
+    @Test
+    void deviceCoherentMemoryIsTheOtherType() {
+        DevPagemap coh = new DevPagemap();
+        coh.type = MemoryType.DEVICE_COHERENT;
+        coh.name = "coherent device memory";
+        coh.ranges.add(Range.ofSize(0x120_0000_0000L, 4 * P));
+        coh.owner = "coherent0";
+        Deque<Page> cfree = new ArrayDeque<>();
+        coh.ops = cfree::push;
+        zone.memremapPages(coh, 0);
+        for (int k = 0; k < 4; k++) {
+            cfree.add(zone.pfnToPage((0x120_0000_0000L >>> PAGE_SHIFT) + k));
+        }
+        long a = mm.mmap(0, 2 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, "coherent".getBytes());
+        Migrate m = args(mm.findVma(a), a, a + 2 * P, SELECT_SYSTEM);
+        assertThat(mm.migrateSetup(m)).isZero();
+        for (int i = 0; i < 2; i++) {
+            Page pg = cfree.pop();
+            pg.init("mm");
+            if ((m.src[i] & MIGRATE_PFN_VALID) != 0) {
+                pg.data().put(mm.frame(pfn(m.src[i])));
+            }
+            m.dst[i] = migratePfn(pg.pfn());
+        }
+        mm.migratePages(m);
+        mm.migrateFinalize(m);
+        assertThat(mm.pte(a).present()).as("coherent memory is mapped for the CPU").isTrue();
+        assertThat(mm.pte(a).devicePrivate()).isFalse();
+        byte[] b = new byte[8];
+        assertThat(mm.read(a, b)).isEqualTo(8);
+        assertThat(new String(b)).as("read in place, no migrate_to_ram").isEqualTo("coherent");
+        assertThat(migrateToRamCalls.get()).isZero();
+        // back to system memory with SELECT_DEVICE_COHERENT
+        Migrate back = args(mm.findVma(a), a, a + 2 * P, SELECT_DEVICE_COHERENT);
+        assertThat(mm.migrateSetup(back)).isZero();
+        assertThat(back.cpages).isEqualTo(2);
+        for (int i = 0; i < 2; i++) {
+            long d = mm.allocPage();
+            mm.frame(d).put(zone.pfnToPage(pfn(back.src[i])).data());
+            back.dst[i] = migratePfn(d);
+        }
+        mm.migratePages(back);
+        mm.migrateFinalize(back);
+        assertThat(cfree).as("the coherent pages went back to their driver").hasSize(4);
+        mm.read(a, b);
+        assertThat(new String(b)).isEqualTo("coherent");
+        mm.munmap(a, 2 * P);
+        zone.memunmapPages(coh);
+    }
 }
