@@ -19,7 +19,7 @@ public class ProcessesImpl implements MmProcesses {
     @Reference
     PhysMemory ram;
 
-    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL)
+    @Reference
     org.peerdma.mm.ZoneDevice zone;
 
     public ProcessesImpl() {
