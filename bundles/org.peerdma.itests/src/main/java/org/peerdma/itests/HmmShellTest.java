@@ -38,6 +38,11 @@ class HmmShellTest {
                 // already gone
             }
             sh.run("hmm:rmdev itest-dev");
+            try {
+                sh.run("hmm:rmdev itest-dev2");
+            } catch (Exception e) {
+                // removed by the test itself
+            }
         }
         assertThat(ram.used()).as("the process's pages are back in the RAM map").isEqualTo(used0);
     }
@@ -55,8 +60,10 @@ class HmmShellTest {
         assertThatThrownBy(() -> sh.run("hmm:read nosuch 0x1000 1")).hasMessageContaining("no process 'nosuch'");
         assertThatThrownBy(() -> sh.run("hmm:mmap itest-app 16K q")).hasMessageContaining("protection 'q'");
         assertThatThrownBy(() -> sh.run("hmm:read itest-app 0x10 1")).hasMessageContaining("EFAULT");
-        sh.run("hmm:migrate itest-dev itest-app " + a + " 1");
-        assertThatThrownBy(() -> sh.run("hmm:rmdev itest-dev")).hasMessageContaining("still holds 1 page");
-        sh.run("hmm:exit itest-app"); // its device page goes back to the device with it
+        sh.run("hmm:dmirror itest-dev2 4");
+        sh.run("hmm:migrate itest-dev2 itest-app " + a + " 1");
+        assertThat(sh.run("hmm:snapshot itest-dev itest-app " + a + " 1")).isEqualTo("none"); // another device's page
+        assertThat(sh.run("hmm:rmdev itest-dev2")).contains("1 page(s) evicted to system memory");
+        assertThat(sh.run("hmm:read itest-app " + a + " 9")).as("migrate_release: the data survived").isEqualTo("hello-hmm");
     }
 }

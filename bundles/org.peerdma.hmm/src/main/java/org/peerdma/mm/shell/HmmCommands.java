@@ -209,17 +209,13 @@ public class HmmCommands {
         return sb.toString().trim();
     }
 
-    @Descriptor("remove a dmirror device (its memory must be free: migrate back or exit the processes first)")
+    @Descriptor("remove a dmirror device: process pages still in its memory are migrated back first")
     public synchronized String rmdev(@Descriptor("device") String d) {
         Dmirror dev = dev(d);
-        if (dev.freePages() != dev.totalPages()) {
-            throw new KernelException(Errno.EBUSY, "device " + d + " still holds " + (dev.totalPages() - dev.freePages())
-                    + " page(s) of process memory: migrate them back or let the processes exit");
-        }
-        mms.values().forEach(dev::release);
+        int held = dev.totalPages() - dev.freePages();
         devs.remove(d);
         devices.destroy(dev);
-        return "device " + d + " removed";
+        return "device " + d + " removed" + (held > 0 ? ", " + held + " page(s) evicted to system memory" : "");
     }
 
     @Descriptor("the process exits (its mirrors are released, its memory freed)")

@@ -143,7 +143,30 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         }
     }
 
+    /** Address spaces this device put pages into (migrate_to_dev), for eviction. */
+    private final java.util.Set<Mm> users = ConcurrentHashMap.newKeySet();
+
+    /**
+     * dmirror_device_evict_chunk: before the device memory goes, every page of it still in a process
+     * is migrated back to system memory, so the process keeps its data and the CPU faults work.
+     */
     void destroy() {
+        for (Mm mm : users) {
+            if (mm.users() <= 0) {
+                continue;
+            }
+            mm.mmapLock().readLock().lock();
+            try {
+                for (Vma v : mm.vmas()) {
+                    if ((v.flags() & (Vm.VM_IO | Vm.VM_PFNMAP)) == 0) {
+                        toSystem(mm, args(v, v.start(), v.end(), Migrate.SELECT_DEVICE_PRIVATE));
+                    }
+                }
+            } finally {
+                mm.mmapLock().readLock().unlock();
+            }
+        }
+        users.clear();
         mirrors.keySet().forEach(this::release);
         zone.memunmapPages(pgmap);
     }
@@ -277,6 +300,7 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         long start = cmd.addr;
         long end = start + cmd.npages * P;
         cmd.cpages = 0;
+        users.add(mm);
         mm.mmapLock().readLock().lock();
         try {
             for (long a = start; a < end;) {

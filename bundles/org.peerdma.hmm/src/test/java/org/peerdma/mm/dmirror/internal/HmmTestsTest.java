@@ -252,4 +252,48 @@ class HmmTestsTest {
         assertThat(mm.pte(a + P).devicePrivate()).as("migrated back to system memory").isFalse();
         assertThat(d0.peerMappings()).isZero();
     }
+
+    /** anon_teardown: a device read racing a munmap either completes with the right data or fails cleanly. */
+    @Test
+    void anonTeardownRacingTheDevice() throws Exception {
+        int ok = 0;
+        int failed = 0;
+        for (int round = 0; round < 100; round++) {
+            long a = anon(PROT_READ | PROT_WRITE);
+            byte[] data = pattern(round);
+            mm.write(a, data);
+            Cmd c = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+            int[] ret = new int[1];
+            Thread dev = new Thread(() -> ret[0] = d0.read(mm, c));
+            dev.start();
+            if (round % 2 == 0) {
+                Thread.onSpinWait();
+            }
+            assertThat(mm.munmap(a, NPAGES * P)).isZero();
+            dev.join(5000);
+            assertThat(dev.isAlive()).isFalse();
+            if (ret[0] == 0) {
+                assertThat(c.ptr).as("round %d: a completed read has the right bytes", round).isEqualTo(data);
+                ok++;
+            } else {
+                assertThat(ret[0]).as("round %d", round).isEqualTo(-14);
+                failed++;
+            }
+        }
+        assertThat(ok + failed).isEqualTo(100);
+    }
+
+    /** migrate_release: the device goes while it holds process pages; they come back, CPU faults work. */
+    @Test
+    void migrateRelease() {
+        Dmirror d2 = devs.create("hmm_dmirror2", 0x130_0000_0000L, 32);
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(5));
+        assertThat(d2.migrateToDev(mm, new Cmd(a, NPAGES, null))).isZero();
+        devs.destroy(d2);
+        assertThat(mm.pte(a).devicePrivate()).isFalse();
+        byte[] back = new byte[(int) (NPAGES * P)];
+        assertThat(mm.read(a, back)).isEqualTo((int) (NPAGES * P));
+        assertThat(back).isEqualTo(pattern(5));
+    }
 }
