@@ -46,6 +46,22 @@ public class KernelException extends RuntimeException {
         return new KernelException(Errno.EINVAL, String.format(fmt, args));
     }
 
+    /**
+     * check - a kernel-style result (0 or positive on success, -errno on failure) as a value or as an
+     * exception naming the call: "WHAT failed: ENOSPC (No space left on device)". An unknown number
+     * is reported as EIO with the number.
+     */
+    public static long check(long ret, String what) {
+        if (ret >= 0) {
+            return ret;
+        }
+        Errno e = ret >= Integer.MIN_VALUE ? Errno.of((int) ret).orElse(null) : null;
+        if (e == null) {
+            throw new KernelException(Errno.EIO, what + " failed: unknown error " + ret);
+        }
+        throw new KernelException(e, what + " failed: " + e.name() + " (" + e.text() + ")");
+    }
+
     /** Shorthand for {@code new KernelException(Errno.ENODEV, String.format(fmt, args))}. */
     public static KernelException enodev(String fmt, Object... args) {
         return new KernelException(Errno.ENODEV, String.format(fmt, args));

@@ -23,4 +23,18 @@ class ErrnoTest {
         assertThat(e.detail()).isEqualTo("bad BAR 7");
         assertThat(e.returnValue()).isEqualTo(-22);
     }
+
+    @Test
+    void checkTurnsKernelResultsIntoValuesOrNamedErrors() {
+        assertThat(KernelException.check(5, "read")).isEqualTo(5);
+        assertThat(KernelException.check(0, "close")).isZero();
+        KernelException e = org.assertj.core.api.Assertions.catchThrowableOfType(
+                () -> KernelException.check(-28, "IMP_TO_REFS"), KernelException.class);
+        assertThat(e.errno()).isEqualTo(Errno.ENOSPC);
+        assertThat(e.getMessage()).isEqualTo("ENOSPC: IMP_TO_REFS failed: ENOSPC (No space left on device)");
+        KernelException odd = org.assertj.core.api.Assertions.catchThrowableOfType(
+                () -> KernelException.check(-4000, "x"), KernelException.class);
+        assertThat(odd.errno()).isEqualTo(Errno.EIO);
+        assertThat(odd.getMessage()).contains("unknown error -4000");
+    }
 }

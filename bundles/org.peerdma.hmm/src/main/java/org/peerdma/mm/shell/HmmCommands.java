@@ -87,11 +87,7 @@ public class HmmCommands {
     }
 
     private static String check(long r, String what) {
-        if (r < 0) {
-            Errno e = Errno.of((int) -r).orElse(Errno.EIO);
-            throw new KernelException(e, what + ": " + e.name());
-        }
-        return String.format(Locale.ROOT, "%#x", r);
+        return String.format(Locale.ROOT, "%#x", KernelException.check(r, what));
     }
 
     @Descriptor("a process with an empty address space")

@@ -57,10 +57,7 @@ public class HdmabufCommands {
     }
 
     private static String check(int r, String what) {
-        if (r < 0) {
-            Errno e = Errno.of(-r).orElse(Errno.EIO);
-            throw new KernelException(e, what + ": " + e.name());
-        }
+        KernelException.check(r, what);
         return what + ": ok";
     }
 

@@ -473,11 +473,7 @@ public class DmaBufCommands {
     }
 
     private static int check(int r, String what) {
-        if (r < 0) {
-            Errno e = Errno.of(r).orElse(Errno.EINVAL);
-            throw new KernelException(e, what + " failed: " + e.name() + " (" + r + ")");
-        }
-        return r;
+        return (int) KernelException.check(r, what);
     }
 
     private static DmaDirection direction(String s) {

@@ -65,11 +65,7 @@ public class GntdevCommands {
     }
 
     private static int check(int r, String what) {
-        if (r < 0) {
-            Errno e = Errno.of(-r).orElse(Errno.EIO);
-            throw new KernelException(e, what + " failed: " + e.name());
-        }
-        return r;
+        return (int) KernelException.check(r, what);
     }
 
     @Descriptor("create a dumb buffer of this domain's own pages (a PV display frontend's framebuffer); prints its fd")
