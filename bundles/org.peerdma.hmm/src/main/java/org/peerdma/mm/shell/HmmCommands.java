@@ -133,7 +133,8 @@ public class HmmCommands {
     @Descriptor("the CPU writes text at an address (faulting pages in)")
     public synchronized String write(@Descriptor("process") String p, @Descriptor("address") String a,
             @Descriptor("text") String text) {
-        return check(mm(p).write(addr(a), text.getBytes(StandardCharsets.UTF_8)), "write") + " bytes written";
+        return KernelException.check(mm(p).write(addr(a), text.getBytes(StandardCharsets.UTF_8)), "write")
+                + " bytes written";
     }
 
     @Descriptor("the CPU reads text at an address")
