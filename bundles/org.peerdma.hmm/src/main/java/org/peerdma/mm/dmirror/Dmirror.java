@@ -61,6 +61,15 @@ public interface Dmirror {
     /** HMM_DMIRROR_SNAPSHOT: what the CPU page table holds, one byte per page, no faulting. */
     int snapshot(Mm mm, Cmd cmd);
 
+    /**
+     * HMM_DMIRROR_EXCLUSIVE: make the range's pages exclusive to this device (make_device_exclusive):
+     * the CPU loses access until it touches them. Return: 0; -EFAULT (no vma, or not writable).
+     */
+    int exclusive(Mm mm, Cmd cmd);
+
+    /** HMM_DMIRROR_CHECK_EXCLUSIVE: 0 while every page is still exclusive to the device, else -EPERM. */
+    int checkExclusive(Mm mm, Cmd cmd);
+
     /** @return device pages free now, and in total. */
     int freePages();
 

@@ -59,8 +59,9 @@ public interface Mm {
      * memory (org.peerdma.mm.Page), else null; {@code devicePrivate} entries are not present for
      * the CPU (a device-private swap entry).
      */
-    record Pte(long pfn, boolean present, boolean writable, boolean special, Object page, boolean devicePrivate) {
-        public static final Pte NONE = new Pte(0, false, false, false, null, false);
+    record Pte(long pfn, boolean present, boolean writable, boolean special, Object page, boolean devicePrivate,
+            Object exclusiveOwner) {
+        public static final Pte NONE = new Pte(0, false, false, false, null, false, null);
     }
 
     /** The context migrate_to_ram gets (struct vm_fault). */
@@ -98,6 +99,20 @@ public interface Mm {
      * -EINVAL (the address space has no users left), as KernelException.
      */
     MmuInterval insertNotifier(long start, long length, MmuInterval.Ops ops);
+
+    /**
+     * makeDeviceExclusive - make_device_exclusive_range for one page: the page is faulted in writable,
+     * the notifiers are told ("exclusive", with {@code owner}), and the pte becomes a device-exclusive
+     * entry: the CPU's next access restores it (telling the notifiers again) before going on.
+     * Return: 1 (pages made exclusive); -EFAULT (no vma, or not writable).
+     */
+    int makeDeviceExclusive(long addr, Object owner);
+
+    /**
+     * invalidationOwner - inside an invalidate callback: the owner the invalidation was started for
+     * (mmu_notifier_range.owner), so a driver can skip its own "exclusive" invalidations; else null.
+     */
+    Object invalidationOwner();
 
     /** @return the global invalidate_seq (even when idle, odd while invalidating). */
     long invalidateSeq();

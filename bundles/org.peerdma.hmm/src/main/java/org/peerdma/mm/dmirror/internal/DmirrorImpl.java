@@ -42,6 +42,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
     final class Mirror {
         final Mm mm;
         final TreeMap<Long, Long> pt = new TreeMap<>();
+        /** Pages this device holds exclusively (DPT_XA_TAG_ATOMIC). */
+        final java.util.Set<Long> atomic = new java.util.TreeSet<>();
         final MmuInterval notifier;
 
         Mirror(Mm mm) {
@@ -50,7 +52,13 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
             this.notifier = mm.insertNotifier(0, 0x8000_0000_0000L, (sub, start, end, ev, blockable, cur) -> {
                 synchronized (this) {
                     sub.setSeq(cur);
+                    // our own make_device_exclusive does not take the page away from us
+                    if ("exclusive".equals(ev) && mm.invalidationOwner() == DmirrorImpl.this
+                            && !atomic.contains(start >>> Vm.PAGE_SHIFT)) {
+                        return true;
+                    }
                     pt.subMap(start >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true).clear();
+                    atomic.removeIf(v -> v >= start >>> Vm.PAGE_SHIFT && v <= (end - 1) >>> Vm.PAGE_SHIFT);
                 }
                 return true;
             });
@@ -437,6 +445,40 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         } finally {
             mm.mmapLock().readLock().unlock();
         }
+    }
+
+    @Override
+    public int exclusive(Mm mm, Cmd cmd) {
+        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0) {
+            return EINVAL;
+        }
+        Mirror mir = mirror(mm);
+        for (long a = cmd.addr; a < cmd.addr + cmd.npages * P; a += P) {
+            int r = mm.makeDeviceExclusive(a, this);
+            if (r < 0) {
+                return r;
+            }
+            Mm.Pte p = mm.pte(a);
+            synchronized (mir) {
+                mir.pt.put(a >>> Vm.PAGE_SHIFT, p.pfn() | Vm.HMM_PFN_WRITE);
+                mir.atomic.add(a >>> Vm.PAGE_SHIFT);
+            }
+        }
+        cmd.cpages = cmd.npages;
+        return 0;
+    }
+
+    @Override
+    public int checkExclusive(Mm mm, Cmd cmd) {
+        Mirror mir = mirror(mm);
+        synchronized (mir) {
+            for (long a = cmd.addr; a < cmd.addr + cmd.npages * P; a += P) {
+                if (!mir.atomic.contains(a >>> Vm.PAGE_SHIFT)) {
+                    return -1; // -EPERM: the CPU took it back
+                }
+            }
+        }
+        return 0;
     }
 
     @Override

@@ -120,6 +120,8 @@ final class MmImpl implements Mm {
         final PhysMemory.PhysRegion owned;
         /** ZONE_DEVICE memory (device-private: not CPU accessible; coherent: mem is its data). */
         final org.peerdma.mm.Page device;
+        /** A device-exclusive entry's owner (not CPU accessible until restored), or null. */
+        Object exclusiveOwner;
 
         PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, PhysMemory.PhysRegion owned) {
             this(pfn, writable, special, mem, owned, null);
@@ -420,11 +422,21 @@ final class MmImpl implements Mm {
         long vpn = addr >>> Vm.PAGE_SHIFT;
         PteImpl p;
         for (int tries = 0;; tries++) {
+            Object exclusive;
             synchronized (this) {
                 p = ptes.get(vpn);
-                if (p != null && !p.devicePrivate() && (!write || p.writable)) {
+                exclusive = p == null ? null : p.exclusiveOwner;
+                if (p != null && exclusive == null && !p.devicePrivate() && (!write || p.writable)) {
                     return 0;
                 }
+            }
+            if (exclusive != null) { // remove_device_exclusive_entry: the device loses it, the CPU gets it back
+                long pg = addr & -Vm.PAGE_SIZE;
+                invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", exclusive);
+                synchronized (this) {
+                    p.exclusiveOwner = null;
+                }
+                continue;
             }
             if (p == null || !p.devicePrivate()) {
                 break;
@@ -525,7 +537,8 @@ final class MmImpl implements Mm {
     public synchronized Pte pte(long addr) {
         PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
         return p == null ? Pte.NONE
-                : new Pte(p.pfn, !p.devicePrivate(), p.writable, p.special, p.device, p.devicePrivate());
+                : new Pte(p.pfn, !p.devicePrivate() && p.exclusiveOwner == null, p.writable, p.special, p.device,
+                        p.devicePrivate(), p.exclusiveOwner);
     }
 
     // ---------------------------------------------------------------- migrate_vma (mm/migrate_device.c)
@@ -844,6 +857,45 @@ final class MmImpl implements Mm {
     @Override
     public synchronized long invalidateSeq() {
         return invalidateSeq;
+    }
+
+    private final ThreadLocal<Object> invalidating = new ThreadLocal<>();
+
+    @Override
+    public Object invalidationOwner() {
+        return invalidating.get();
+    }
+
+    @Override
+    public int makeDeviceExclusive(long addr, Object owner) {
+        Vma v = findVma(addr);
+        if (v == null || (v.flags() & Vm.VM_WRITE) == 0) {
+            return -14;
+        }
+        int r = handleFault(addr, true); // GUP with FOLL_WRITE
+        if (r < 0) {
+            return -14;
+        }
+        long pg = addr & -Vm.PAGE_SIZE;
+        invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", owner);
+        synchronized (this) {
+            PteImpl p = ptes.get(pg >>> Vm.PAGE_SHIFT);
+            if (p == null || p.device != null || p.special) {
+                return -14;
+            }
+            p.exclusiveOwner = owner;
+        }
+        return 1;
+    }
+
+    private void invalidate(long start, long end, String event, Object owner) {
+        Object before = invalidating.get();
+        invalidating.set(owner);
+        try {
+            invalidate(start, end, event);
+        } finally {
+            invalidating.set(before);
+        }
     }
 
     /** mmu_notifier_invalidate_range_start/end around a change of [start, end). */

@@ -296,4 +296,34 @@ class HmmTestsTest {
         assertThat(mm.read(a, back)).isEqualTo((int) (NPAGES * P));
         assertThat(back).isEqualTo(pattern(5));
     }
+
+    @Test
+    void exclusiveAccessIsRevokedByTheCpu() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(11));
+        Cmd c = new Cmd(a, NPAGES, null);
+        assertThat(d0.exclusive(mm, c)).isZero();
+        assertThat(c.cpages).isEqualTo(NPAGES);
+        assertThat(d0.checkExclusive(mm, c)).isZero();
+        assertThat(mm.pte(a).present()).as("not the CPU's while exclusive").isFalse();
+        Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, r)).isZero();
+        assertThat(r.ptr).isEqualTo(pattern(11));
+        mm.write(a + 3 * P, "cpu".getBytes()); // the CPU takes page 3 back
+        assertThat(d0.checkExclusive(mm, c)).isEqualTo(-1);
+        assertThat(mm.pte(a + 3 * P).present()).isTrue();
+        assertThat(d0.read(mm, r)).as("the device refaults").isZero();
+        assertThat(new String(r.ptr, (int) (3 * P), 3)).isEqualTo("cpu");
+    }
+
+    @Test
+    void exclusiveThenMprotectReadOnlyRefusesDeviceWrites() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, new byte[1]);
+        assertThat(d0.exclusive(mm, new Cmd(a, NPAGES, null))).isZero();
+        assertThat(mm.mprotect(a, NPAGES * P, PROT_READ)).isZero();
+        assertThat(d0.write(mm, new Cmd(a, NPAGES, pattern(2)))).isEqualTo(-1); // -EPERM
+        long ro = anon(PROT_READ);
+        assertThat(d0.exclusive(mm, new Cmd(ro, 1, null))).as("not writable").isEqualTo(-14);
+    }
 }
