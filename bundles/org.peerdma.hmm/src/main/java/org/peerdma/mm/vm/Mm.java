@@ -117,6 +117,13 @@ public interface Mm {
     /** @return the global invalidate_seq (even when idle, odd while invalidating). */
     long invalidateSeq();
 
+    /**
+     * fork - dup_mmap: a child address space with the same vmas. Private anonymous pages are shared
+     * copy-on-write (both sides write-protected, the notifiers told); shared ones stay shared; file,
+     * special and device pages are mapped in both. Device-exclusive entries are restored first.
+     */
+    Mm fork(String childName);
+
     /** mmget / mmput: users of the address space; at 0 everything is unmapped. */
     void mmget();
 

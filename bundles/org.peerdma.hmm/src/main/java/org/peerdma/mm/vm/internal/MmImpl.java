@@ -111,23 +111,47 @@ final class MmImpl implements Mm {
         }
     }
 
+    /** An anonymous page and how many page tables map it (parent and children after fork share it). */
+    static final class AnonPage {
+        final PhysMemory.PhysRegion region;
+        final java.util.concurrent.atomic.AtomicInteger maps = new java.util.concurrent.atomic.AtomicInteger(1);
+
+        AnonPage(PhysMemory.PhysRegion region) {
+            this.region = region;
+        }
+
+        void get() {
+            maps.incrementAndGet();
+        }
+
+        void put() {
+            if (maps.decrementAndGet() == 0) {
+                region.close();
+            }
+        }
+
+        boolean shared() {
+            return maps.get() > 1;
+        }
+    }
+
     /** A page-table entry: the frame, its memory, and whether the address space owns the page. */
     static final class PteImpl {
         final long pfn;
         boolean writable;
         final boolean special;
         final ByteBuffer mem;
-        final PhysMemory.PhysRegion owned;
+        final AnonPage owned;
         /** ZONE_DEVICE memory (device-private: not CPU accessible; coherent: mem is its data). */
         final org.peerdma.mm.Page device;
         /** A device-exclusive entry's owner (not CPU accessible until restored), or null. */
         Object exclusiveOwner;
 
-        PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, PhysMemory.PhysRegion owned) {
+        PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, AnonPage owned) {
             this(pfn, writable, special, mem, owned, null);
         }
 
-        PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, PhysMemory.PhysRegion owned,
+        PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, AnonPage owned,
                 org.peerdma.mm.Page device) {
             this.pfn = pfn;
             this.writable = writable;
@@ -144,7 +168,7 @@ final class MmImpl implements Mm {
         /** Drop what this entry holds: an owned RAM page, or the page table's reference on a device page. */
         void release() {
             if (owned != null) {
-                owned.close();
+                owned.put();
             }
             if (device != null) {
                 device.put(PTE_HOLDER);
@@ -467,6 +491,12 @@ final class MmImpl implements Mm {
             }
             return 0;
         }
+        if (p != null && p.owned != null && write && !p.owned.shared()) {
+            synchronized (this) { // the last mapper of a copy-on-write page: it becomes writable in place
+                p.writable = true;
+            }
+            return 0;
+        }
         if (v.file != null && !write && p == null) {
             synchronized (this) { // private file mapping, read: the file's page, read-only until written
                 ptes.put(vpn, new PteImpl(v.file.pfn(index), false, false, v.file.page(index), null));
@@ -483,7 +513,7 @@ final class MmImpl implements Mm {
         }
         synchronized (this) {
             PteImpl old = ptes.put(vpn, new PteImpl(page.phys() >>> Vm.PAGE_SHIFT, (v.flags & Vm.VM_WRITE) != 0, false,
-                    page.memory(), page));
+                    page.memory(), new AnonPage(page)));
             if (old != null) {
                 old.release();
             }
@@ -698,7 +728,7 @@ final class MmImpl implements Mm {
                 }
                 long vpn = (start >>> Vm.PAGE_SHIFT) + i;
                 boolean w = (v.flags & Vm.VM_WRITE) != 0;
-                PteImpl now = r != null ? new PteImpl(dpfn, w, false, r.memory(), r)
+                PteImpl now = r != null ? new PteImpl(dpfn, w, false, r.memory(), new AnonPage(r))
                         : new PteImpl(dpfn, w, false, devicePageMem(dpfn), null, zone.pfnToPage(dpfn));
                 PteImpl before = ptes.put(vpn, now);
                 if (before != null) {
@@ -719,6 +749,58 @@ final class MmImpl implements Mm {
     @Override
     public synchronized long rssPages() {
         return ptes.values().stream().filter(p -> p.owned != null).count();
+    }
+
+    // ---------------------------------------------------------------- fork
+
+    @Override
+    public Mm fork(String childName) {
+        MmImpl child = new MmImpl(childName, ram, zone);
+        mmapLock.writeLock().lock();
+        try {
+            // exclusive entries go back to the CPU first (their devices are told)
+            List<Long> exclusive = new ArrayList<>();
+            synchronized (this) {
+                ptes.forEach((vpn, p) -> {
+                    if (p.exclusiveOwner != null) {
+                        exclusive.add(vpn);
+                    }
+                });
+            }
+            for (long vpn : exclusive) {
+                fault(vpn << Vm.PAGE_SHIFT, false);
+            }
+            for (VmaImpl v : vmas.values()) {
+                boolean cow = (v.flags & Vm.VM_SHARED) == 0 && v.ops == null;
+                if (cow) {
+                    invalidate(v.start, v.end, "protection"); // the parent's private pages become read-only
+                }
+                child.vmas.put(v.start, v.copy());
+                synchronized (this) {
+                    for (var e : ptes.subMap(v.start >>> Vm.PAGE_SHIFT, true, (v.end - 1) >>> Vm.PAGE_SHIFT, true)
+                            .entrySet()) {
+                        PteImpl p = e.getValue();
+                        if (p.owned != null) {
+                            p.owned.get();
+                            if (cow) {
+                                p.writable = false;
+                            }
+                        }
+                        if (p.device != null) {
+                            p.device.get(PTE_HOLDER);
+                        }
+                        PteImpl c = new PteImpl(p.pfn, cow && p.owned != null ? false : p.writable, p.special, p.mem,
+                                p.owned, p.device);
+                        synchronized (child) {
+                            child.ptes.put(e.getKey(), c);
+                        }
+                    }
+                }
+            }
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+        return child;
     }
 
     // ---------------------------------------------------------------- users

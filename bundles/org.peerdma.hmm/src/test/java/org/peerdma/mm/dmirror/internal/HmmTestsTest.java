@@ -326,4 +326,51 @@ class HmmTestsTest {
         long ro = anon(PROT_READ);
         assertThat(d0.exclusive(mm, new Cmd(ro, 1, null))).as("not writable").isEqualTo(-14);
     }
+
+    /** anon_write_child / anon_write_shared: a private mapping is copy-on-write for the child, a shared one is not. */
+    @Test
+    void anonWriteChildAndShared() {
+        long priv = anon(PROT_READ | PROT_WRITE);
+        long shared = mm.mmap(0, NPAGES * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, null, 0);
+        mm.write(priv, pattern(1));
+        mm.write(shared, pattern(1));
+        Mm child = mm.fork("child");
+        try {
+            assertThat(child.pte(priv).pfn()).as("shared until written").isEqualTo(mm.pte(priv).pfn());
+            assertThat(d0.write(child, new Cmd(priv, NPAGES, pattern(2)))).isZero();
+            assertThat(d0.write(child, new Cmd(shared, NPAGES, pattern(3)))).isZero();
+            byte[] got = new byte[(int) (NPAGES * P)];
+            mm.read(priv, got);
+            assertThat(got).as("the parent keeps its private data").isEqualTo(pattern(1));
+            child.read(priv, got);
+            assertThat(got).isEqualTo(pattern(2));
+            mm.read(shared, got);
+            assertThat(got).as("a shared mapping is shared with the child").isEqualTo(pattern(3));
+            // the parent writes its private copy: the page is its alone again once the child copied
+            assertThat(mm.write(priv, "p".getBytes())).isEqualTo(1);
+        } finally {
+            d0.release(child);
+            child.mmput();
+        }
+    }
+
+    /** exclusive_cow: a fork takes exclusive pages back, and copy-on-write keeps working. */
+    @Test
+    void exclusiveCow() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(4));
+        Cmd c = new Cmd(a, NPAGES, null);
+        assertThat(d0.exclusive(mm, c)).isZero();
+        Mm child = mm.fork("child");
+        try {
+            assertThat(d0.checkExclusive(mm, c)).as("fork restored the pages to the CPU").isEqualTo(-1);
+            assertThat(child.write(a, "child".getBytes())).isEqualTo(5);
+            byte[] got = new byte[5];
+            mm.read(a, got);
+            assertThat(got).isEqualTo(java.util.Arrays.copyOf(pattern(4), 5));
+        } finally {
+            d0.release(child);
+            child.mmput();
+        }
+    }
 }
