@@ -66,6 +66,8 @@ class DmaBufShellTest {
         assertThatThrownBy(() -> sh.run("dmabuf:read 999 0 1")).hasMessageContaining("fd 999");
         assertThatThrownBy(() -> sh.run("dmabuf:read " + h + " 1048570 10")).hasMessageContaining("outside");
         assertThatThrownBy(() -> sh.run("dmabuf:read " + h + " 0 -1")).hasMessageContaining("negative");
+        assertThatThrownBy(() -> sh.run("dmabuf:read " + h + " 0 2147483647")).as("checked before allocating")
+                .hasMessageContaining("outside");
         assertThatThrownBy(() -> sh.run("dmabuf:udmabuf 100")).hasMessageContaining("UDMABUF_CREATE");
         sh.run("dmabuf:close " + h);
         sh.run("dmabuf:close " + u);

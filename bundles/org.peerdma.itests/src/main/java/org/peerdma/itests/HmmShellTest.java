@@ -60,6 +60,9 @@ class HmmShellTest {
         assertThatThrownBy(() -> sh.run("hmm:read nosuch 0x1000 1")).hasMessageContaining("no process 'nosuch'");
         assertThatThrownBy(() -> sh.run("hmm:mmap itest-app 16K q")).hasMessageContaining("protection 'q'");
         assertThatThrownBy(() -> sh.run("hmm:read itest-app 0x10 1")).hasMessageContaining("EFAULT");
+        assertThatThrownBy(() -> sh.run("hmm:read itest-app " + a + " 2147483647")).hasMessageContaining("1 MiB");
+        assertThatThrownBy(() -> sh.run("hmm:devread itest-dev itest-app " + a + " 100000000 1"))
+                .hasMessageContaining("1 to 256");
         sh.run("hmm:dmirror itest-dev2 4");
         sh.run("hmm:migrate itest-dev2 itest-app " + a + " 1");
         assertThat(sh.run("hmm:snapshot itest-dev itest-app " + a + " 1")).isEqualTo("none"); // another device's page

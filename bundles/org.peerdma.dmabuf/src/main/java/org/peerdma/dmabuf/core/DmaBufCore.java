@@ -106,6 +106,41 @@ public interface DmaBufCore {
         }
     }
 
+    /**
+     * readBytes - {@code len} bytes at {@code off} through a kernel mapping (vmap, copy, vunmap), as a
+     * driver or a debug tool reads a buffer. Errors: EINVAL for a range outside the buffer (checked
+     * before anything is allocated); vmap's errors.
+     */
+    default byte[] readBytes(DmaBuf buf, long off, long len) {
+        checkRange(buf, off, len);
+        byte[] out = new byte[(int) len];
+        BufMap m = vmapUnlocked(buf);
+        try {
+            m.read(off, out);
+        } finally {
+            vunmapUnlocked(buf, m);
+        }
+        return out;
+    }
+
+    /** writeBytes - the bytes at {@code off} through a kernel mapping. Errors as readBytes. */
+    default void writeBytes(DmaBuf buf, long off, byte[] data) {
+        checkRange(buf, off, data.length);
+        BufMap m = vmapUnlocked(buf);
+        try {
+            m.write(off, data);
+        } finally {
+            vunmapUnlocked(buf, m);
+        }
+    }
+
+    private static void checkRange(DmaBuf buf, long off, long len) {
+        if (off < 0 || len < 0 || off > buf.size() || len > buf.size() - off) {
+            throw org.peerdma.errno.KernelException.einval("%d bytes at %d is outside the %d-byte buffer", len, off,
+                    buf.size());
+        }
+    }
+
     /** vunmapUnlocked - dma_buf_vunmap_unlocked. */
     default void vunmapUnlocked(DmaBuf buf, BufMap map) {
         buf.resv().lock();

@@ -90,6 +90,12 @@ public class HmmCommands {
         return String.format(Locale.ROOT, "%#x", KernelException.check(r, what));
     }
 
+    private static void pages(int n, int max) {
+        if (n < 1 || n > max) {
+            throw KernelException.einval("%d pages: 1 to %d from the shell", n, max);
+        }
+    }
+
     @Descriptor("a process with an empty address space")
     public synchronized String proc(@Descriptor("name") String name) {
         if (mms.containsKey(name)) {
@@ -140,8 +146,8 @@ public class HmmCommands {
     @Descriptor("the CPU reads text at an address")
     public synchronized String read(@Descriptor("process") String p, @Descriptor("address") String a,
             @Descriptor("bytes") int len) {
-        if (len < 0) {
-            throw KernelException.einval("length %d", len);
+        if (len < 0 || len > 1 << 20) {
+            throw KernelException.einval("length %d: 0 to 1 MiB from the shell", len);
         }
         byte[] b = new byte[len];
         check(mm(p).read(addr(a), b), "read");
@@ -163,6 +169,7 @@ public class HmmCommands {
     @Descriptor("the device reads pages of a process through HMM (HMM_DMIRROR_READ), as text")
     public synchronized String devread(@Descriptor("device") String d, @Descriptor("process") String p,
             @Descriptor("address") String a, @Descriptor("pages") int n, @Descriptor("bytes to show") int show) {
+        pages(n, 256);
         Dmirror.Cmd c = new Dmirror.Cmd(addr(a), n, new byte[(int) (n * Vm.PAGE_SIZE)]);
         check(dev(d).read(mm(p), c), "HMM_DMIRROR_READ");
         return new String(c.ptr, 0, Math.min(show, c.ptr.length), StandardCharsets.UTF_8).replace("\0", "") + " ("
@@ -191,6 +198,7 @@ public class HmmCommands {
     @Descriptor("what the CPU page table holds for a range, page by page (no faulting)")
     public synchronized String snapshot(@Descriptor("device") String d, @Descriptor("process") String p,
             @Descriptor("address") String a, @Descriptor("pages") int n) {
+        pages(n, 65536);
         Dmirror.Cmd c = new Dmirror.Cmd(addr(a), n, new byte[n]);
         check(dev(d).snapshot(mm(p), c), "HMM_DMIRROR_SNAPSHOT");
         StringBuilder sb = new StringBuilder();

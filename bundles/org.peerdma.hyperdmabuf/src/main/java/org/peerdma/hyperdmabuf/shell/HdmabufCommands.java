@@ -12,7 +12,6 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
-import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufCore;
 import org.peerdma.dmabuf.core.FdTable;
@@ -96,12 +95,7 @@ public class HdmabufCommands {
         byte[] b = t.getBytes(StandardCharsets.UTF_8);
         DmaBuf buf = proc.get(fd);
         try {
-            BufMap m = core.vmapUnlocked(buf);
-            try {
-                m.write(off, b);
-            } finally {
-                core.vunmapUnlocked(buf, m);
-            }
+            core.writeBytes(buf, off, b);
         } finally {
             core.put(buf);
         }
@@ -110,22 +104,12 @@ public class HdmabufCommands {
 
     @Descriptor("read text from a buffer")
     public synchronized String read(@Descriptor("fd") int fd, @Descriptor("offset") long off, @Descriptor("bytes") int len) {
-        if (len < 0) {
-            throw KernelException.einval("length %d", len);
-        }
-        byte[] b = new byte[len];
         DmaBuf buf = proc.get(fd);
         try {
-            BufMap m = core.vmapUnlocked(buf);
-            try {
-                m.read(off, b);
-            } finally {
-                core.vunmapUnlocked(buf, m);
-            }
+            return new String(core.readBytes(buf, off, len), StandardCharsets.UTF_8);
         } finally {
             core.put(buf);
         }
-        return new String(b, StandardCharsets.UTF_8);
     }
 
     @Descriptor("EXPORT_REMOTE a buffer to a domain, with optional private data; prints the id")

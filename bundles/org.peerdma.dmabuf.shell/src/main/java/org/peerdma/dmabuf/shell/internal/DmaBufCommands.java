@@ -18,7 +18,6 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.peerdma.dma.DmaDirection;
 import org.peerdma.dma.SgEntry;
-import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufAttachment;
 import org.peerdma.dmabuf.core.DmaBufCore;
@@ -319,7 +318,12 @@ public class DmaBufCommands {
     public synchronized String write(@Descriptor("shell fd") int fd, @Descriptor("byte offset") long off,
             @Descriptor("text") String text) {
         byte[] data = text.getBytes(StandardCharsets.UTF_8);
-        withVmap(fd, off, data.length, m -> m.write(off, data));
+        DmaBuf b = buf(fd);
+        try {
+            core.writeBytes(b, off, data);
+        } finally {
+            core.put(b);
+        }
         return data.length + " bytes written at " + off;
     }
 
@@ -329,9 +333,12 @@ public class DmaBufCommands {
         if (len < 0) {
             throw KernelException.einval("length %d is negative", len);
         }
-        byte[] data = new byte[len];
-        withVmap(fd, off, len, m -> m.read(off, data));
-        return new String(data, StandardCharsets.UTF_8);
+        DmaBuf b = buf(fd);
+        try {
+            return new String(core.readBytes(b, off, len), StandardCharsets.UTF_8);
+        } finally {
+            core.put(b);
+        }
     }
 
     @Descriptor("the attachment's device reads the buffer with its own DMA (mapping first if needed), as text, "
@@ -407,27 +414,6 @@ public class DmaBufCommands {
                 throw new KernelException(Errno.of((int) r).orElse(Errno.EINTR), "wait on fd " + fd + " failed");
             }
             return r == 0 ? "timed out after " + ms + " ms" : "signalled";
-        } finally {
-            core.put(b);
-        }
-    }
-
-    private interface MapUse {
-        void run(BufMap m);
-    }
-
-    private void withVmap(int fd, long off, long len, MapUse use) {
-        DmaBuf b = buf(fd);
-        try {
-            if (off < 0 || len < 0 || off + len > b.size()) {
-                throw KernelException.einval("%d bytes at %d is outside the %d-byte buffer", len, off, b.size());
-            }
-            BufMap m = core.vmapUnlocked(b);
-            try {
-                use.run(m);
-            } finally {
-                core.vunmapUnlocked(b, m);
-            }
         } finally {
             core.put(b);
         }

@@ -13,7 +13,6 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.peerdma.dmabuf.core.BufMap;
 import org.peerdma.dmabuf.core.DmaBuf;
 import org.peerdma.dmabuf.core.DmaBufCore;
 import org.peerdma.dmabuf.core.FdTable;
@@ -133,29 +132,20 @@ public class GntdevCommands {
     @Descriptor("write text into a buffer (through its mapping)")
     public synchronized String write(@Descriptor("fd") int fd, @Descriptor("offset") long off, @Descriptor("text") String text) {
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        withMap(fd, m -> m.write(off, b));
+        DmaBuf buf = proc.get(fd);
+        try {
+            core.writeBytes(buf, off, b);
+        } finally {
+            core.put(buf);
+        }
         return b.length + " bytes at " + off;
     }
 
     @Descriptor("read text from a buffer (through its mapping)")
     public synchronized String read(@Descriptor("fd") int fd, @Descriptor("offset") long off, @Descriptor("bytes") int len) {
-        if (len < 0) {
-            throw KernelException.einval("length %d", len);
-        }
-        byte[] b = new byte[len];
-        withMap(fd, m -> m.read(off, b));
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    private void withMap(int fd, java.util.function.Consumer<BufMap> op) {
         DmaBuf buf = proc.get(fd);
         try {
-            BufMap m = core.vmapUnlocked(buf);
-            try {
-                op.accept(m);
-            } finally {
-                core.vunmapUnlocked(buf, m);
-            }
+            return new String(core.readBytes(buf, off, len), StandardCharsets.UTF_8);
         } finally {
             core.put(buf);
         }
