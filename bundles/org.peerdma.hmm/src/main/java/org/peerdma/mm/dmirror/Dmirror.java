@@ -15,8 +15,13 @@ public interface Dmirror {
     byte PROT_NONE = 0x00;
     byte PROT_READ = 0x01;
     byte PROT_WRITE = 0x02;
+    byte PROT_PMD = 0x04;
+    byte PROT_PUD = 0x08;
+    byte PROT_ZERO = 0x10;
     byte PROT_DEV_PRIVATE_LOCAL = 0x20;
     byte PROT_DEV_PRIVATE_REMOTE = 0x30;
+    byte PROT_DEV_COHERENT_LOCAL = 0x40;
+    byte PROT_DEV_COHERENT_REMOTE = 0x50;
 
     /** struct hmm_dmirror_cmd. */
     final class Cmd {

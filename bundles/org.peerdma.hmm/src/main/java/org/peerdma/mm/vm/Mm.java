@@ -57,12 +57,24 @@ public interface Mm {
     /**
      * A page-table entry as a walker sees it. {@code page} is the ZONE_DEVICE page for device
      * memory (org.peerdma.mm.Page), else null; {@code devicePrivate} entries are not present for
-     * the CPU (a device-private swap entry).
+     * the CPU (a device-private swap entry); nor is a {@code migration} entry (a page being
+     * migrated: CPU accesses wait for the migration to end) or a device-exclusive one. {@code zero}
+     * is the shared zero page (read-only). {@code order} is the order of the mapping (0 for a
+     * page, 9 for a PMD-mapped huge page).
      */
     record Pte(long pfn, boolean present, boolean writable, boolean special, Object page, boolean devicePrivate,
-            Object exclusiveOwner) {
-        public static final Pte NONE = new Pte(0, false, false, false, null, false, null);
+            Object exclusiveOwner, boolean migration, boolean zero, int order) {
+        public static final Pte NONE = new Pte(0, false, false, false, null, false, null, false, false, 0);
     }
+
+    /** @return the zero page's frame (is_zero_pfn): what a private anonymous read fault maps. */
+    long zeroPfn();
+
+    /**
+     * migrationEntryWait - migration_entry_wait: if addr holds a migration entry, wait until the
+     * migration ends (its finalize). Return: 0; -EINTR when interrupted.
+     */
+    int migrationEntryWait(long addr);
 
     /** The context migrate_to_ram gets (struct vm_fault). */
     record Fault(Mm mm, Vma vma, long address, boolean write) {
@@ -82,7 +94,10 @@ public interface Mm {
      */
     void migratePages(Migrate args);
 
-    /** migrateFinalize - migrate_vma_finalize: new pages in place, old ones released, or the old restored. */
+    /**
+     * migrateFinalize - migrate_vma_finalize: new pages in place of the migration entries, old ones
+     * released, or the old restored; CPU accesses waiting on the entries go on.
+     */
     void migrateFinalize(Migrate args);
 
     /** allocPage - a zeroed system page for a migration back to RAM (alloc_page); its pfn. Freed if not used. */

@@ -7,6 +7,11 @@ public final class Vm {
 
     public static final int PAGE_SHIFT = 12;
     public static final long PAGE_SIZE = 1L << PAGE_SHIFT;
+    /** x86-64: a PMD maps 2 MiB, a PUD 1 GiB. */
+    public static final int PMD_SHIFT = 21;
+    public static final int PUD_SHIFT = 30;
+    public static final long PMD_SIZE = 1L << PMD_SHIFT;
+    public static final int HPAGE_PMD_ORDER = PMD_SHIFT - PAGE_SHIFT;
 
     public static final int PROT_NONE = 0;
     public static final int PROT_READ = 1;
@@ -42,6 +47,16 @@ public final class Vm {
     public static final long HMM_PFN_REQ_WRITE = HMM_PFN_WRITE;
     /** HMM_RANGE_DEFAULT_TIMEOUT (ms). */
     public static final long HMM_RANGE_DEFAULT_TIMEOUT = 1000;
+
+    /** hmm_pfn_to_map_order: the order of the CPU mapping the entry came from (bits B-11..B-7). */
+    public static int hmmPfnToMapOrder(long hmmPfn) {
+        return (int) ((hmmPfn >>> HMM_PFN_ORDER_SHIFT) & 0x1F);
+    }
+
+    /** hmm_pfn_flags_order: the order bits for an entry. */
+    public static long hmmPfnFlagsOrder(int order) {
+        return (long) order << HMM_PFN_ORDER_SHIFT;
+    }
 
     /** @return the pfn part of an hmm_pfn. */
     public static long hmmPfnToPfn(long hmmPfn) {

@@ -424,27 +424,41 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                 return ret;
             }
             for (int i = 0; i < cmd.npages; i++) {
-                long v = r.hmmPfns[i];
-                Mm.Pte pte = mm.pte(r.start + i * P);
-                byte b;
-                if ((v & Vm.HMM_PFN_ERROR) != 0) {
-                    b = PROT_ERROR;
-                } else if (pte.devicePrivate()) {
-                    boolean local = (v & Vm.HMM_PFN_VALID) != 0;
-                    b = local ? (byte) (PROT_DEV_PRIVATE_LOCAL | ((v & Vm.HMM_PFN_WRITE) != 0 ? PROT_WRITE : PROT_READ))
-                            : PROT_NONE;
-                } else if ((v & Vm.HMM_PFN_VALID) == 0) {
-                    b = PROT_NONE;
-                } else {
-                    b = (v & Vm.HMM_PFN_WRITE) != 0 ? PROT_WRITE : PROT_READ;
-                }
-                cmd.ptr[i] = b;
+                cmd.ptr[i] = mkentry(mm, r.hmmPfns[i], mm.pte(r.start + i * P));
             }
             cmd.cpages = cmd.npages;
             return 0;
         } finally {
             mm.mmapLock().readLock().unlock();
         }
+    }
+
+    /** dmirror_mkentry: one snapshot byte from an hmm_pfn (and the page it names). */
+    private byte mkentry(Mm mm, long v, Mm.Pte pte) {
+        if ((v & Vm.HMM_PFN_ERROR) != 0) {
+            return PROT_ERROR;
+        }
+        if ((v & Vm.HMM_PFN_VALID) == 0) {
+            return PROT_NONE;
+        }
+        int perm;
+        if (pte.page() instanceof Page pg && pg.pgmap().type == MemoryType.DEVICE_PRIVATE) {
+            perm = pg.pgmap().owner == this ? PROT_DEV_PRIVATE_LOCAL : PROT_DEV_PRIVATE_REMOTE;
+        } else if (pte.page() instanceof Page pg && pg.pgmap().type == MemoryType.DEVICE_COHERENT) {
+            perm = pg.pgmap().owner == this ? PROT_DEV_COHERENT_LOCAL : PROT_DEV_COHERENT_REMOTE;
+        } else if (Vm.hmmPfnToPfn(v) == mm.zeroPfn()) {
+            perm = PROT_ZERO;
+        } else {
+            perm = PROT_NONE;
+        }
+        perm |= (v & Vm.HMM_PFN_WRITE) != 0 ? PROT_WRITE : PROT_READ;
+        int order = Vm.hmmPfnToMapOrder(v);
+        if (order + Vm.PAGE_SHIFT == Vm.PMD_SHIFT) {
+            perm |= PROT_PMD;
+        } else if (order + Vm.PAGE_SHIFT == Vm.PUD_SHIFT) {
+            perm |= PROT_PUD;
+        }
+        return (byte) perm;
     }
 
     @Override

@@ -70,6 +70,14 @@ public class HmmImpl implements Hmm {
                 continue;
             }
             Mm.Pte p = mm.pte(addr);
+            if (p.migration()) {
+                if (!wantFault) {
+                    r.hmmPfns[i] = 0;
+                    continue;
+                }
+                // a page being migrated: wait for the migration to end, then walk again from here
+                return mm.migrationEntryWait(addr) < 0 ? EFAULT : EBUSY;
+            }
             if (p.devicePrivate()) {
                 org.peerdma.mm.Page pg = (org.peerdma.mm.Page) p.page();
                 if (r.devPrivateOwner != null && pg.pgmap().owner == r.devPrivateOwner) {

@@ -41,11 +41,17 @@ final class MmImpl implements Mm {
     private final List<Sub> deferred = new ArrayList<>();
     private long invalidateSeq = 2;
     private int activeInvalidates;
+    private final ZeroPage zero;
 
-    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone) {
+    /** The kernel's zero page: its frame and its (read-only) memory. */
+    record ZeroPage(long pfn, ByteBuffer mem) {
+    }
+
+    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone, ZeroPage zero) {
         this.name = name;
         this.ram = ram;
         this.zone = zone;
+        this.zero = zero;
     }
 
     /** The holder name a driver uses for the reference a device page in a page table holds. */
@@ -146,6 +152,8 @@ final class MmImpl implements Mm {
         final org.peerdma.mm.Page device;
         /** A device-exclusive entry's owner (not CPU accessible until restored), or null. */
         Object exclusiveOwner;
+        /** A migration entry: the page is being migrated; CPU accesses wait (migration_entry_wait). */
+        boolean migrating;
 
         PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, AnonPage owned) {
             this(pfn, writable, special, mem, owned, null);
@@ -449,6 +457,12 @@ final class MmImpl implements Mm {
             Object exclusive;
             synchronized (this) {
                 p = ptes.get(vpn);
+                while (p != null && p.migrating) { // migration_entry_wait, then the fault is retried
+                    if (!waitForMigration()) {
+                        return -4; // -EINTR
+                    }
+                    p = ptes.get(vpn);
+                }
                 exclusive = p == null ? null : p.exclusiveOwner;
                 if (p != null && exclusive == null && !p.devicePrivate() && (!write || p.writable)) {
                     return 0;
@@ -465,11 +479,31 @@ final class MmImpl implements Mm {
             if (p == null || !p.devicePrivate()) {
                 break;
             }
-            // a device-private entry: the owner's migrate_to_ram brings the page back, then we retry
+            // a device-private entry: the owner's migrate_to_ram brings the page back, then we retry.
+            // Only the holder of the page lock calls it; another fault on the page waits and retries.
+            synchronized (this) {
+                if (ptes.get(vpn) != p) { // pte_same failed: it changed meanwhile
+                    tries--;
+                    continue;
+                }
+                if (!lockedPages.add(p.device)) {
+                    if (!waitForMigration()) {
+                        return -4;
+                    }
+                    tries--;
+                    continue;
+                }
+            }
             if (tries > 3) {
+                unlockPage(p.device);
                 return -14;
             }
-            int r = p.device.pgmap().ops.migrateToRam(p.device, new Fault(this, v, addr & -Vm.PAGE_SIZE, write));
+            int r;
+            try {
+                r = p.device.pgmap().ops.migrateToRam(p.device, new Fault(this, v, addr & -Vm.PAGE_SIZE, write));
+            } finally {
+                unlockPage(p.device);
+            }
             if (r != 0) {
                 return -14; // VM_FAULT_SIGBUS
             }
@@ -494,6 +528,14 @@ final class MmImpl implements Mm {
         if (p != null && p.owned != null && write && !p.owned.shared()) {
             synchronized (this) { // the last mapper of a copy-on-write page: it becomes writable in place
                 p.writable = true;
+            }
+            return 0;
+        }
+        if (v.file == null && (v.flags & Vm.VM_SHARED) == 0 && !write && p == null) {
+            synchronized (this) { // do_anonymous_page, read: the zero page, read-only
+                if (!ptes.containsKey(vpn)) {
+                    ptes.put(vpn, new PteImpl(zero.pfn, false, false, zero.mem, null));
+                }
             }
             return 0;
         }
@@ -532,18 +574,23 @@ final class MmImpl implements Mm {
                     return done > 0 ? done : r;
                 }
                 int k = (int) Math.min(buf.length - done, Vm.PAGE_SIZE - (a & (Vm.PAGE_SIZE - 1)));
-                ByteBuffer m;
+                // the copy happens under the page-table lock, so a migration cannot copy the page
+                // while the CPU writes it (the TLB flush of migrate_vma_setup)
                 synchronized (this) {
                     PteImpl p = ptes.get(a >>> Vm.PAGE_SHIFT);
+                    if (p == null || p.migrating || p.exclusiveOwner != null || p.devicePrivate()
+                            || write && !p.writable) {
+                        continue; // changed since the fault: fault again
+                    }
                     if (p.mem == null) {
                         return done > 0 ? done : -14; // device memory without CPU access
                     }
-                    m = p.mem.duplicate().clear().position((int) (a & (Vm.PAGE_SIZE - 1)));
-                }
-                if (write) {
-                    m.put(buf, done, k);
-                } else {
-                    m.get(buf, done, k);
+                    ByteBuffer m = p.mem.duplicate().clear().position((int) (a & (Vm.PAGE_SIZE - 1)));
+                    if (write) {
+                        m.put(buf, done, k);
+                    } else {
+                        m.get(buf, done, k);
+                    }
                 }
                 done += k;
             }
@@ -567,8 +614,45 @@ final class MmImpl implements Mm {
     public synchronized Pte pte(long addr) {
         PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
         return p == null ? Pte.NONE
-                : new Pte(p.pfn, !p.devicePrivate() && p.exclusiveOwner == null, p.writable, p.special, p.device,
-                        p.devicePrivate(), p.exclusiveOwner);
+                : new Pte(p.pfn, !p.devicePrivate() && p.exclusiveOwner == null && !p.migrating, p.writable,
+                        p.special, p.device, p.devicePrivate(), p.exclusiveOwner, p.migrating, p.pfn == zero.pfn,
+                        0);
+    }
+
+    @Override
+    public long zeroPfn() {
+        return zero.pfn;
+    }
+
+    @Override
+    public synchronized int migrationEntryWait(long addr) {
+        PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
+        while (p != null && p.migrating) {
+            if (!waitForMigration()) {
+                return -4;
+            }
+            p = ptes.get(addr >>> Vm.PAGE_SHIFT);
+        }
+        return 0;
+    }
+
+    /** Device pages whose lock a fault holds while their owner's migrate_to_ram runs (lock_page). */
+    private final java.util.Set<Object> lockedPages = new java.util.HashSet<>();
+
+    private synchronized void unlockPage(Object page) {
+        lockedPages.remove(page);
+        notifyAll();
+    }
+
+    /** Under the monitor: wait for a migration's finalize or a page unlock (they notify). False if interrupted. */
+    private boolean waitForMigration() {
+        try {
+            wait();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------- migrate_vma (mm/migrate_device.c)
@@ -586,6 +670,9 @@ final class MmImpl implements Mm {
         PhysMemory.PhysRegion r = pendingRam.get(pfn);
         if (r != null) {
             return r.memory();
+        }
+        if (pfn == zero.pfn) {
+            return zero.mem.duplicate().clear();
         }
         for (PteImpl p : ptes.values()) {
             if (p.pfn == pfn && p.mem != null && p.device == null) {
@@ -622,10 +709,12 @@ final class MmImpl implements Mm {
                 long addr = start + ((long) i << Vm.PAGE_SHIFT);
                 PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
                 long s = 0;
-                if (p == null) {
+                if (p == null || p.pfn == zero.pfn) {
                     if (v.anonymous() && (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0) {
-                        s = org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE; // populate an empty pte
+                        s = org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE; // populate an empty pte or the zero page
                     }
+                } else if (p.migrating) {
+                    s = 0; // another migration has it (the page lock is held)
                 } else if (p.device != null) {
                     boolean priv = p.devicePrivate();
                     int want = priv ? org.peerdma.mm.vm.Migrate.SELECT_DEVICE_PRIVATE
@@ -643,11 +732,14 @@ final class MmImpl implements Mm {
                 if (s != 0) {
                     cpages++;
                 }
+                if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
+                    p.migrating = true; // a migration entry in place of the page
+                }
             }
         }
         m.cpages = cpages;
         if (cpages > 0) {
-            invalidate(start, end, "migrate");
+            invalidate(start, end, "migrate", m.pgmapOwner);
         }
         return 0;
     }
@@ -678,14 +770,15 @@ final class MmImpl implements Mm {
                 long d = m.dst[i];
                 boolean ok = (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0;
                 if (ok && (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
-                    ok = v.anonymous() && !ptes.containsKey((start >>> Vm.PAGE_SHIFT) + i); // still empty
+                    PteImpl now = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
+                    ok = v.anonymous() && (now == null || now.pfn == zero.pfn); // still empty, or the zero page
                 }
                 if (ok) {
                     long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
                     boolean toDevice = isDevicePfn(dpfn);
                     PteImpl p = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
                     // file pages, and shared anonymous memory (shmem underneath), are not moved to device memory
-                    boolean fromFile = p != null && p.device == null
+                    boolean fromFile = p != null && p.device == null && p.pfn != zero.pfn
                             && (p.owned == null || (v.flags & Vm.VM_SHARED) != 0);
                     if (toDevice && fromFile) {
                         ok = false; // file pages are not moved to device memory
@@ -710,12 +803,24 @@ final class MmImpl implements Mm {
         List<Runnable> unused = new ArrayList<>();
         synchronized (this) {
             for (int i = 0; i < npages; i++) {
+                long vpn = (start >>> Vm.PAGE_SHIFT) + i;
+                long s = m.src[i];
+                PteImpl cur = ptes.get(vpn);
+                // our migration entry still there? (a zap in between removed it: nothing to restore)
+                boolean entry = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && cur != null && cur.migrating
+                        && cur.pfn == org.peerdma.mm.vm.Migrate.pfn(s);
+                boolean empty = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0
+                        && (cur == null || cur.pfn == zero.pfn);
                 long d = m.dst[i];
+                boolean migrate = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) != 0
+                        && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && (entry || empty);
+                if (!migrate && entry) {
+                    cur.migrating = false; // remove_migration_ptes: the old page back
+                }
                 if ((d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
                     continue;
                 }
                 long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
-                boolean migrate = (m.src[i] & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) != 0;
                 PhysMemory.PhysRegion r = pendingRam.remove(dpfn);
                 if (!migrate) {
                     if (r != null) {
@@ -726,7 +831,6 @@ final class MmImpl implements Mm {
                     }
                     continue;
                 }
-                long vpn = (start >>> Vm.PAGE_SHIFT) + i;
                 boolean w = (v.flags & Vm.VM_WRITE) != 0;
                 PteImpl now = r != null ? new PteImpl(dpfn, w, false, r.memory(), new AnonPage(r))
                         : new PteImpl(dpfn, w, false, devicePageMem(dpfn), null, zone.pfnToPage(dpfn));
@@ -735,6 +839,7 @@ final class MmImpl implements Mm {
                     old.add(before);
                 }
             }
+            notifyAll(); // CPU accesses waiting on the migration entries go on
         }
         old.forEach(PteImpl::release);
         unused.forEach(Runnable::run);
@@ -755,7 +860,7 @@ final class MmImpl implements Mm {
 
     @Override
     public Mm fork(String childName) {
-        MmImpl child = new MmImpl(childName, ram, zone);
+        MmImpl child = new MmImpl(childName, ram, zone, zero);
         mmapLock.writeLock().lock();
         try {
             // exclusive entries go back to the CPU first (their devices are told)

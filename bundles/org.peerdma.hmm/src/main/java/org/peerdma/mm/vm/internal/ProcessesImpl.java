@@ -4,7 +4,9 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.peerdma.dma.PhysMemory;
 import org.peerdma.errno.KernelException;
@@ -22,23 +24,46 @@ public class ProcessesImpl implements MmProcesses {
     @Reference
     org.peerdma.mm.ZoneDevice zone;
 
+    /** The shared zero page (empty_zero_page): private anonymous read faults map it read-only. */
+    private PhysMemory.PhysRegion zeroPage;
+
     public ProcessesImpl() {
     }
 
     /** For tests outside OSGi. */
     public ProcessesImpl(PhysMemory ram) {
         this.ram = ram;
+        activate();
     }
 
     /** For tests outside OSGi, with ZONE_DEVICE memory. */
     public ProcessesImpl(PhysMemory ram, org.peerdma.mm.ZoneDevice zone) {
         this.ram = ram;
         this.zone = zone;
+        activate();
+    }
+
+    @Activate
+    public synchronized void activate() {
+        zeroPage = ram.allocate("zero page", Vm.PAGE_SIZE, Vm.PAGE_SIZE);
+    }
+
+    /** The kernel goes: the zero page returns to the RAM map (address spaces must be gone by now). */
+    @Deactivate
+    public synchronized void deactivate() {
+        if (zeroPage != null) {
+            zeroPage.close();
+            zeroPage = null;
+        }
     }
 
     @Override
-    public Mm create(String name) {
-        return new MmImpl(name, ram, zone);
+    public synchronized Mm create(String name) {
+        if (zeroPage == null) {
+            throw new IllegalStateException("the process table is gone (module unloaded)");
+        }
+        return new MmImpl(name, ram, zone, new MmImpl.ZeroPage(zeroPage.phys() >>> Vm.PAGE_SHIFT,
+                zeroPage.memory().asReadOnlyBuffer()));
     }
 
     @Override

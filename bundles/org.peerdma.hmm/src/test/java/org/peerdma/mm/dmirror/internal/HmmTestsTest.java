@@ -46,6 +46,7 @@ class HmmTestsTest {
         d0.release(mm);
         d1.release(mm);
         mm.mmput();
+        procs.deactivate();
         assertThat(ram.used()).as("RAM map empty").isZero();
         assertThat(d0.freePages()).as("device 0 memory all free").isEqualTo(d0.totalPages());
         assertThat(d1.freePages()).isEqualTo(d1.totalPages());
@@ -73,14 +74,45 @@ class HmmTestsTest {
     void anonRead() {
         long a = anon(PROT_READ | PROT_WRITE);
         byte[] data = pattern(0);
-        java.util.Arrays.fill(data, 0, (int) (2 * P), (byte) 0); // the first two pages left untouched
+        java.util.Arrays.fill(data, 0, (int) (2 * P), (byte) 0); // page 0 pte_none, page 1 the zero page
         mm.write(a + 2 * P, java.util.Arrays.copyOfRange(data, (int) (2 * P), data.length));
         mm.mprotect(a, NPAGES * P, PROT_READ);
+        byte[] val = new byte[4];
+        assertThat(mm.read(a + P, val)).isEqualTo(4);
+        assertThat(val).containsOnly(0);
+        assertThat(mm.pte(a + P).zero()).as("a read fault maps the zero page").isTrue();
+        assertThat(mm.pte(a).present()).isFalse();
+        long rss = mm.rssPages();
         Cmd c = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
         assertThat(d0.read(mm, c)).isZero();
         assertThat(c.cpages).isEqualTo(NPAGES);
         assertThat(c.faults).isEqualTo(1);
         assertThat(c.ptr).isEqualTo(data);
+        assertThat(mm.pte(a).zero()).as("the device's read fault maps the zero page too").isTrue();
+        assertThat(mm.rssPages()).as("no memory spent on pages nobody wrote").isEqualTo(rss);
+    }
+
+    @Test
+    void aWriteAfterTheZeroPageGetsItsOwnPage() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.read(a, new byte[8]);
+        long zero = mm.pte(a).pfn();
+        assertThat(zero).isEqualTo(mm.zeroPfn());
+        Cmd w = new Cmd(a, 1, pattern(5));
+        assertThat(d0.write(mm, w)).isZero();
+        assertThat(mm.pte(a).pfn()).isNotEqualTo(zero);
+        assertThat(mm.pte(a).writable()).isTrue();
+        byte[] back = new byte[(int) P];
+        mm.read(a, back);
+        assertThat(back).isEqualTo(java.util.Arrays.copyOf(pattern(5), (int) P));
+        long b = anon(PROT_READ | PROT_WRITE);
+        byte[] z = new byte[(int) P];
+        mm.read(b, z);
+        assertThat(z).as("the zero page stayed zero").containsOnly(0);
+        assertThat(d0.migrateToDev(mm, new Cmd(b, 1, null))).as("the zero page migrates as an empty page").isZero();
+        assertThat(d0.migrateToSys(mm, new Cmd(b, 1, null))).isZero();
+        mm.read(b, z);
+        assertThat(z).containsOnly(0);
     }
 
     @Test
@@ -188,27 +220,49 @@ class HmmTestsTest {
         assertThat(d1.migrateToSys(mm, new Cmd(a + P, 4, null))).isZero();
     }
 
+    /** hmm2.snapshot: the same seven pages and the same answers. */
     @Test
-    void snapshotAndDoubleMap() {
-        long a = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
-        mm.write(a + P, new byte[1]); // page 1 rw
-        mm.write(a + 2 * P, new byte[1]);
-        mm.write(a + 3 * P, "d1".getBytes());
-        mm.mprotect(a + 2 * P, P, PROT_READ); // page 2 ro
-        assertThat(d1.migrateToDev(mm, new Cmd(a + 3 * P, 1, null))).isZero(); // page 3 on device 1
-        Cmd snap = new Cmd(a - P, 5, new byte[5]);
-        mm.munmap(a - P, P);
+    void snapshot() {
+        long p = mm.mmap(0, 7 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        assertThat(mm.munmap(p + P, P)).isZero(); // page 1: a hole
+        assertThat(mm.mprotect(p + 2 * P, P, PROT_READ)).isZero(); // page 2: the zero page
+        byte[] v = new byte[4];
+        mm.read(p + 2 * P, v);
+        assertThat(mm.mprotect(p + 3 * P, P, PROT_READ | PROT_WRITE)).isZero(); // page 3: read-only
+        mm.write(p + 3 * P, new byte[] {3});
+        assertThat(mm.mprotect(p + 3 * P, P, PROT_READ)).isZero();
+        assertThat(mm.mprotect(p + 4 * P, 3 * P, PROT_READ | PROT_WRITE)).isZero(); // pages 4-6 read-write
+        mm.write(p + 4 * P, new byte[] {3});
+        assertThat(d0.migrateToDev(mm, new Cmd(p + 5 * P, 1, null))).isZero(); // page 5 on device 0
+        assertThat(d1.migrateToDev(mm, new Cmd(p + 6 * P, 1, null))).isZero(); // page 6 on device 1
+        Cmd snap = new Cmd(p, 7, new byte[7]);
         assertThat(d0.snapshot(mm, snap)).isZero();
-        assertThat(snap.ptr).containsExactly(Dmirror.PROT_ERROR, Dmirror.PROT_NONE, Dmirror.PROT_WRITE,
-                Dmirror.PROT_READ, Dmirror.PROT_NONE);
-        Cmd own = new Cmd(a + 3 * P, 1, new byte[1]);
-        assertThat(d1.snapshot(mm, own)).isZero();
-        assertThat(own.ptr[0]).isEqualTo((byte) (Dmirror.PROT_DEV_PRIVATE_LOCAL | Dmirror.PROT_WRITE));
-        // double map: device 0 reads page 3 from device 1's memory by faulting it back
-        Cmd r = new Cmd(a + 3 * P, 1, new byte[(int) P]);
-        assertThat(d0.read(mm, r)).isZero();
-        assertThat(new String(r.ptr, 0, 2)).isEqualTo("d1");
-        assertThat(mm.pte(a + 3 * P).devicePrivate()).isFalse();
+        assertThat(snap.cpages).isEqualTo(7);
+        assertThat(snap.ptr).containsExactly(Dmirror.PROT_ERROR, Dmirror.PROT_ERROR,
+                (byte) (Dmirror.PROT_ZERO | Dmirror.PROT_READ), Dmirror.PROT_READ, Dmirror.PROT_WRITE,
+                (byte) (Dmirror.PROT_DEV_PRIVATE_LOCAL | Dmirror.PROT_WRITE), Dmirror.PROT_NONE);
+        assertThat(d0.migrateToSys(mm, new Cmd(p + 5 * P, 1, null))).isZero();
+        assertThat(d1.migrateToSys(mm, new Cmd(p + 6 * P, 1, null))).isZero();
+    }
+
+    /** hmm2.double_map. */
+    @Test
+    void doubleMap() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(9));
+        mm.mprotect(a, NPAGES * P, PROT_READ);
+        for (Dmirror d : new Dmirror[] {d0, d1}) {
+            Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+            assertThat(d.read(mm, r)).isZero();
+            assertThat(r.faults).isEqualTo(1);
+            assertThat(r.ptr).isEqualTo(pattern(9));
+        }
+        assertThat(d1.migrateToDev(mm, new Cmd(a, NPAGES, null))).isZero();
+        Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, r)).as("device 0 faults the pages back from device 1").isZero();
+        assertThat(r.faults).isEqualTo(1);
+        assertThat(r.ptr).isEqualTo(pattern(9));
+        assertThat(mm.pte(a).devicePrivate()).isFalse();
     }
 
     @Test

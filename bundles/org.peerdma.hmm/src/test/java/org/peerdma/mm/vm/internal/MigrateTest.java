@@ -33,6 +33,7 @@ class MigrateTest {
     private PhysMemory ram;
     private ZoneDevice zone;
     private Mm mm;
+    private ProcessesImpl procs;
     private final Hmm hmm = new HmmImpl();
     private final Object owner = "dmirror0";
     private DevPagemap pgmap;
@@ -44,7 +45,8 @@ class MigrateTest {
     void boot() {
         ram = TestDma.ram();
         zone = TestZone.zone();
-        mm = new ProcessesImpl(ram, zone).create("hmm-test");
+        procs = new ProcessesImpl(ram, zone);
+        mm = procs.create("hmm-test");
         pgmap = new DevPagemap();
         pgmap.type = MemoryType.DEVICE_PRIVATE;
         pgmap.name = "dmirror0 device memory";
@@ -96,6 +98,7 @@ class MigrateTest {
     @AfterEach
     void invariants() {
         mm.mmput();
+        procs.deactivate();
         assertThat(ram.used()).as("RAM map empty").isZero();
         assertThat(free).as("every device page back with its driver").hasSize(DEV_PAGES);
         assertThat(zone.refCount(pgmap)).as("no page references left").isEqualTo(idleRefs);
@@ -197,7 +200,7 @@ class MigrateTest {
         long s = mm.mmapSpecial(0, P, PROT_READ, (mm2, v, addr, w) -> -14);
         assertThat(mm.migrateSetup(args(mm.findVma(s), s, s + P, SELECT_SYSTEM))).as("special vma").isEqualTo(-22);
         // a file page is collected but not moved to device memory
-        var f = new ProcessesImpl(ram, zone).file("shm", P);
+        var f = procs.file("shm", P);
         long fa = mm.mmap(0, P, PROT_READ, MAP_SHARED, f, 0);
         mm.read(fa, new byte[1]);
         assertThat(toDevice(fa, fa + P)).isZero();
@@ -262,5 +265,98 @@ class MigrateTest {
         assertThat(new String(b)).isEqualTo("coherent");
         mm.munmap(a, 2 * P);
         zone.memunmapPages(coh);
+    }
+
+    /**
+     * Between setup and finalize the pages are migration entries: a CPU access waits for the end of
+     * the migration (migration_entry_wait), then finds the page where the migration put it; a walk
+     * that does not fault reports nothing for them; a migration that gives up restores the old page.
+     */
+    @Test
+    void cpuAccessWaitsForAMigrationInProgress() throws Exception {
+        long a = mm.mmap(0, 2 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, "before the migration".getBytes());
+        mm.write(a + P, "stays".getBytes());
+        Migrate m = args(mm.findVma(a), a, a + 2 * P, SELECT_SYSTEM);
+        m.pgmapOwner = owner;
+        assertThat(mm.migrateSetup(m)).isZero();
+        assertThat(mm.pte(a).migration()).isTrue();
+        assertThat(mm.pte(a).present()).isFalse();
+        mm.mmapLock().readLock().lock();
+        try {
+            Hmm.Range snap = new Hmm.Range();
+            snap.start = a;
+            snap.end = a + 2 * P;
+            snap.hmmPfns = new long[2];
+            assertThat(hmm.rangeFault(mm, snap)).isZero();
+            assertThat(snap.hmmPfns).as("no fault requested: migration entries are holes").containsOnly(0L);
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        byte[] got = new byte[20];
+        java.util.concurrent.atomic.AtomicInteger result = new java.util.concurrent.atomic.AtomicInteger(1);
+        Thread cpu = new Thread(() -> result.set(mm.read(a, got)), "cpu");
+        Hmm.Range dr = new Hmm.Range();
+        dr.start = a;
+        dr.end = a + P;
+        dr.hmmPfns = new long[1];
+        dr.defaultFlags = HMM_PFN_REQ_FAULT;
+        AtomicInteger devResult = new AtomicInteger(1);
+        Thread dev = new Thread(() -> {
+            mm.mmapLock().readLock().lock();
+            try {
+                devResult.set(hmm.rangeFault(mm, dr));
+            } finally {
+                mm.mmapLock().readLock().unlock();
+            }
+        }, "device");
+        cpu.start();
+        dev.start();
+        // wait (bounded) until both are parked on the migration entry
+        for (int i = 0; i < 10_000 && (cpu.getState() != Thread.State.WAITING
+                || dev.getState() != Thread.State.WAITING); i++) {
+            Thread.sleep(1);
+        }
+        assertThat(cpu.getState()).as("the CPU access waits on the migration entry").isEqualTo(Thread.State.WAITING);
+        assertThat(dev.getState()).as("so does a faulting hmm_range_fault").isEqualTo(Thread.State.WAITING);
+        assertThat(result.get()).as("nothing read yet").isEqualTo(1);
+        // the driver copies page 0 to its memory and gives up on page 1
+        Page pg = free.pop();
+        pg.init("mm");
+        pg.data().put(mm.frame(pfn(m.src[0])));
+        m.dst[0] = migratePfn(pg.pfn());
+        mm.migratePages(m);
+        assertThat(m.src[1] & MIGRATE_PFN_MIGRATE).isZero();
+        mm.migrateFinalize(m);
+        cpu.join(10_000);
+        dev.join(10_000);
+        assertThat(cpu.isAlive()).isFalse();
+        assertThat(devResult.get()).isZero();
+        assertThat(dr.hmmPfns[0] & HMM_PFN_VALID).isNotZero();
+        assertThat(hmmPfnToPfn(dr.hmmPfns[0])).as("back in system memory").isEqualTo(mm.pte(a).pfn());
+        assertThat(result.get()).isEqualTo(20);
+        assertThat(new String(got)).isEqualTo("before the migration");
+        assertThat(migrateToRamCalls.get()).as("a waiter found device memory and faulted it back").isEqualTo(1);
+        assertThat(mm.pte(a + P).present()).as("the page the driver gave up on is restored").isTrue();
+        byte[] stays = new byte[5];
+        mm.read(a + P, stays);
+        assertThat(new String(stays)).isEqualTo("stays");
+    }
+
+    /** A migration entry zapped by munmap before finalize: the new page goes back, nothing is installed. */
+    @Test
+    void aRangeUnmappedDuringAMigrationGetsNothing() {
+        long a = mm.mmap(0, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, new byte[] {1});
+        Migrate m = args(mm.findVma(a), a, a + P, SELECT_SYSTEM);
+        m.pgmapOwner = owner;
+        assertThat(mm.migrateSetup(m)).isZero();
+        Page pg = free.pop();
+        pg.init("mm");
+        m.dst[0] = migratePfn(pg.pfn());
+        mm.migratePages(m);
+        assertThat(mm.munmap(a, P)).isZero(); // a driver that dropped mmap_lock loses the race
+        mm.migrateFinalize(m);
+        assertThat(mm.pte(a)).isEqualTo(Mm.Pte.NONE);
     }
 }

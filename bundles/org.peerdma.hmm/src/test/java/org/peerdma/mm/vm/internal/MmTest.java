@@ -38,6 +38,7 @@ class MmTest {
     void invariants() {
         mm.mmput();
         assertThat(mm.rssPages()).isZero();
+        procs.deactivate(); // the zero page goes too
         assertThat(ram.used()).as("every page back in the RAM map").isZero();
     }
 
@@ -181,7 +182,22 @@ class MmTest {
             for (long v : r.hmmPfns) {
                 assertThat(v & HMM_PFN_VALID).isNotZero();
             }
-            // the pfn is the page itself: what the CPU writes, the frame holds
+            assertThat(hmmPfnToPfn(r.hmmPfns[1])).as("a read fault maps the zero page").isEqualTo(mm.zeroPfn());
+            assertThat(r.hmmPfns[1] & HMM_PFN_WRITE).isZero();
+            // write requests: the zero page is replaced (a write fault), and the pfn is the page itself:
+            // what the CPU writes, the frame holds
+            r.defaultFlags = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+            assertThat(hmm.rangeFault(mm, r)).as("replacing a mapped page invalidates: retry").isEqualTo(-16);
+            int tries = 1;
+            int ret;
+            do { // the driver's loop: a new sequence after each -EBUSY
+                r.notifierSeq = sub.readBegin();
+                ret = hmm.rangeFault(mm, r);
+                tries++;
+            } while (ret == -16);
+            assertThat(ret).isZero();
+            assertThat(tries).as("three zero pages replaced (page 2 was written already): three -EBUSY, then 0").isEqualTo(4);
+            assertThat(hmmPfnToPfn(r.hmmPfns[1])).isNotEqualTo(mm.zeroPfn());
             mm.write(a + P, "mirror".getBytes());
             ByteBuffer got = ByteBuffer.allocate(6);
             ram.read(hmmPfnToPfn(r.hmmPfns[1]) << PAGE_SHIFT, got);
