@@ -75,6 +75,12 @@ public interface Dmirror {
     /** HMM_DMIRROR_CHECK_EXCLUSIVE: 0 while every page is still exclusive to the device, else -EPERM. */
     int checkExclusive(Mm mm, Cmd cmd);
 
+    /**
+     * mmap of the device file (dmirror_fops_mmap): zeroed system pages put in with vm_insert_page, so
+     * the vma is VM_MIXEDMAP (the hmm-tests "mixedmap" case). Return: the address, or -errno.
+     */
+    long mmap(Mm mm, long length, int prot, int flags);
+
     /** @return device pages free now, and in total. */
     int freePages();
 

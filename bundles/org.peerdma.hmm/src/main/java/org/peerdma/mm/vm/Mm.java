@@ -19,7 +19,9 @@ public interface Mm {
 
     /**
      * mmap - addr 0 lets the kernel choose (from 0x7f00_0000_0000 down); MAP_FIXED replaces what was
-     * there. Return: the address; -EINVAL (length 0, unaligned addr or pgoff, neither or both of
+     * there. MAP_HUGETLB (anonymous only) maps 2 MiB hugetlb pages: the length is rounded up to 2 MiB
+     * and the pages are reserved from the pool now (-ENOMEM when it has too few free); munmap and
+     * mprotect of it must keep to 2 MiB boundaries (-EINVAL). Return: the address; -EINVAL (length 0, unaligned addr or pgoff, neither or both of
      * MAP_SHARED/MAP_PRIVATE, a file range past its end), -ENOMEM (no room), -EACCES (write to a
      * file opened... not modelled: files are read-write).
      */
@@ -27,6 +29,27 @@ public interface Mm {
 
     /** mmapSpecial - what a driver's mmap sets up: a VM_IO|VM_PFNMAP vma with its operations. Errors as mmap. */
     long mmapSpecial(long addr, long length, int prot, VmOps ops);
+
+    /**
+     * mmapDevice - a driver's file mmap without VM_IO/VM_PFNMAP (like /dev/hmm_dmirror's): a vma with
+     * the driver's operations, which its mmap handler fills with {@link #insertPage}. Errors as mmap.
+     */
+    long mmapDevice(long addr, long length, int prot, int flags, VmOps ops);
+
+    /**
+     * insertPage - vm_insert_page: map a page from {@link #allocPage} at addr; the vma becomes
+     * VM_MIXEDMAP and the mapping owns the page (freed when unmapped). The pte is writable only in a
+     * shared writable mapping: a private one copies on write. Return: 0; -EINVAL (outside the vma, a
+     * PFNMAP vma, not an allocPage page); -EBUSY (already mapped).
+     */
+    int insertPage(Vma vma, long addr, long pfn);
+
+    /**
+     * madvise - MADV_HUGEPAGE / MADV_NOHUGEPAGE: whether anonymous private memory of the range may be
+     * mapped by transparent huge pages (2 MiB, when a whole aligned block fits in the vma). Return: 0;
+     * -EINVAL (unaligned, other advice, a hugetlb or special vma); -ENOMEM (part of the range unmapped).
+     */
+    int madvise(long addr, long length, int advice);
 
     /** insertPfn - vmf_insert_pfn: a special pte at addr (inside a PFNMAP vma). Return: 0 or -EINVAL/-EBUSY. */
     int insertPfn(Vma vma, long addr, long pfn, boolean writable);

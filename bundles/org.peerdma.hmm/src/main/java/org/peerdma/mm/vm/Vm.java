@@ -21,6 +21,9 @@ public final class Vm {
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_FIXED = 0x10;
     public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_HUGETLB = 0x40000;
+    public static final int MADV_HUGEPAGE = 14;
+    public static final int MADV_NOHUGEPAGE = 15;
 
     public static final long VM_READ = 0x1;
     public static final long VM_WRITE = 0x2;
@@ -30,7 +33,10 @@ public final class Vm {
     public static final long VM_MAYWRITE = 0x20;
     public static final long VM_PFNMAP = 0x400;
     public static final long VM_IO = 0x4000;
+    public static final long VM_HUGETLB = 0x400000;
     public static final long VM_DONTEXPAND = 0x40000;
+    public static final long VM_HUGEPAGE = 0x20000000;
+    public static final long VM_NOHUGEPAGE = 0x40000000;
     public static final long VM_MIXEDMAP = 0x10000000;
 
     // hmm_pfn_flags

@@ -496,6 +496,24 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
     }
 
     @Override
+    public long mmap(Mm mm, long length, int prot, int flags) {
+        // no fault handler: every page is there from the start, so a fault is SIGBUS
+        long a = mm.mmapDevice(0, length, prot, flags, (m, v, addr, write) -> EFAULT);
+        if (a < 0) {
+            return a;
+        }
+        Vma v = mm.findVma(a);
+        for (long addr = v.start(); addr < v.end(); addr += P) {
+            int r = mm.insertPage(v, addr, mm.allocPage());
+            if (r != 0) {
+                mm.munmap(a, length);
+                return r;
+            }
+        }
+        return a;
+    }
+
+    @Override
     public int freePages() {
         synchronized (free) {
             return free.size();

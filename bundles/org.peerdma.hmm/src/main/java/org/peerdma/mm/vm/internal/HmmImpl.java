@@ -61,8 +61,9 @@ public class HmmImpl implements Hmm {
                 addr = end - Vm.PAGE_SIZE;
                 continue;
             }
-            if (v == null || (v.flags() & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0
-                    || (v.flags() & Vm.VM_READ) == 0) {
+            // hmm_vma_walk_test: VM_IO/VM_PFNMAP and unreadable vmas are refused (a VM_MIXEDMAP vma's
+            // normal pages are walked like any other)
+            if (v == null || (v.flags() & (Vm.VM_IO | Vm.VM_PFNMAP)) != 0 || (v.flags() & Vm.VM_READ) == 0) {
                 if (wantFault) {
                     return EFAULT;
                 }
@@ -127,7 +128,9 @@ public class HmmImpl implements Hmm {
                 continue;
             }
             long sticky = r.hmmPfns[i] & (Vm.HMM_PFN_DMA_MAPPED | Vm.HMM_PFN_P2PDMA | Vm.HMM_PFN_P2PDMA_BUS);
-            r.hmmPfns[i] = p.pfn() | Vm.HMM_PFN_VALID | (p.writable() ? Vm.HMM_PFN_WRITE : 0) | sticky;
+            // a PMD-mapped THP or a hugetlb page: its order (hmm_vma_handle_pmd / walk_hugetlb_entry)
+            r.hmmPfns[i] = p.pfn() | Vm.HMM_PFN_VALID | (p.writable() ? Vm.HMM_PFN_WRITE : 0) | sticky
+                    | Vm.hmmPfnFlagsOrder(p.order());
         }
         return 0;
     }

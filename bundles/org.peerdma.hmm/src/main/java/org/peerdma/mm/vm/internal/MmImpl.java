@@ -42,16 +42,21 @@ final class MmImpl implements Mm {
     private long invalidateSeq = 2;
     private int activeInvalidates;
     private final ZeroPage zero;
+    private final HugetlbPool hugetlb;
+    /** Huge-page addresses of hugetlb vmas reserved at mmap and not faulted yet. */
+    private final java.util.Set<Long> hugeResv = new java.util.HashSet<>();
+    static final int HPAGE_NR = 1 << Vm.HPAGE_PMD_ORDER;
 
     /** The kernel's zero page: its frame and its (read-only) memory. */
     record ZeroPage(long pfn, ByteBuffer mem) {
     }
 
-    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone, ZeroPage zero) {
+    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone, ZeroPage zero, HugetlbPool hugetlb) {
         this.name = name;
         this.ram = ram;
         this.zone = zone;
         this.zero = zero;
+        this.hugetlb = hugetlb;
     }
 
     /** The holder name a driver uses for the reference a device page in a page table holds. */
@@ -117,13 +122,45 @@ final class MmImpl implements Mm {
         }
     }
 
-    /** An anonymous page and how many page tables map it (parent and children after fork share it). */
+    /** A huge page (THP or hugetlb): 512 subpages mapped one by one, freed when the last goes. */
+    static final class Compound {
+        final PhysMemory.PhysRegion region;
+        final boolean hugetlb;
+        final Runnable free;
+        final java.util.concurrent.atomic.AtomicInteger pages = new java.util.concurrent.atomic.AtomicInteger(HPAGE_NR);
+
+        Compound(PhysMemory.PhysRegion region, boolean hugetlb, Runnable free) {
+            this.region = region;
+            this.hugetlb = hugetlb;
+            this.free = free;
+        }
+
+        void put() {
+            if (pages.decrementAndGet() == 0) {
+                free.run();
+            }
+        }
+    }
+
+    /**
+     * A page a page table owns, and how many page tables map it (parent and children after fork
+     * share it): an anonymous page, a subpage of a huge page, or a page a driver inserted
+     * (vm_insert_page: not anonymous, so a private write copies it).
+     */
     static final class AnonPage {
         final PhysMemory.PhysRegion region;
+        final Compound compound;
+        final boolean anon;
         final java.util.concurrent.atomic.AtomicInteger maps = new java.util.concurrent.atomic.AtomicInteger(1);
 
         AnonPage(PhysMemory.PhysRegion region) {
+            this(region, null, true);
+        }
+
+        AnonPage(PhysMemory.PhysRegion region, Compound compound, boolean anon) {
             this.region = region;
+            this.compound = compound;
+            this.anon = anon;
         }
 
         void get() {
@@ -132,7 +169,11 @@ final class MmImpl implements Mm {
 
         void put() {
             if (maps.decrementAndGet() == 0) {
-                region.close();
+                if (compound != null) {
+                    compound.put();
+                } else {
+                    region.close();
+                }
             }
         }
 
@@ -154,6 +195,8 @@ final class MmImpl implements Mm {
         Object exclusiveOwner;
         /** A migration entry: the page is being migrated; CPU accesses wait (migration_entry_wait). */
         boolean migrating;
+        /** The mapping's order: 9 while a PMD maps the huge page this subpage belongs to, else 0. */
+        int order;
 
         PteImpl(long pfn, boolean writable, boolean special, ByteBuffer mem, AnonPage owned) {
             this(pfn, writable, special, mem, owned, null);
@@ -226,7 +269,50 @@ final class MmImpl implements Mm {
             return EINVAL;
         }
         long vflags = protFlags(prot) | Vm.VM_MAYREAD | Vm.VM_MAYWRITE | (type == Vm.MAP_SHARED ? Vm.VM_SHARED : 0);
-        return map(addr, pageUp(length), (flags & Vm.MAP_FIXED) != 0, vflags, anon ? null : file, anon ? 0 : pgoff, null);
+        long len = pageUp(length);
+        if ((flags & Vm.MAP_HUGETLB) != 0) {
+            if (!anon || (addr & (Vm.PMD_SIZE - 1)) != 0) {
+                return EINVAL; // hugetlbfs files are not modelled; the address must be huge-page aligned
+            }
+            len = (length + Vm.PMD_SIZE - 1) & -Vm.PMD_SIZE;
+            vflags |= Vm.VM_HUGETLB | Vm.VM_DONTEXPAND;
+        }
+        return map(addr, len, (flags & Vm.MAP_FIXED) != 0, vflags, anon ? null : file, anon ? 0 : pgoff, null);
+    }
+
+    @Override
+    public long mmapDevice(long addr, long length, int prot, int flags, VmOps ops) {
+        int type = flags & (Vm.MAP_SHARED | Vm.MAP_PRIVATE);
+        if (length <= 0 || (addr & (Vm.PAGE_SIZE - 1)) != 0 || ops == null || (prot & ~7) != 0
+                || type == 0 || type == (Vm.MAP_SHARED | Vm.MAP_PRIVATE)) {
+            return EINVAL;
+        }
+        long vflags = protFlags(prot) | Vm.VM_MAYREAD | Vm.VM_MAYWRITE | (type == Vm.MAP_SHARED ? Vm.VM_SHARED : 0);
+        return map(addr, pageUp(length), (flags & Vm.MAP_FIXED) != 0, vflags, null, 0, ops);
+    }
+
+    @Override
+    public int insertPage(Vma vma, long addr, long pfn) {
+        if (!(vma instanceof VmaImpl v) || (v.flags & Vm.VM_PFNMAP) != 0 || addr < v.start || addr >= v.end
+                || (addr & (Vm.PAGE_SIZE - 1)) != 0) {
+            return (int) EINVAL;
+        }
+        synchronized (this) {
+            PhysMemory.PhysRegion page = pendingRam.get(pfn);
+            if (page == null) {
+                return (int) EINVAL; // not a page from allocPage
+            }
+            long vpn = addr >>> Vm.PAGE_SHIFT;
+            if (ptes.containsKey(vpn)) {
+                return -16; // -EBUSY
+            }
+            pendingRam.remove(pfn);
+            v.flags |= Vm.VM_MIXEDMAP;
+            // vm_page_prot: writable only in a shared writable mapping (a private one copies on write)
+            boolean w = (v.flags & (Vm.VM_SHARED | Vm.VM_WRITE)) == (Vm.VM_SHARED | Vm.VM_WRITE);
+            ptes.put(vpn, new PteImpl(pfn, w, false, page.memory(), new AnonPage(page, null, false)));
+            return 0;
+        }
     }
 
     @Override
@@ -243,16 +329,29 @@ final class MmImpl implements Mm {
         mmapLock.writeLock().lock();
         try {
             long at;
+            boolean huge = (vflags & Vm.VM_HUGETLB) != 0;
             if (fixed) {
                 at = addr;
                 if (at + len < at || at + len > TOP) {
                     return ENOMEM;
                 }
-                unmapLocked(at, len); // MAP_FIXED replaces what was there
             } else {
-                at = freeArea(len);
+                at = freeArea(len, huge ? Vm.PMD_SIZE : Vm.PAGE_SIZE);
                 if (at < 0) {
                     return ENOMEM;
+                }
+            }
+            if (huge && !hugetlb.reserve(len / Vm.PMD_SIZE)) {
+                return ENOMEM; // not enough free huge pages to reserve (HugePages_Free - HugePages_Rsvd)
+            }
+            if (fixed) {
+                unmapLocked(at, len); // MAP_FIXED replaces what was there
+            }
+            if (huge) {
+                synchronized (this) {
+                    for (long b = at; b < at + len; b += Vm.PMD_SIZE) {
+                        hugeResv.add(b);
+                    }
                 }
             }
             VmaImpl v = new VmaImpl(at, at + len, vflags, file, pgoff, ops);
@@ -263,16 +362,71 @@ final class MmImpl implements Mm {
         }
     }
 
-    /** Top-down: the highest gap below TOP that fits. */
-    private long freeArea(long len) {
+    /** Top-down: the highest gap below TOP that fits, its start aligned. */
+    private long freeArea(long len, long align) {
         long hi = TOP;
         for (VmaImpl v : vmas.descendingMap().values()) {
-            if (hi - v.end >= len) {
-                return hi - len;
+            long at = (hi - len) & -align;
+            if (at >= v.end) {
+                return at;
             }
             hi = Math.min(hi, v.start);
         }
-        return hi - len >= Vm.PAGE_SIZE << 4 ? hi - len : -1;
+        long at = (hi - len) & -align;
+        return at >= Vm.PAGE_SIZE << 4 ? at : -1;
+    }
+
+    /** A hugetlb vma is split only at huge-page boundaries (hugetlb_vm_op_split): -EINVAL otherwise. */
+    private boolean hugetlbSplitOk(long start, long end) {
+        for (VmaImpl v : overlapping(start, end)) {
+            if ((v.flags & Vm.VM_HUGETLB) != 0 && (start > v.start && (start & (Vm.PMD_SIZE - 1)) != 0
+                    || end < v.end && (end & (Vm.PMD_SIZE - 1)) != 0)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** split_huge_pmd: a THP mapped by the PMD holding addr becomes 512 page mappings (the page stays whole). */
+    private synchronized void splitPmd(long addr) {
+        long vpn0 = (addr & -Vm.PMD_SIZE) >>> Vm.PAGE_SHIFT;
+        for (PteImpl p : ptes.subMap(vpn0, true, vpn0 + HPAGE_NR - 1, true).values()) {
+            if (p.order > 0 && p.owned != null && p.owned.compound != null && !p.owned.compound.hugetlb) {
+                p.order = 0;
+            }
+        }
+    }
+
+    private void splitEdges(long start, long end) {
+        if ((start & (Vm.PMD_SIZE - 1)) != 0) {
+            splitPmd(start);
+        }
+        if ((end & (Vm.PMD_SIZE - 1)) != 0) {
+            splitPmd(end);
+        }
+    }
+
+    /** Split every THP mapping in [start, end) and at its edges. */
+    private void splitPmds(long start, long end) {
+        for (long b = start & -Vm.PMD_SIZE; b < end; b += Vm.PMD_SIZE) {
+            splitPmd(b);
+        }
+    }
+
+    /** Map a huge page's 512 subpages at base (under the page-table lock). */
+    private void installHuge(long base, Compound c, boolean writable) {
+        ByteBuffer all = c.region.memory();
+        long pfn0 = c.region.phys() >>> Vm.PAGE_SHIFT;
+        long vpn0 = base >>> Vm.PAGE_SHIFT;
+        for (int i = 0; i < HPAGE_NR; i++) {
+            PteImpl p = new PteImpl(pfn0 + i, writable, false, all.slice(i * (int) Vm.PAGE_SIZE, (int) Vm.PAGE_SIZE),
+                    new AnonPage(null, c, true));
+            p.order = Vm.HPAGE_PMD_ORDER;
+            PteImpl old = ptes.put(vpn0 + i, p);
+            if (old != null) {
+                old.release();
+            }
+        }
     }
 
     @Override
@@ -282,6 +436,9 @@ final class MmImpl implements Mm {
         }
         mmapLock.writeLock().lock();
         try {
+            if (!hugetlbSplitOk(addr, addr + pageUp(length))) {
+                return (int) EINVAL;
+            }
             unmapLocked(addr, pageUp(length));
             return 0;
         } finally {
@@ -293,8 +450,18 @@ final class MmImpl implements Mm {
     private void unmapLocked(long start, long len) {
         long end = start + len;
         invalidate(start, end, "unmap");
+        splitEdges(start, end); // a THP cut at either edge is mapped by pages from now on
         clearPtes(start, end);
         for (VmaImpl v : overlapping(start, end)) {
+            if ((v.flags & Vm.VM_HUGETLB) != 0) { // reservations of pages never faulted go back
+                long n = 0;
+                synchronized (this) {
+                    for (long b = Math.max(start, v.start); b < Math.min(end, v.end); b += Vm.PMD_SIZE) {
+                        n += hugeResv.remove(b) ? 1 : 0;
+                    }
+                }
+                hugetlb.unreserve(n);
+            }
             vmas.remove(v.start);
             if (v.start < start) {
                 VmaImpl left = v.copy();
@@ -357,6 +524,10 @@ final class MmImpl implements Mm {
                     return -13; // -EACCES
                 }
             }
+            if (!hugetlbSplitOk(addr, end)) {
+                return (int) EINVAL;
+            }
+            splitEdges(addr, end); // change_huge_pmd keeps whole PMDs; a THP cut at an edge is split
             boolean dropsWrite = over.stream().anyMatch(v -> (v.flags & Vm.VM_WRITE) != 0) && (nf & Vm.VM_WRITE) == 0;
             if (dropsWrite || nf == 0) {
                 invalidate(addr, end, "protection");
@@ -367,28 +538,66 @@ final class MmImpl implements Mm {
                     }
                 }
             }
+            setFlags(over, addr, end, f -> (f & ~(Vm.VM_READ | Vm.VM_WRITE | Vm.VM_EXEC)) | nf);
+            return 0;
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+    }
+
+    /** The vmas over [addr, end) split at its edges, the middle parts' flags changed. */
+    private void setFlags(List<VmaImpl> over, long addr, long end, java.util.function.LongUnaryOperator change) {
+        for (VmaImpl v : over) {
+            vmas.remove(v.start);
+            long s = Math.max(v.start, addr);
+            long e = Math.min(v.end, end);
+            if (v.start < s) {
+                VmaImpl left = v.copy();
+                left.end = s;
+                vmas.put(left.start, left);
+            }
+            VmaImpl mid = v.copy();
+            mid.pgoff += (s - v.start) >> Vm.PAGE_SHIFT;
+            mid.start = s;
+            mid.end = e;
+            mid.flags = change.applyAsLong(v.flags);
+            vmas.put(mid.start, mid);
+            if (v.end > e) {
+                VmaImpl right = v.copy();
+                right.pgoff += (e - v.start) >> Vm.PAGE_SHIFT;
+                right.start = e;
+                vmas.put(right.start, right);
+            }
+        }
+    }
+
+    @Override
+    public int madvise(long addr, long length, int advice) {
+        if ((addr & (Vm.PAGE_SIZE - 1)) != 0 || length < 0
+                || advice != Vm.MADV_HUGEPAGE && advice != Vm.MADV_NOHUGEPAGE) {
+            return (int) EINVAL;
+        }
+        long end = addr + pageUp(length);
+        mmapLock.writeLock().lock();
+        try {
+            List<VmaImpl> over = overlapping(addr, end);
+            long covered = addr;
             for (VmaImpl v : over) {
-                vmas.remove(v.start);
-                long s = Math.max(v.start, addr);
-                long e = Math.min(v.end, end);
-                if (v.start < s) {
-                    VmaImpl left = v.copy();
-                    left.end = s;
-                    vmas.put(left.start, left);
+                if (v.start > covered) {
+                    return (int) ENOMEM;
                 }
-                VmaImpl mid = v.copy();
-                mid.pgoff += (s - v.start) >> Vm.PAGE_SHIFT;
-                mid.start = s;
-                mid.end = e;
-                mid.flags = (v.flags & ~(Vm.VM_READ | Vm.VM_WRITE | Vm.VM_EXEC)) | nf;
-                vmas.put(mid.start, mid);
-                if (v.end > e) {
-                    VmaImpl right = v.copy();
-                    right.pgoff += (e - v.start) >> Vm.PAGE_SHIFT;
-                    right.start = e;
-                    vmas.put(right.start, right);
+                covered = v.end;
+            }
+            if (covered < end) {
+                return (int) ENOMEM; // part of the range is not mapped
+            }
+            for (VmaImpl v : over) {
+                if ((v.flags & (Vm.VM_HUGETLB | Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0) {
+                    return (int) EINVAL; // hugepage_madvise on a special or hugetlb vma
                 }
             }
+            setFlags(over, addr, end, f -> advice == Vm.MADV_HUGEPAGE ? (f | Vm.VM_HUGEPAGE) & ~Vm.VM_NOHUGEPAGE
+                    : (f | Vm.VM_NOHUGEPAGE) & ~Vm.VM_HUGEPAGE);
             return 0;
         } finally {
             mmapLock.writeLock().unlock();
@@ -508,7 +717,9 @@ final class MmImpl implements Mm {
                 return -14; // VM_FAULT_SIGBUS
             }
         }
-        if (v.ops != null) {
+        boolean mixedCow = p != null && p.owned != null && write && (v.flags & Vm.VM_MIXEDMAP) != 0
+                && (v.flags & Vm.VM_SHARED) == 0;
+        if (v.ops != null && !mixedCow) {
             if (p != null) {
                 return -14; // a special pte the driver installed read-only
             }
@@ -518,6 +729,18 @@ final class MmImpl implements Mm {
         if ((v.flags & (Vm.VM_IO | Vm.VM_PFNMAP)) != 0) {
             return -14;
         }
+        if ((v.flags & Vm.VM_HUGETLB) != 0) {
+            return hugetlbFault(v, addr, write, p);
+        }
+        if (p == null && thpFault(v, addr)) {
+            return 0;
+        }
+        if (p != null && p.order > 0 && write) { // do_huge_pmd_wp_page
+            if (reuseHuge(addr)) {
+                return 0;
+            }
+            splitPmd(addr); // shared after fork: split, then copy this page alone
+        }
         long index = v.pgoff + ((addr - v.start) >> Vm.PAGE_SHIFT);
         if (v.file != null && (v.flags & Vm.VM_SHARED) != 0) {
             synchronized (this) { // a shared file mapping maps the file's page itself
@@ -525,13 +748,13 @@ final class MmImpl implements Mm {
             }
             return 0;
         }
-        if (p != null && p.owned != null && write && !p.owned.shared()) {
+        if (p != null && p.owned != null && p.owned.anon && write && !p.owned.shared()) {
             synchronized (this) { // the last mapper of a copy-on-write page: it becomes writable in place
                 p.writable = true;
             }
             return 0;
         }
-        if (v.file == null && (v.flags & Vm.VM_SHARED) == 0 && !write && p == null) {
+        if (v.anonymous() && (v.flags & Vm.VM_SHARED) == 0 && !write && p == null) {
             synchronized (this) { // do_anonymous_page, read: the zero page, read-only
                 if (!ptes.containsKey(vpn)) {
                     ptes.put(vpn, new PteImpl(zero.pfn, false, false, zero.mem, null));
@@ -559,6 +782,96 @@ final class MmImpl implements Mm {
             if (old != null) {
                 old.release();
             }
+        }
+        return 0;
+    }
+
+    /**
+     * do_huge_pmd_anonymous_page: an empty, 2 MiB-aligned block inside an anonymous private vma with
+     * VM_HUGEPAGE (THP "madvise" mode) gets a huge page, read or write fault alike (the model runs with
+     * use_zero_page = 0). False to fall back to a page: not eligible, or no 2 MiB of RAM.
+     */
+    private boolean thpFault(VmaImpl v, long addr) {
+        long base = addr & -Vm.PMD_SIZE;
+        if (!v.anonymous() || (v.flags & (Vm.VM_SHARED | Vm.VM_NOHUGEPAGE)) != 0 || (v.flags & Vm.VM_HUGEPAGE) == 0
+                || base < v.start || base + Vm.PMD_SIZE > v.end) {
+            return false;
+        }
+        long vpn0 = base >>> Vm.PAGE_SHIFT;
+        synchronized (this) {
+            if (!ptes.subMap(vpn0, true, vpn0 + HPAGE_NR - 1, true).isEmpty()) {
+                return false; // pmd not none
+            }
+        }
+        PhysMemory.PhysRegion r;
+        try {
+            r = ram.allocate("thp " + name, Vm.PMD_SIZE, Vm.PMD_SIZE);
+        } catch (KernelException e) {
+            return false; // thp_fault_fallback
+        }
+        synchronized (this) {
+            if (!ptes.subMap(vpn0, true, vpn0 + HPAGE_NR - 1, true).isEmpty()) {
+                r.close(); // another fault filled the block meanwhile
+                return false;
+            }
+            installHuge(base, new Compound(r, false, r::close), (v.flags & Vm.VM_WRITE) != 0);
+        }
+        return true;
+    }
+
+    /** A write to a huge mapping nobody else maps: the whole PMD becomes writable (wp_huge_pmd reuse). */
+    private synchronized boolean reuseHuge(long addr) {
+        long vpn0 = (addr & -Vm.PMD_SIZE) >>> Vm.PAGE_SHIFT;
+        var block = ptes.subMap(vpn0, true, vpn0 + HPAGE_NR - 1, true).values();
+        if (block.size() != HPAGE_NR || block.stream().anyMatch(q -> q.order == 0 || q.owned.shared()
+                || q.migrating || q.exclusiveOwner != null)) {
+            return false;
+        }
+        block.forEach(q -> q.writable = true);
+        return true;
+    }
+
+    /**
+     * hugetlb_fault: a hugetlb vma is mapped a whole huge page at a time, from the pool: the
+     * reservation mmap made, else (a child after fork) a free unreserved page; none gives SIGBUS.
+     * A write to a page also mapped elsewhere (after fork) copies the whole huge page.
+     */
+    private int hugetlbFault(VmaImpl v, long addr, boolean write, PteImpl p) {
+        long base = addr & -Vm.PMD_SIZE;
+        boolean shared = (v.flags & Vm.VM_SHARED) != 0;
+        if (p == null) {
+            boolean resv;
+            synchronized (this) {
+                resv = hugeResv.remove(base);
+            }
+            PhysMemory.PhysRegion r = hugetlb.alloc(resv);
+            if (r == null) {
+                return -14; // VM_FAULT_SIGBUS: no huge page
+            }
+            synchronized (this) {
+                installHuge(base, new Compound(r, true, () -> hugetlb.release(r)),
+                        (v.flags & Vm.VM_WRITE) != 0 && (write || shared));
+            }
+            return 0;
+        }
+        if (reuseHuge(addr)) {
+            return 0;
+        }
+        PhysMemory.PhysRegion r = hugetlb.alloc(false);
+        if (r == null) {
+            return -14; // hugetlb_wp could not allocate the copy: SIGBUS
+        }
+        ByteBuffer to = r.memory();
+        synchronized (this) {
+            long vpn0 = base >>> Vm.PAGE_SHIFT;
+            for (int i = 0; i < HPAGE_NR; i++) {
+                PteImpl q = ptes.get(vpn0 + i);
+                to.put(i * (int) Vm.PAGE_SIZE, q.mem.duplicate().clear(), 0, (int) Vm.PAGE_SIZE);
+            }
+        }
+        invalidate(base, base + Vm.PMD_SIZE, "clear");
+        synchronized (this) {
+            installHuge(base, new Compound(r, true, () -> hugetlb.release(r)), true);
         }
         return 0;
     }
@@ -616,7 +929,7 @@ final class MmImpl implements Mm {
         return p == null ? Pte.NONE
                 : new Pte(p.pfn, !p.devicePrivate() && p.exclusiveOwner == null && !p.migrating, p.writable,
                         p.special, p.device, p.devicePrivate(), p.exclusiveOwner, p.migrating, p.pfn == zero.pfn,
-                        0);
+                        p.order);
     }
 
     @Override
@@ -694,7 +1007,7 @@ final class MmImpl implements Mm {
         long start = m.start & -Vm.PAGE_SIZE;
         long end = m.end & -Vm.PAGE_SIZE;
         long npages = (end - start) >> Vm.PAGE_SHIFT;
-        if (!(m.vma instanceof VmaImpl v) || (v.flags & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP)) != 0
+        if (!(m.vma instanceof VmaImpl v) || (v.flags & (Vm.VM_IO | Vm.VM_PFNMAP | Vm.VM_MIXEDMAP | Vm.VM_HUGETLB)) != 0
                 || npages <= 0 || start < v.start || end > v.end || m.src == null || m.dst == null
                 || m.src.length < npages || m.dst.length < npages) {
             return (int) EINVAL;
@@ -704,6 +1017,7 @@ final class MmImpl implements Mm {
             return (int) EINVAL;
         }
         long cpages = 0;
+        splitPmds(start, end); // migrate_vma_collect_pmd splits a THP and collects its pages
         synchronized (this) {
             for (int i = 0; i < npages; i++) {
                 long addr = start + ((long) i << Vm.PAGE_SHIFT);
@@ -853,14 +1167,16 @@ final class MmImpl implements Mm {
 
     @Override
     public synchronized long rssPages() {
-        return ptes.values().stream().filter(p -> p.owned != null).count();
+        return ptes.values().stream()
+                .filter(p -> p.owned != null && p.owned.anon && (p.owned.compound == null || !p.owned.compound.hugetlb))
+                .count();
     }
 
     // ---------------------------------------------------------------- fork
 
     @Override
     public Mm fork(String childName) {
-        MmImpl child = new MmImpl(childName, ram, zone, zero);
+        MmImpl child = new MmImpl(childName, ram, zone, zero, hugetlb);
         mmapLock.writeLock().lock();
         try {
             // exclusive entries go back to the CPU first (their devices are told)
@@ -896,6 +1212,7 @@ final class MmImpl implements Mm {
                         }
                         PteImpl c = new PteImpl(p.pfn, cow && p.owned != null ? false : p.writable, p.special, p.mem,
                                 p.owned, p.device);
+                        c.order = p.order;
                         synchronized (child) {
                             child.ptes.put(e.getKey(), c);
                         }
@@ -1056,7 +1373,7 @@ final class MmImpl implements Mm {
     @Override
     public int makeDeviceExclusive(long addr, Object owner) {
         Vma v = findVma(addr);
-        if (v == null || (v.flags() & Vm.VM_WRITE) == 0) {
+        if (v == null || (v.flags() & Vm.VM_WRITE) == 0 || (v.flags() & Vm.VM_HUGETLB) != 0) {
             return -14;
         }
         int r = handleFault(addr, true); // GUP with FOLL_WRITE
@@ -1064,6 +1381,7 @@ final class MmImpl implements Mm {
             return -14;
         }
         long pg = addr & -Vm.PAGE_SIZE;
+        splitPmd(pg); // a THP is split first
         invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", owner);
         synchronized (this) {
             PteImpl p = ptes.get(pg >>> Vm.PAGE_SHIFT);

@@ -26,6 +26,7 @@ public class ProcessesImpl implements MmProcesses {
 
     /** The shared zero page (empty_zero_page): private anonymous read faults map it read-only. */
     private PhysMemory.PhysRegion zeroPage;
+    private HugetlbPool hugetlb;
 
     public ProcessesImpl() {
     }
@@ -46,6 +47,7 @@ public class ProcessesImpl implements MmProcesses {
     @Activate
     public synchronized void activate() {
         zeroPage = ram.allocate("zero page", Vm.PAGE_SIZE, Vm.PAGE_SIZE);
+        hugetlb = new HugetlbPool(ram);
     }
 
     /** The kernel goes: the zero page returns to the RAM map (address spaces must be gone by now). */
@@ -54,6 +56,7 @@ public class ProcessesImpl implements MmProcesses {
         if (zeroPage != null) {
             zeroPage.close();
             zeroPage = null;
+            hugetlb.destroy();
         }
     }
 
@@ -63,7 +66,17 @@ public class ProcessesImpl implements MmProcesses {
             throw new IllegalStateException("the process table is gone (module unloaded)");
         }
         return new MmImpl(name, ram, zone, new MmImpl.ZeroPage(zeroPage.phys() >>> Vm.PAGE_SHIFT,
-                zeroPage.memory().asReadOnlyBuffer()));
+                zeroPage.memory().asReadOnlyBuffer()), hugetlb);
+    }
+
+    @Override
+    public synchronized int setNrHugepages(int n) {
+        return hugetlb.resize(n);
+    }
+
+    @Override
+    public synchronized Hugepages hugepages() {
+        return new Hugepages(hugetlb.total(), hugetlb.freePages(), hugetlb.reserved());
     }
 
     @Override

@@ -46,6 +46,9 @@ class HmmTestsTest {
         d0.release(mm);
         d1.release(mm);
         mm.mmput();
+        var huge = procs.hugepages();
+        assertThat(huge.free()).as("every huge page back in the pool").isEqualTo(huge.total());
+        assertThat(huge.reserved()).isZero();
         procs.deactivate();
         assertThat(ram.used()).as("RAM map empty").isZero();
         assertThat(d0.freePages()).as("device 0 memory all free").isEqualTo(d0.totalPages());
@@ -426,5 +429,150 @@ class HmmTestsTest {
             d0.release(child);
             child.mmput();
         }
+    }
+
+    /** hmm.mixedmap: the device file's own pages (vm_insert_page, VM_MIXEDMAP) are walked; private: read-only. */
+    @Test
+    void mixedmap() {
+        long a = d0.mmap(mm, P, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+        assertThat(a).isPositive();
+        assertThat(mm.findVma(a).flags() & VM_MIXEDMAP).isNotZero();
+        Cmd snap = new Cmd(a, 1, new byte[1]);
+        assertThat(d0.snapshot(mm, snap)).isZero();
+        assertThat(snap.ptr[0]).isEqualTo(Dmirror.PROT_READ);
+        long inserted = mm.pte(a).pfn();
+        assertThat(mm.write(a, "private".getBytes())).isEqualTo(7);
+        assertThat(mm.pte(a).pfn()).as("a private write copies the driver's page").isNotEqualTo(inserted);
+        assertThat(d0.snapshot(mm, snap)).isZero();
+        assertThat(snap.ptr[0]).isEqualTo(Dmirror.PROT_WRITE);
+        long shared = d0.mmap(mm, 2 * P, PROT_READ | PROT_WRITE, MAP_SHARED);
+        Cmd two = new Cmd(shared, 2, new byte[2]);
+        assertThat(d0.snapshot(mm, two)).isZero();
+        assertThat(two.ptr).containsOnly(Dmirror.PROT_WRITE);
+        assertThat(mm.munmap(a, P)).isZero();
+        assertThat(mm.munmap(shared, 2 * P)).isZero();
+    }
+
+    private static final long TWOMEG = PMD_SIZE;
+
+    /** hmm.anon_write_huge: a device write through a transparent huge page, one fault. */
+    @Test
+    void anonWriteHuge() {
+        long buf = mm.mmap(0, 2 * TWOMEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        long map = (buf + TWOMEG - 1) & -TWOMEG;
+        assertThat(mm.madvise(map, TWOMEG, MADV_HUGEPAGE)).isZero();
+        int npages = (int) (TWOMEG / P);
+        byte[] data = new byte[(int) TWOMEG];
+        for (int i = 0; i < data.length; i += 4) {
+            java.nio.ByteBuffer.wrap(data, i, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(i / 4);
+        }
+        Cmd w = new Cmd(map, npages, data.clone());
+        assertThat(d0.write(mm, w)).isZero();
+        assertThat(w.cpages).isEqualTo(npages);
+        assertThat(w.faults).isEqualTo(1);
+        byte[] cpu = new byte[data.length];
+        mm.read(map, cpu);
+        assertThat(cpu).isEqualTo(data);
+        assertThat(mm.pte(map).order()).as("one PMD maps it").isEqualTo(HPAGE_PMD_ORDER);
+        assertThat(mm.pte(map + TWOMEG - P).pfn() - mm.pte(map).pfn()).as("physically contiguous").isEqualTo(511);
+        Cmd snap = new Cmd(map, npages, new byte[npages]);
+        assertThat(d0.snapshot(mm, snap)).isZero();
+        assertThat(snap.ptr).containsOnly((byte) (Dmirror.PROT_WRITE | Dmirror.PROT_PMD));
+        // munmap of one page splits the PMD: the rest is mapped by pages from then on
+        assertThat(mm.munmap(map + TWOMEG - P, P)).isZero();
+        Cmd rest = new Cmd(map, npages - 1, new byte[npages - 1]);
+        assertThat(d0.snapshot(mm, rest)).isZero();
+        assertThat(rest.ptr).containsOnly(Dmirror.PROT_WRITE);
+        assertThat(mm.madvise(map + 1, P, MADV_HUGEPAGE)).as("unaligned").isEqualTo(-22);
+        assertThat(mm.madvise(map, P, 99)).isEqualTo(-22);
+        assertThat(mm.munmap(buf, 2 * TWOMEG)).isZero();
+    }
+
+    /** A THP in a range being migrated is split first; its pages move one by one, the rest stays. */
+    @Test
+    void migratingPartOfAHugePageSplitsIt() {
+        long buf = mm.mmap(0, 2 * TWOMEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        long map = (buf + TWOMEG - 1) & -TWOMEG;
+        mm.madvise(map, TWOMEG, MADV_HUGEPAGE);
+        mm.write(map, pattern(4));
+        assertThat(mm.pte(map).order()).isEqualTo(HPAGE_PMD_ORDER);
+        assertThat(d0.migrateToDev(mm, new Cmd(map, NPAGES, null))).isZero();
+        assertThat(mm.pte(map).devicePrivate()).isTrue();
+        assertThat(mm.pte(map + NPAGES * P).order()).as("split").isZero();
+        assertThat(d0.migrateToSys(mm, new Cmd(map, NPAGES, null))).isZero();
+        byte[] back = new byte[(int) (NPAGES * P)];
+        mm.read(map, back);
+        assertThat(back).isEqualTo(pattern(4));
+        assertThat(mm.munmap(buf, 2 * TWOMEG)).isZero();
+    }
+
+    /** hmm.anon_write_hugetlbfs and hmm.compound: hugetlb pages from the pool, reported with the PMD order. */
+    @Test
+    void hugetlbWriteAndCompound() {
+        assertThat(mm.mmap(0, TWOMEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, null, 0))
+                .as("no huge pages in the pool (nr_hugepages = 0)").isEqualTo(-12);
+        assertThat(procs.setNrHugepages(2)).isEqualTo(2);
+        long a = mm.mmap(0, TWOMEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, null, 0);
+        assertThat(a & (TWOMEG - 1)).as("huge-page aligned").isZero();
+        assertThat(procs.hugepages()).isEqualTo(new org.peerdma.mm.vm.MmProcesses.Hugepages(2, 2, 1));
+        assertThat(mm.mmap(0, 2 * TWOMEG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, null, 0))
+                .as("only one unreserved page left").isEqualTo(-12);
+        int npages = (int) (TWOMEG / P);
+        byte[] data = new byte[(int) TWOMEG];
+        new java.util.Random(1).nextBytes(data);
+        Cmd w = new Cmd(a, npages, data.clone());
+        assertThat(d0.write(mm, w)).isZero();
+        assertThat(w.faults).isEqualTo(1);
+        byte[] cpu = new byte[data.length];
+        mm.read(a, cpu);
+        assertThat(cpu).isEqualTo(data);
+        assertThat(procs.hugepages()).isEqualTo(new org.peerdma.mm.vm.MmProcesses.Hugepages(2, 1, 0));
+        Cmd snap = new Cmd(a, npages, new byte[npages]);
+        assertThat(d0.snapshot(mm, snap)).isZero();
+        assertThat(snap.ptr).containsOnly((byte) (Dmirror.PROT_WRITE | Dmirror.PROT_PMD));
+        assertThat(mm.mprotect(a, TWOMEG, PROT_READ)).isZero();
+        assertThat(d0.snapshot(mm, snap)).isZero();
+        assertThat(snap.ptr).as("hugetlb is never split").containsOnly((byte) (Dmirror.PROT_READ | Dmirror.PROT_PMD));
+        assertThat(mm.mprotect(a, P, PROT_READ | PROT_WRITE)).as("not on a huge-page boundary").isEqualTo(-22);
+        assertThat(mm.munmap(a, P)).isEqualTo(-22);
+        assertThat(d0.migrateToDev(mm, new Cmd(a, 1, null))).as("migrate_vma_setup refuses hugetlb").isEqualTo(-22);
+        assertThat(mm.rssPages()).as("hugetlb pages are not RSS").isZero();
+        assertThat(mm.munmap(a, TWOMEG)).isZero();
+        assertThat(procs.hugepages()).as("back in the pool").isEqualTo(new org.peerdma.mm.vm.MmProcesses.Hugepages(2, 2, 0));
+    }
+
+    /** After fork a private hugetlb page is copied whole on write; a THP is split and one page copied. */
+    @Test
+    void hugePagesAfterFork() {
+        procs.setNrHugepages(2);
+        long h = mm.mmap(0, TWOMEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, null, 0);
+        mm.write(h, "parent".getBytes());
+        long buf = mm.mmap(0, 2 * TWOMEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        long t = (buf + TWOMEG - 1) & -TWOMEG;
+        mm.madvise(t, TWOMEG, MADV_HUGEPAGE);
+        mm.write(t, "parent".getBytes());
+        Mm child = mm.fork("child");
+        try {
+            assertThat(child.pte(h).order()).isEqualTo(HPAGE_PMD_ORDER);
+            assertThat(child.write(h, "child!".getBytes())).isEqualTo(6);
+            assertThat(child.pte(h).pfn()).as("a copy of the whole huge page").isNotEqualTo(mm.pte(h).pfn());
+            assertThat(child.pte(h).order()).isEqualTo(HPAGE_PMD_ORDER);
+            assertThat(procs.hugepages().free()).isZero();
+            assertThat(child.write(t, "child!".getBytes())).isEqualTo(6);
+            assertThat(child.pte(t).order()).as("the THP was split for the copy").isZero();
+            assertThat(mm.pte(t + P).order()).as("the parent's mapping is whole").isEqualTo(HPAGE_PMD_ORDER);
+            byte[] got = new byte[6];
+            mm.read(h, got);
+            assertThat(new String(got)).isEqualTo("parent");
+            mm.read(t, got);
+            assertThat(new String(got)).isEqualTo("parent");
+            child.read(t + 6, got);
+            assertThat(got).containsOnly(0);
+        } finally {
+            child.mmput();
+        }
+        assertThat(procs.hugepages().free()).isEqualTo(1);
+        assertThat(mm.write(h, "again".getBytes())).as("the last mapper writes in place").isEqualTo(5);
+        assertThat(procs.hugepages().free()).isEqualTo(1);
     }
 }
