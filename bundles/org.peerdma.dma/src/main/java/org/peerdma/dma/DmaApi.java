@@ -44,6 +44,13 @@ public interface DmaApi {
     /** @return the device's DMA mask (default 32 bits, as for PCI devices). */
     long mask(PciDevice dev);
 
+    /**
+     * addressingLimited - dma_addressing_limited: the device's mask is below the required mask
+     * (dma_get_required_mask: 32 bits behind a translating IOMMU, else enough for all of RAM, up to
+     * PhysMemory.RAM_END), so some memory would need bouncing. Errors: ENODEV (removed device, no ops).
+     */
+    boolean addressingLimited(PciDevice dev);
+
     /** physToDma - what the device must use for a CPU physical address without mapping (direct only). */
     long physToDma(PciDevice dev, long phys);
 

@@ -4,7 +4,7 @@
  * the work is decided per device, as get_dma_ops() does.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.peerdma.dma;
 
 import org.osgi.annotation.bundle.Export;

@@ -273,6 +273,17 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
     }
 
     @Override
+    public boolean addressingLimited(PciDevice dev) {
+        live(dev);
+        Ops o = opsFor(dev);
+        boolean iommu = o.kind.equals("iommu") && o.ops.translates(dev);
+        // dma_get_required_mask: the IOMMU hands out 32-bit IOVAs first; direct needs all of RAM
+        long last = org.peerdma.dma.PhysMemory.RAM_END - 1;
+        long required = iommu ? 0xFFFF_FFFFL : (Long.highestOneBit(last) << 1) - 1;
+        return Long.compareUnsigned(mask(dev), required) < 0;
+    }
+
+    @Override
     public long mask(PciDevice dev) {
         return masks.getOrDefault(dev, DEFAULT_MASK);
     }
