@@ -1209,6 +1209,9 @@ final class MmImpl implements Mm {
                         }
                         if (p.device != null) {
                             p.device.get(PTE_HOLDER);
+                            if (cow && p.devicePrivate()) { // copy_nonpresent_pte: both read-only now
+                                p.writable = false;
+                            }
                         }
                         PteImpl c = new PteImpl(p.pfn, cow && p.owned != null ? false : p.writable, p.special, p.mem,
                                 p.owned, p.device);

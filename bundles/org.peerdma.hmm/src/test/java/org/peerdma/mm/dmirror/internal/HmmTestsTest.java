@@ -575,4 +575,51 @@ class HmmTestsTest {
         assertThat(mm.write(h, "again".getBytes())).as("the last mapper writes in place").isEqualTo(5);
         assertThat(procs.hugepages().free()).isEqualTo(1);
     }
+
+    /** hmm.migrate_file_private: a MAP_PRIVATE file mapping, written (so its pages are anonymous copies), migrates. */
+    @Test
+    void migrateFilePrivate() {
+        VmFile f = procs.file("hmm-private", NPAGES * P);
+        long a = mm.mmap(0, NPAGES * P, PROT_READ | PROT_WRITE, MAP_PRIVATE, f, 0);
+        mm.write(a, pattern(11));
+        Cmd m = new Cmd(a, NPAGES, null);
+        assertThat(d0.migrateToDev(mm, m)).isZero();
+        assertThat(m.cpages).isEqualTo(NPAGES);
+        Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, r)).isZero();
+        assertThat(r.ptr).isEqualTo(pattern(11));
+        byte[] cpu = new byte[(int) (NPAGES * P)];
+        mm.read(a, cpu);
+        assertThat(cpu).as("faulted back").isEqualTo(pattern(11));
+        byte[] file = new byte[(int) P];
+        f.page(0).get(file);
+        assertThat(file).as("the file never saw the private writes").containsOnly(0);
+        mm.munmap(a, NPAGES * P);
+        f.release();
+    }
+
+    /**
+     * hmm.hmm_cow_in_device: pages on the device when the process forks; the parent's writes bring
+     * them back to system memory and give it its own copies.
+     */
+    @Test
+    void cowInDevice() {
+        long a = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, java.util.Arrays.copyOf(pattern(2), (int) (4 * P)));
+        assertThat(d0.migrateToDev(mm, new Cmd(a, 4, null))).isZero();
+        Mm child = mm.fork("child");
+        try {
+            assertThat(mm.pte(a).writable()).as("a COW mapping: the device-private entry is read-only").isFalse();
+            mm.write(a, java.util.Arrays.copyOf(pattern(2), (int) (4 * P)));
+            Cmd snap = new Cmd(a, 4, new byte[4]);
+            assertThat(d0.snapshot(mm, snap)).isZero();
+            assertThat(snap.ptr).containsOnly(Dmirror.PROT_WRITE);
+            byte[] childView = new byte[(int) (4 * P)];
+            child.read(a, childView);
+            assertThat(childView).isEqualTo(java.util.Arrays.copyOf(pattern(2), (int) (4 * P)));
+        } finally {
+            d0.release(child);
+            child.mmput();
+        }
+    }
 }
