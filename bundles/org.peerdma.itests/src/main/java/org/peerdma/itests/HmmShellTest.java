@@ -68,5 +68,43 @@ class HmmShellTest {
         assertThat(sh.run("hmm:snapshot itest-dev itest-app " + a + " 1")).isEqualTo("none"); // another device's page
         assertThat(sh.run("hmm:rmdev itest-dev2")).contains("1 page(s) evicted to system memory");
         assertThat(sh.run("hmm:read itest-app " + a + " 9")).as("migrate_release: the data survived").isEqualTo("hello-hmm");
+        // the zero page, then huge pages: THP under madvise, hugetlb from the pool
+        String z = sh.run("hmm:mmap itest-app 8K r");
+        sh.run("hmm:read itest-app " + z + " 1");
+        assertThat(sh.run("hmm:snapshot itest-dev itest-app " + z + " 2")).isEqualTo("zero none");
+        assertThat(sh.run("hmm:pte itest-app " + z)).contains("zero-page");
+        String t = sh.run("hmm:mmap itest-app 4M");
+        long base = (Long.decode(t) + (2 << 20) - 1) & -(2L << 20);
+        String b = String.format("%#x", base);
+        assertThat(sh.run("hmm:madvise itest-app " + b + " 2M hugepage")).isEqualTo("advice hugepage");
+        sh.run("hmm:write itest-app " + b + " huge");
+        assertThat(sh.run("hmm:snapshot itest-dev itest-app " + b + " 2")).isEqualTo("rw+pmd rw+pmd");
+        assertThat(sh.run("hmm:pte itest-app " + b)).contains("order 9 (PMD)");
+        assertThatThrownBy(() -> sh.run("hmm:mmap itest-app 2M rw hugetlb")).hasMessageContaining("nr_hugepages");
+        assertThat(sh.run("hmm:hugepages 1")).contains("HugePages_Total: 1");
+        String h = sh.run("hmm:mmap itest-app 2M rw hugetlb");
+        assertThat(sh.run("hmm:hugepages")).contains("HugePages_Rsvd:  1");
+        sh.run("hmm:write itest-app " + h + " hugetlb");
+        assertThat(sh.run("hmm:snapshot itest-dev itest-app " + h + " 1")).isEqualTo("rw+pmd");
+        assertThatThrownBy(() -> sh.run("hmm:munmap itest-app " + h + " 4K")).hasMessageContaining("EINVAL");
+        assertThat(sh.run("hmm:munmap itest-app " + h + " 2M")).isEqualTo("unmapped");
+        assertThat(sh.run("hmm:hugepages 0")).contains("HugePages_Total: 0");
+        // HMM-4: the process's pages DMA-mapped for the NIC; then the GPU's p2pmem mapped into the process
+        String dm = sh.run("hmm:dmamap itest-app " + a + " 2 05:00.0");
+        assertThat(dm.lines().filter(l -> l.startsWith("0x"))).hasSize(2).noneMatch(l -> l.contains("ERROR"));
+        sh.run("p2p:addres 03:00.0 3 1M");
+        try {
+            String pm = sh.run("hmm:p2pmmap itest-app 03:00.0 16K");
+            sh.run("hmm:write itest-app " + pm + " p2p");
+            String pd = sh.run("hmm:dmamap itest-app " + pm + " 4 05:00.0");
+            // the sample machine redirects 05:00.0's peer traffic (ACS): through the (whitelisted) host bridge
+            var lines = pd.lines().filter(l -> l.startsWith("0x")).toList();
+            assertThat(lines).hasSize(4).allMatch(l -> l.contains("(P2PDMA through the host bridge)"));
+            assertThat(lines.stream().map(l -> l.substring(l.indexOf("-> "))).distinct()).as("one IOVA each").hasSize(4);
+            assertThat(sh.run("hmm:munmap itest-app " + pm + " 16K")).isEqualTo("unmapped");
+            assertThat(sh.run("p2p:providers")).contains("0000:03:00.0 size 1048576 available 1048576");
+        } finally {
+            sh.run("p2p:release 03:00.0");
+        }
     }
 }

@@ -23,6 +23,14 @@ public interface DeviceMemoryMapper {
      */
     long mmap(Mm mm, PciDevice gpu, long size);
 
+    /**
+     * mmapP2pmem - mmap of the provider's p2pmem/allocate sysfs file (pci_mmap_p2pmem): fresh pool
+     * pages put in a shared vma with vm_insert_page (struct pages, so hmm_range_fault reports them and
+     * hmm_dma_map_pfn maps them by map type); each page returns to the pool when unmapped. Return:
+     * the address; -EINVAL (bad size); -ENODEV (no p2pdma memory); -ENOMEM (pool exhausted).
+     */
+    long mmapP2pmem(Mm mm, PciDevice provider, long size);
+
     /** @return "importer range" lines of the live peer mappings. */
     List<String> peerMappings();
 

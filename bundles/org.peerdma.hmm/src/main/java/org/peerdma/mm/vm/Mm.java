@@ -37,10 +37,11 @@ public interface Mm {
     long mmapDevice(long addr, long length, int prot, int flags, VmOps ops);
 
     /**
-     * insertPage - vm_insert_page: map a page from {@link #allocPage} at addr; the vma becomes
-     * VM_MIXEDMAP and the mapping owns the page (freed when unmapped). The pte is writable only in a
-     * shared writable mapping: a private one copies on write. Return: 0; -EINVAL (outside the vma, a
-     * PFNMAP vma, not an allocPage page); -EBUSY (already mapped).
+     * insertPage - vm_insert_page: map a page from {@link #allocPage} (the mapping then owns it: freed
+     * when unmapped) or a ZONE_DEVICE page such as a p2pdma pool page (the page table holds a
+     * reference, dropped when unmapped) at addr; the vma becomes VM_MIXEDMAP. The pte is writable
+     * only in a shared writable mapping: a private one copies on write. Return: 0; -EINVAL (outside
+     * the vma, a PFNMAP vma, neither kind of page); -EBUSY (already mapped).
      */
     int insertPage(Vma vma, long addr, long pfn);
 

@@ -63,6 +63,40 @@ public class DeviceMemoryMapperImpl implements DeviceMemoryMapper {
     }
 
     @Override
+    public long mmapP2pmem(Mm mm, PciDevice provider, long size) {
+        if (size <= 0 || size % P != 0) {
+            return -22;
+        }
+        if (!p2pmem.providers().contains(provider)) {
+            return -19;
+        }
+        org.peerdma.p2pdma.P2pMapping m;
+        try {
+            m = p2pmem.mmapAllocate(provider, size, 0, true);
+        } catch (org.peerdma.errno.KernelException e) {
+            return e.returnValue();
+        }
+        try {
+            // no fault handler: every page is inserted now
+            long addr = mm.mmapDevice(0, size, Vm.PROT_READ | Vm.PROT_WRITE, Vm.MAP_SHARED, (mm2, v, a, w) -> -14);
+            if (addr < 0) {
+                return addr;
+            }
+            Vma vma = mm.findVma(addr);
+            for (int i = 0; i < m.pages().size(); i++) {
+                int r = mm.insertPage(vma, addr + i * P, m.pages().get(i).pfn());
+                if (r != 0) {
+                    mm.munmap(addr, size);
+                    return r;
+                }
+            }
+            return addr;
+        } finally {
+            m.close(); // put_page after vm_insert_page: the page tables hold the only references
+        }
+    }
+
+    @Override
     public long mmap(Mm mm, PciDevice gpu, long size) {
         if (size <= 0 || size % P != 0) {
             return -22;

@@ -299,18 +299,24 @@ final class MmImpl implements Mm {
         }
         synchronized (this) {
             PhysMemory.PhysRegion page = pendingRam.get(pfn);
-            if (page == null) {
-                return (int) EINVAL; // not a page from allocPage
+            org.peerdma.mm.Page dev = page == null && isDevicePfn(pfn) ? zone.pfnToPage(pfn) : null;
+            if (page == null && (dev == null || dev.pgmap().type == org.peerdma.mm.MemoryType.DEVICE_PRIVATE)) {
+                return (int) EINVAL; // neither an allocPage page nor CPU-addressable device memory
             }
             long vpn = addr >>> Vm.PAGE_SHIFT;
             if (ptes.containsKey(vpn)) {
                 return -16; // -EBUSY
             }
-            pendingRam.remove(pfn);
             v.flags |= Vm.VM_MIXEDMAP;
             // vm_page_prot: writable only in a shared writable mapping (a private one copies on write)
             boolean w = (v.flags & (Vm.VM_SHARED | Vm.VM_WRITE)) == (Vm.VM_SHARED | Vm.VM_WRITE);
-            ptes.put(vpn, new PteImpl(pfn, w, false, page.memory(), new AnonPage(page, null, false)));
+            if (dev != null) {
+                dev.get(PTE_HOLDER);
+                ptes.put(vpn, new PteImpl(pfn, w, false, dev.data(), null, dev));
+            } else {
+                pendingRam.remove(pfn);
+                ptes.put(vpn, new PteImpl(pfn, w, false, page.memory(), new AnonPage(page, null, false)));
+            }
             return 0;
         }
     }

@@ -171,4 +171,43 @@ class HmmDmaTest {
         assertThat(api.mappings(near)).isEmpty();
         hmmDma.mapFree(near, map);
     }
+
+    /**
+     * The whole modern path: the process maps the GPU's p2pmem (pci_mmap_p2pmem: pages with struct
+     * pages), hmm_range_fault reports them like any page, and hmm_dma_map_pfn gives the NIC their
+     * bus addresses; the CPU and the NIC's addresses name the same bytes; munmap returns the pool.
+     */
+    @Test
+    void p2pmemMappedIntoAProcessIsFaultedAndDmaMapped() {
+        var mapper = new org.peerdma.mm.p2pvma.internal.DeviceMemoryMapperImpl(p2p);
+        long before = p2p.info(gpu).available();
+        assertThat(mapper.mmapP2pmem(mm, gpu, 100)).isEqualTo(-22);
+        assertThat(mapper.mmapP2pmem(mm, near, 4 * P)).as("no p2pdma memory").isEqualTo(-19);
+        long a = mapper.mmapP2pmem(mm, gpu, 4 * P);
+        assertThat(a).isPositive();
+        assertThat(p2p.info(gpu).available()).isEqualTo(before - 4 * P);
+        assertThat(mm.findVma(a).flags() & VM_MIXEDMAP).isNotZero();
+        assertThat(mm.write(a + P, "through the BAR".getBytes())).isEqualTo(15);
+        api.setMask(near, -1L);
+        HmmDma.Map map = new HmmDma.Map();
+        assertThat(hmmDma.mapAlloc(near, map, 4, P)).isZero();
+        fault(map, a);
+        for (int i = 0; i < 4; i++) {
+            assertThat(map.pfnList[i] & (HMM_PFN_VALID | HMM_PFN_WRITE)).isEqualTo(HMM_PFN_VALID | HMM_PFN_WRITE);
+            long dma = hmmDma.mapPfn(near, map, i);
+            long virt = ZoneDevice.va(hmmPfnToPfn(map.pfnList[i]) << PAGE_SHIFT);
+            assertThat(dma).as("the BAR page's bus address").isEqualTo(p2p.virtToBus(gpu, virt));
+            assertThat(map.pfnList[i] & HMM_PFN_P2PDMA_BUS).isNotZero();
+        }
+        long virt1 = ZoneDevice.va(hmmPfnToPfn(map.pfnList[1]) << PAGE_SHIFT);
+        byte[] got = new byte[15];
+        p2p.page(gpu, virt1).data().get(got);
+        assertThat(new String(got)).as("the page the NIC was given holds what the CPU wrote").isEqualTo("through the BAR");
+        for (int i = 0; i < 4; i++) {
+            assertThat(hmmDma.unmapPfn(near, map, i)).isTrue();
+        }
+        hmmDma.mapFree(near, map);
+        assertThat(mm.munmap(a, 4 * P)).isZero();
+        assertThat(p2p.info(gpu).available()).as("the pages went back to the pool").isEqualTo(before);
+    }
 }
