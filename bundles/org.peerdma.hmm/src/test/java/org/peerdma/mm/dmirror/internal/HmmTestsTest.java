@@ -622,4 +622,66 @@ class HmmTestsTest {
             child.mmput();
         }
     }
+
+    /** hmm.anon_read_multiple: each round a fresh mapping, read by the device with one fault. */
+    @Test
+    void anonReadMultiple() {
+        for (int round = 0; round < 2; round++) {
+            long a = anon(PROT_READ | PROT_WRITE);
+            mm.write(a, pattern(round));
+            mm.mprotect(a, NPAGES * P, PROT_READ);
+            Cmd c = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+            assertThat(d0.read(mm, c)).isZero();
+            assertThat(c.faults).isEqualTo(1);
+            assertThat(c.ptr).isEqualTo(pattern(round));
+            mm.munmap(a, NPAGES * P);
+        }
+    }
+
+    /**
+     * Migrations back and forth while the CPU keeps reading and writing the same pages: no deadlock
+     * between faults, migrate_to_ram and the driver's migrations, and every write is still there on
+     * the next read. (A smoke test: the window it guards is narrow, so the deterministic check that
+     * CPU accesses wait on migration entries is MigrateTest.cpuAccessWaitsForAMigrationInProgress.)
+     */
+    @Test
+    void noCpuWriteIsLostToAConcurrentMigration() throws Exception {
+        int pages = 8;
+        long a = mm.mmap(0, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, new byte[(int) (pages * P)]);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread mover = new Thread(() -> {
+            for (int i = 0; i < 500 && problems.isEmpty(); i++) {
+                int r1 = d0.migrateToDev(mm, new Cmd(a, pages, null));
+                int r2 = d0.migrateToSys(mm, new Cmd(a, pages, null));
+                if (r1 != 0 && r1 != -2 || r2 != 0) {
+                    problems.add("migration failed: " + r1 + " " + r2);
+                }
+            }
+            stop.set(true);
+        }, "mover");
+        mover.start();
+        int n = 0;
+        while (!stop.get() && problems.isEmpty()) {
+            n++;
+            for (int pg = 0; pg < pages; pg++) {
+                // what the previous round wrote must still be there (a lost write shows up here)
+                byte[] back = new byte[4];
+                mm.read(a + pg * P + 64, back);
+                int want = n == 1 ? 0 : (n - 1) * 100 + pg;
+                if (java.nio.ByteBuffer.wrap(back).getInt() != want) {
+                    problems.add("page " + pg + " round " + n + ": expected " + want + " read "
+                            + java.nio.ByteBuffer.wrap(back).getInt());
+                }
+                mm.write(a + pg * P + 64, java.nio.ByteBuffer.allocate(4).putInt(n * 100 + pg).array());
+            }
+        }
+        mover.join();
+        assertThat(problems).isEmpty();
+        byte[] last = new byte[4];
+        mm.read(a + 64, last);
+        assertThat(java.nio.ByteBuffer.wrap(last).getInt()).isEqualTo(n * 100);
+        d0.migrateToSys(mm, new Cmd(a, pages, null));
+    }
 }
