@@ -29,7 +29,7 @@ import org.peerdma.util.Sizes;
     "osgi.command.function=migrate", "osgi.command.function=migrateback", "osgi.command.function=snapshot",
     "osgi.command.function=exit", "osgi.command.function=rmdev", "osgi.command.function=madvise",
     "osgi.command.function=hugepages", "osgi.command.function=pte", "osgi.command.function=p2pmmap",
-    "osgi.command.function=dmamap"})
+    "osgi.command.function=dmamap", "osgi.command.function=oomreap"})
 public class HmmCommands {
     /** Device memory of shell-made dmirror devices is placed from here, 1 GiB apart. */
     static final long DEVMEM_BASE = 0x200_0000_0000L;
@@ -363,6 +363,14 @@ public class HmmCommands {
         } finally {
             hd.mapFree(dev, map);
         }
+    }
+
+    @Descriptor("the OOM reaper frees the process's private memory (non-blocking notifiers; EAGAIN if one refused)")
+    public synchronized String oomreap(@Descriptor("process") String p) {
+        Mm m = mm(p);
+        long before = m.rssPages();
+        check(m.oomReap(), "oom_reap");
+        return (before - m.rssPages()) + " page(s) reaped";
     }
 
     @Descriptor("the process exits (its mirrors are released, its memory freed)")

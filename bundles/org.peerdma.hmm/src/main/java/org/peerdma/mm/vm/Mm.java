@@ -163,7 +163,15 @@ public interface Mm {
      */
     Mm fork(String childName);
 
-    /** mmget / mmput: users of the address space; at 0 everything is unmapped. */
+    /**
+     * oomReap - __oom_reap_task_mm: the private memory (not hugetlb, not PFNMAP) of a process killed
+     * for OOM is freed before it exits, with non-blocking notifiers: a callback that would have to
+     * sleep refuses, and that vma is left. The vmas stay. Return: 0; -EAGAIN when the mmap_lock was
+     * taken or a notifier refused (the reaper tries again later).
+     */
+    int oomReap();
+
+    /** mmget / mmput: users of the address space; at 0 everything is unmapped (mmput after that: EINVAL). */
     void mmget();
 
     void mmput();

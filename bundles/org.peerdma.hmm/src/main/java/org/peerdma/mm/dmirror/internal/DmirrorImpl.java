@@ -45,12 +45,20 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         /** Pages this device holds exclusively (DPT_XA_TAG_ATOMIC). */
         final java.util.Set<Long> atomic = new java.util.TreeSet<>();
         final MmuInterval notifier;
+        /** dmirror->mutex: guards the mirror page table. */
+        final java.util.concurrent.locks.ReentrantLock mutex = new java.util.concurrent.locks.ReentrantLock();
 
         Mirror(Mm mm) {
             this.mm = mm;
             // the whole user address space, as dmirror_interval_invalidate covers every vma
             this.notifier = mm.insertNotifier(0, 0x8000_0000_0000L, (sub, start, end, ev, blockable, cur) -> {
-                synchronized (this) {
+                // dmirror_interval_invalidate: a non-blocking invalidation (the OOM reaper) must not wait
+                if (blockable) {
+                    mutex.lock();
+                } else if (!mutex.tryLock()) {
+                    return false;
+                }
+                try {
                     sub.setSeq(cur);
                     // our own make_device_exclusive does not take the page away from us
                     if ("exclusive".equals(ev) && mm.invalidationOwner() == DmirrorImpl.this
@@ -59,6 +67,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                     }
                     pt.subMap(start >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true).clear();
                     atomic.removeIf(v -> v >= start >>> Vm.PAGE_SHIFT && v <= (end - 1) >>> Vm.PAGE_SHIFT);
+                } finally {
+                    mutex.unlock();
                 }
                 return true;
             });
@@ -209,7 +219,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
             if (ret != 0) {
                 return ret;
             }
-            synchronized (mir) {
+            mir.mutex.lock();
+            try {
                 if (mir.notifier.readRetry(r.notifierSeq)) {
                     continue;
                 }
@@ -220,6 +231,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                                 Vm.hmmPfnToPfn(v) | ((v & Vm.HMM_PFN_WRITE) != 0 ? Vm.HMM_PFN_WRITE : 0));
                     }
                 }
+            } finally {
+                mir.mutex.unlock();
             }
             return 0;
         }
@@ -235,7 +248,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         cmd.cpages = 0;
         while (true) {
             int missing = -1;
-            synchronized (mir) {
+            mir.mutex.lock();
+            try {
                 for (long a = start; a < end; a += P) {
                     Long e = mir.pt.get(a >>> Vm.PAGE_SHIFT);
                     if (e == null || write && (e & Vm.HMM_PFN_WRITE) == 0) {
@@ -257,6 +271,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                     cmd.cpages = cmd.npages;
                     return 0;
                 }
+            } finally {
+                mir.mutex.unlock();
             }
             int r = fault(mir, start, end, write);
             cmd.faults++;
@@ -473,9 +489,12 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                 return r;
             }
             Mm.Pte p = mm.pte(a);
-            synchronized (mir) {
+            mir.mutex.lock();
+            try {
                 mir.pt.put(a >>> Vm.PAGE_SHIFT, p.pfn() | Vm.HMM_PFN_WRITE);
                 mir.atomic.add(a >>> Vm.PAGE_SHIFT);
+            } finally {
+                mir.mutex.unlock();
             }
         }
         cmd.cpages = cmd.npages;
@@ -485,12 +504,15 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
     @Override
     public int checkExclusive(Mm mm, Cmd cmd) {
         Mirror mir = mirror(mm);
-        synchronized (mir) {
+        mir.mutex.lock();
+        try {
             for (long a = cmd.addr; a < cmd.addr + cmd.npages * P; a += P) {
                 if (!mir.atomic.contains(a >>> Vm.PAGE_SHIFT)) {
                     return -1; // -EPERM: the CPU took it back
                 }
             }
+        } finally {
+            mir.mutex.unlock();
         }
         return 0;
     }

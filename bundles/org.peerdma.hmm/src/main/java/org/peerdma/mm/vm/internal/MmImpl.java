@@ -51,12 +51,18 @@ final class MmImpl implements Mm {
     record ZeroPage(long pfn, ByteBuffer mem) {
     }
 
-    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone, ZeroPage zero, HugetlbPool hugetlb) {
+    /** The kernel's live address spaces (this one is in it until it exits). */
+    private final java.util.Set<MmImpl> live;
+
+    MmImpl(String name, PhysMemory ram, org.peerdma.mm.ZoneDevice zone, ZeroPage zero, HugetlbPool hugetlb,
+            java.util.Set<MmImpl> live) {
         this.name = name;
         this.ram = ram;
         this.zone = zone;
         this.zero = zero;
         this.hugetlb = hugetlb;
+        this.live = live;
+        live.add(this);
     }
 
     /** The holder name a driver uses for the reference a device page in a page table holds. */
@@ -1182,7 +1188,7 @@ final class MmImpl implements Mm {
 
     @Override
     public Mm fork(String childName) {
-        MmImpl child = new MmImpl(childName, ram, zone, zero, hugetlb);
+        MmImpl child = new MmImpl(childName, ram, zone, zero, hugetlb, live);
         mmapLock.writeLock().lock();
         try {
             // exclusive entries go back to the CPU first (their devices are told)
@@ -1248,18 +1254,39 @@ final class MmImpl implements Mm {
     public void mmput() {
         boolean last;
         synchronized (this) {
+            if (users <= 0) {
+                throw KernelException.einval("mmput on %s, which has exited already", name);
+            }
             last = --users == 0;
         }
-        if (last) { // exit_mmap
-            mmapLock.writeLock().lock();
-            try {
-                for (VmaImpl v : List.copyOf(vmas.values())) {
-                    unmapLocked(v.start, v.end - v.start);
-                }
-            } finally {
-                mmapLock.writeLock().unlock();
-            }
+        if (last) {
+            exitMmap();
         }
+    }
+
+    /** exit_mmap: every vma unmapped, its pages freed; the address space leaves the kernel's list. */
+    private void exitMmap() {
+        mmapLock.writeLock().lock();
+        try {
+            for (VmaImpl v : List.copyOf(vmas.values())) {
+                unmapLocked(v.start, v.end - v.start);
+            }
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+        live.remove(this);
+    }
+
+    /** The module goes while the process still has users: it is torn down now. Return: false if it had exited. */
+    boolean kill() {
+        synchronized (this) {
+            if (users <= 0) {
+                return false;
+            }
+            users = 0;
+        }
+        exitMmap();
+        return true;
     }
 
     @Override
@@ -1409,6 +1436,69 @@ final class MmImpl implements Mm {
             invalidate(start, end, event);
         } finally {
             invalidating.set(before);
+        }
+    }
+
+    /**
+     * mmu_notifier_invalidate_range_start_nonblock: the callbacks may not sleep; the first that
+     * refuses ends the invalidation (the sequence still moves on). Return: false for -EAGAIN.
+     */
+    private boolean invalidateNonblock(long start, long end, String event) {
+        List<Sub> hit = new ArrayList<>();
+        long cur;
+        synchronized (this) {
+            for (Sub s : subs) {
+                if (s.start < end && s.last >= start) {
+                    hit.add(s);
+                }
+            }
+            if (hit.isEmpty()) {
+                return true;
+            }
+            invalidateSeq |= 1;
+            activeInvalidates++;
+            cur = invalidateSeq;
+        }
+        try {
+            for (Sub s : hit) {
+                if (!s.ops.invalidate(s, start, end, event, false, cur)) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            synchronized (this) {
+                if (--activeInvalidates == 0) {
+                    invalidateSeq++;
+                    subs.addAll(deferred);
+                    deferred.clear();
+                    notifyAll();
+                }
+            }
+        }
+    }
+
+    @Override
+    public int oomReap() {
+        if (!mmapLock.readLock().tryLock()) {
+            return -11; // -EAGAIN: mmap_read_trylock failed, the reaper comes back
+        }
+        try {
+            boolean ok = true;
+            for (VmaImpl v : List.copyOf(vmas.values())) {
+                if ((v.flags & (Vm.VM_HUGETLB | Vm.VM_PFNMAP)) != 0 || (v.flags & Vm.VM_SHARED) != 0) {
+                    continue; // only private memory is reaped
+                }
+                if (!invalidateNonblock(v.start, v.end, "unmap")) {
+                    ok = false; // a notifier would have to block: this vma is left for the next try
+                    continue;
+                }
+                splitPmds(v.start, v.end);
+                clearPtes(v.start, v.end);
+            }
+            return ok ? 0 : -11;
+        } finally {
+            mmapLock.readLock().unlock();
         }
     }
 

@@ -27,6 +27,8 @@ public class ProcessesImpl implements MmProcesses {
     /** The shared zero page (empty_zero_page): private anonymous read faults map it read-only. */
     private PhysMemory.PhysRegion zeroPage;
     private HugetlbPool hugetlb;
+    private final java.util.Set<MmImpl> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("hmm");
 
     public ProcessesImpl() {
     }
@@ -53,6 +55,11 @@ public class ProcessesImpl implements MmProcesses {
     /** The kernel goes: the zero page returns to the RAM map (address spaces must be gone by now). */
     @Deactivate
     public synchronized void deactivate() {
+        for (MmImpl m : java.util.List.copyOf(live)) {
+            if (m.kill()) {
+                LOG.warn("hmm unloading: process {} still had users; its address space is torn down", m.name());
+            }
+        }
         if (zeroPage != null) {
             zeroPage.close();
             zeroPage = null;
@@ -66,7 +73,7 @@ public class ProcessesImpl implements MmProcesses {
             throw new IllegalStateException("the process table is gone (module unloaded)");
         }
         return new MmImpl(name, ram, zone, new MmImpl.ZeroPage(zeroPage.phys() >>> Vm.PAGE_SHIFT,
-                zeroPage.memory().asReadOnlyBuffer()), hugetlb);
+                zeroPage.memory().asReadOnlyBuffer()), hugetlb, live);
     }
 
     @Override

@@ -684,4 +684,18 @@ class HmmTestsTest {
         assertThat(java.nio.ByteBuffer.wrap(last).getInt()).isEqualTo(n * 100);
         d0.migrateToSys(mm, new Cmd(a, pages, null));
     }
+
+    /** The OOM reaper takes a mirrored range: dmirror's non-blocking invalidate drops its mirror, the next read faults. */
+    @Test
+    void oomReapDropsTheMirror() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(6));
+        Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, r)).isZero();
+        assertThat(mm.oomReap()).isZero();
+        Cmd again = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
+        assertThat(d0.read(mm, again)).isZero();
+        assertThat(again.faults).as("the mirror was dropped").isEqualTo(1);
+        assertThat(again.ptr).as("the memory is gone: the zero page now").containsOnly(0);
+    }
 }

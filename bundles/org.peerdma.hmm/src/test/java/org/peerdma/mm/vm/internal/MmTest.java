@@ -266,4 +266,70 @@ class MmTest {
         assertThat(mm.rssPages()).as("still a user").isEqualTo(1);
         // the @AfterEach mmput is the last: exit_mmap frees everything
     }
+
+    /** The module unloads with processes alive: they are torn down, nothing stays allocated; mmput after is an error. */
+    @Test
+    void unloadingTearsDownLiveProcesses() {
+        long a = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, new byte[(int) (4 * P)]);
+        Mm child = mm.fork("child");
+        procs.setNrHugepages(1);
+        long h = child.mmap(0, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, null, 0);
+        child.write(h, new byte[] {1});
+        assertThat(ram.used()).isPositive();
+        procs.deactivate();
+        assertThat(ram.used()).as("pages, the hugetlb pool and the zero page all back").isZero();
+        assertThat(child.users()).isZero();
+        assertThatThrownBy(child::mmput).hasMessageContaining("exited already");
+        procs.activate(); // for the teardown
+        mm = procs.create("test");
+    }
+
+    /**
+     * The OOM reaper frees private memory with non-blocking notifiers: a driver that would have to
+     * sleep refuses (-EAGAIN, its range left, the sequence moved on anyway); once it can, the pages go.
+     */
+    @Test
+    void oomReaperUsesNonBlockingNotifiers() {
+        long priv = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        long shared = mm.mmap(0, 2 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, null, 0);
+        mm.write(priv, new byte[(int) (4 * P)]);
+        mm.write(shared, "kept".getBytes());
+        java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MmuInterval sub = mm.insertNotifier(priv, 4 * P, (s, st, en, ev, blockable, cur) -> {
+            calls.add(ev + (blockable ? "" : " nonblock"));
+            if (!blockable && busy.get()) {
+                return false; // our lock is held: we cannot wait here
+            }
+            s.setSeq(cur);
+            return true;
+        });
+        long seq = sub.readBegin();
+        assertThat(mm.oomReap()).isEqualTo(-11);
+        assertThat(calls).containsExactly("unmap nonblock");
+        assertThat(mm.pte(priv).present()).as("the refused vma is left").isTrue();
+        assertThat(mm.invalidateSeq() % 2).as("the invalidation ended").isZero();
+        busy.set(false);
+        assertThat(mm.oomReap()).isZero();
+        assertThat(sub.readRetry(seq)).isTrue();
+        assertThat(mm.pte(priv).present()).as("reaped").isFalse();
+        assertThat(mm.rssPages()).as("only the shared page is left").isEqualTo(1);
+        assertThat(mm.vmas()).as("the vmas stay").hasSize(2);
+        byte[] k = new byte[4];
+        mm.read(shared, k);
+        assertThat(new String(k)).isEqualTo("kept");
+        mm.mmapLock().writeLock().lock();
+        try {
+            Thread t = new Thread(() -> calls.add("reap " + mm.oomReap()));
+            t.start();
+            t.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        } finally {
+            mm.mmapLock().writeLock().unlock();
+        }
+        assertThat(calls).contains("reap -11"); // mmap_read_trylock failed
+        sub.remove();
+    }
 }
