@@ -1444,38 +1444,7 @@ final class MmImpl implements Mm {
      * refuses ends the invalidation (the sequence still moves on). Return: false for -EAGAIN.
      */
     private boolean invalidateNonblock(long start, long end, String event) {
-        List<Sub> hit = new ArrayList<>();
-        long cur;
-        synchronized (this) {
-            for (Sub s : subs) {
-                if (s.start < end && s.last >= start) {
-                    hit.add(s);
-                }
-            }
-            if (hit.isEmpty()) {
-                return true;
-            }
-            invalidateSeq |= 1;
-            activeInvalidates++;
-            cur = invalidateSeq;
-        }
-        try {
-            for (Sub s : hit) {
-                if (!s.ops.invalidate(s, start, end, event, false, cur)) {
-                    return false;
-                }
-            }
-            return true;
-        } finally {
-            synchronized (this) {
-                if (--activeInvalidates == 0) {
-                    invalidateSeq++;
-                    subs.addAll(deferred);
-                    deferred.clear();
-                    notifyAll();
-                }
-            }
-        }
+        return invalidate(start, end, event, false);
     }
 
     @Override
@@ -1504,6 +1473,11 @@ final class MmImpl implements Mm {
 
     /** mmu_notifier_invalidate_range_start/end around a change of [start, end). */
     private void invalidate(long start, long end, String event) {
+        invalidate(start, end, event, true);
+    }
+
+    /** The invalidation itself: odd sequence, the callbacks (a non-blocking one stops at a refusal), even again. */
+    private boolean invalidate(long start, long end, String event, boolean blockable) {
         List<Sub> hit = new ArrayList<>();
         long cur;
         synchronized (this) {
@@ -1513,7 +1487,7 @@ final class MmImpl implements Mm {
                 }
             }
             if (hit.isEmpty()) {
-                return;
+                return true;
             }
             invalidateSeq |= 1;
             activeInvalidates++;
@@ -1521,15 +1495,16 @@ final class MmImpl implements Mm {
         }
         try {
             for (Sub s : hit) {
-                s.ops.invalidate(s, start, end, event, true, cur);
+                if (!s.ops.invalidate(s, start, end, event, blockable, cur) && !blockable) {
+                    return false; // -EAGAIN (a blockable caller ignores a refusal, as the kernel WARNs and goes on)
+                }
             }
+            return true;
         } finally {
             synchronized (this) {
                 if (--activeInvalidates == 0) {
                     invalidateSeq++;
-                    for (Sub s : deferred) {
-                        subs.add(s);
-                    }
+                    subs.addAll(deferred);
                     deferred.clear();
                     notifyAll();
                 }
