@@ -492,6 +492,19 @@ final class MmImpl implements Mm {
         }
     }
 
+    /** The vmas over [start, end) when they cover it without a gap, else null. */
+    private List<VmaImpl> covering(long start, long end) {
+        List<VmaImpl> over = overlapping(start, end);
+        long covered = start;
+        for (VmaImpl v : over) {
+            if (v.start > covered) {
+                return null;
+            }
+            covered = v.end;
+        }
+        return covered < end ? null : over;
+    }
+
     private List<VmaImpl> overlapping(long start, long end) {
         List<VmaImpl> out = new ArrayList<>();
         Map.Entry<Long, VmaImpl> first = vmas.floorEntry(start);
@@ -519,16 +532,9 @@ final class MmImpl implements Mm {
         long end = addr + pageUp(length);
         mmapLock.writeLock().lock();
         try {
-            List<VmaImpl> over = overlapping(addr, end);
-            long covered = addr;
-            for (VmaImpl v : over) {
-                if (v.start > covered) {
-                    return (int) ENOMEM;
-                }
-                covered = v.end;
-            }
-            if (covered < end) {
-                return (int) ENOMEM;
+            List<VmaImpl> over = covering(addr, end);
+            if (over == null) {
+                return (int) ENOMEM; // part of the range is not mapped
             }
             long nf = protFlags(prot);
             for (VmaImpl v : over) {
@@ -592,15 +598,8 @@ final class MmImpl implements Mm {
         long end = addr + pageUp(length);
         mmapLock.writeLock().lock();
         try {
-            List<VmaImpl> over = overlapping(addr, end);
-            long covered = addr;
-            for (VmaImpl v : over) {
-                if (v.start > covered) {
-                    return (int) ENOMEM;
-                }
-                covered = v.end;
-            }
-            if (covered < end) {
+            List<VmaImpl> over = covering(addr, end);
+            if (over == null) {
                 return (int) ENOMEM; // part of the range is not mapped
             }
             for (VmaImpl v : over) {
