@@ -88,10 +88,11 @@ public class HmmDmaImpl implements HmmDma {
         if (st == null) {
             return;
         }
-        for (int i = 0; i < map.pfnList.length; i++) {
-            if (st.mapped[i] != null) {
+        for (int i = 0; i < st.mapped.length; i++) {
+            if (st.mapped[i] != null) { // whatever the pfn list says now, this mapping is live
                 LOG.warn("hmm_dma_map_free: {} entry {} still mapped: unmapping it", dev.name(), i);
-                unmapPfn(dev, map, i);
+                release(st.mapped[i]);
+                st.mapped[i] = null;
             }
         }
         states.remove(map);
@@ -113,6 +114,10 @@ public class HmmDmaImpl implements HmmDma {
         long[] pfns = map.pfnList;
         if ((pfns[idx] & Vm.HMM_PFN_DMA_MAPPED) != 0 && (pfns[idx] & Vm.HMM_PFN_P2PDMA_BUS) == 0) {
             return st.dma[idx]; // already programmed: only the flags are being resynced
+        }
+        if (st.mapped[idx] != null) { // the caller cleared DMA_MAPPED itself: the old mapping goes first
+            release(st.mapped[idx]);
+            st.mapped[idx] = null;
         }
         long phys = Vm.hmmPfnToPfn(pfns[idx]) << Vm.PAGE_SHIFT;
         Page pg = p2pPage(phys >>> Vm.PAGE_SHIFT);
@@ -162,13 +167,17 @@ public class HmmDmaImpl implements HmmDma {
         Object m = st.mapped[idx];
         st.mapped[idx] = null;
         if ((pfns[idx] & Vm.HMM_PFN_P2PDMA_BUS) == 0) { // bus-address entries have nothing to unmap
-            if (m instanceof P2pDmaMapping p) {
-                p2pmem.unmapForDma(p);
-            } else if (m instanceof DmaMapping d) {
-                dma.unmap(d);
-            }
+            release(m);
         }
         pfns[idx] &= ~MAPPED_FLAGS;
         return true;
+    }
+
+    private void release(Object m) {
+        if (m instanceof P2pDmaMapping p) {
+            p2pmem.unmapForDma(p);
+        } else if (m instanceof DmaMapping d) {
+            dma.unmap(d);
+        }
     }
 }

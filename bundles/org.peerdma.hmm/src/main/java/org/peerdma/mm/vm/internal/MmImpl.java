@@ -673,7 +673,7 @@ final class MmImpl implements Mm {
         }
         long vpn = addr >>> Vm.PAGE_SHIFT;
         PteImpl p;
-        for (int tries = 0;; tries++) {
+        while (true) {
             Object exclusive;
             synchronized (this) {
                 p = ptes.get(vpn);
@@ -702,21 +702,15 @@ final class MmImpl implements Mm {
             // a device-private entry: the owner's migrate_to_ram brings the page back, then we retry.
             // Only the holder of the page lock calls it; another fault on the page waits and retries.
             synchronized (this) {
-                if (ptes.get(vpn) != p) { // pte_same failed: it changed meanwhile
-                    tries--;
+                if (ptes.get(vpn) != p || p.migrating) { // pte_same failed: it changed meanwhile
                     continue;
                 }
                 if (!lockedPages.add(p.device)) {
                     if (!waitForMigration()) {
                         return -4;
                     }
-                    tries--;
                     continue;
                 }
-            }
-            if (tries > 3) {
-                unlockPage(p.device);
-                return -14;
             }
             int r;
             try {
@@ -727,6 +721,12 @@ final class MmImpl implements Mm {
             if (r != 0) {
                 return -14; // VM_FAULT_SIGBUS
             }
+            synchronized (this) {
+                if (ptes.get(vpn) == p && !p.migrating) {
+                    return -14; // the driver said yes but moved nothing: SIGBUS rather than fault for ever
+                }
+            }
+            // it moved (perhaps by another migration, perhaps back to a device since): fault again
         }
         boolean mixedCow = p != null && p.owned != null && write && (v.flags & Vm.VM_MIXEDMAP) != 0
                 && (v.flags & Vm.VM_SHARED) == 0;
@@ -1038,8 +1038,8 @@ final class MmImpl implements Mm {
                     if (v.anonymous() && (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0) {
                         s = org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE; // populate an empty pte or the zero page
                     }
-                } else if (p.migrating) {
-                    s = 0; // another migration has it (the page lock is held)
+                } else if (p.migrating || p.device != null && p.device != m.faultPage && lockedPages.contains(p.device)) {
+                    s = 0; // another migration or a fault has it (trylock_page failed)
                 } else if (p.device != null) {
                     boolean priv = p.devicePrivate();
                     int want = priv ? org.peerdma.mm.vm.Migrate.SELECT_DEVICE_PRIVATE

@@ -668,13 +668,18 @@ class HmmTestsTest {
             for (int pg = 0; pg < pages; pg++) {
                 // what the previous round wrote must still be there (a lost write shows up here)
                 byte[] back = new byte[4];
-                mm.read(a + pg * P + 64, back);
+                if (mm.read(a + pg * P + 64, back) != 4) {
+                    problems.add("page " + pg + " round " + n + ": read failed");
+                }
                 int want = n == 1 ? 0 : (n - 1) * 100 + pg;
                 if (java.nio.ByteBuffer.wrap(back).getInt() != want) {
                     problems.add("page " + pg + " round " + n + ": expected " + want + " read "
                             + java.nio.ByteBuffer.wrap(back).getInt());
                 }
-                mm.write(a + pg * P + 64, java.nio.ByteBuffer.allocate(4).putInt(n * 100 + pg).array());
+                int w = mm.write(a + pg * P + 64, java.nio.ByteBuffer.allocate(4).putInt(n * 100 + pg).array());
+                if (w != 4) {
+                    problems.add("page " + pg + " round " + n + ": write returned " + w);
+                }
             }
         }
         mover.join();
@@ -697,5 +702,53 @@ class HmmTestsTest {
         assertThat(d0.read(mm, again)).isZero();
         assertThat(again.faults).as("the mirror was dropped").isEqualTo(1);
         assertThat(again.ptr).as("the memory is gone: the zero page now").containsOnly(0);
+    }
+
+    /**
+     * After a fault the walk goes on from the faulting page (hmm_vma_walk->last), so pages before it
+     * are not looked at again (a peer mapping is taken once); the sticky bits survive every kind of
+     * output (page, hole, error).
+     */
+    @Test
+    void theWalkRestartsWhereItFaultedAndKeepsTheStickyBits() {
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, new byte[1]);
+        mm.write(a + 2 * P, new byte[1]);
+        assertThat(d0.migrateToDev(mm, new Cmd(a, 1, null))).isZero();
+        assertThat(d0.migrateToDev(mm, new Cmd(a + 2 * P, 1, null))).isZero();
+        d0.allowPeer(d1, true);
+        org.peerdma.mm.vm.Hmm hmm = new HmmImpl();
+        org.peerdma.mm.vm.Hmm.Range r = new org.peerdma.mm.vm.Hmm.Range();
+        r.start = a;
+        r.end = a + 3 * P;
+        r.hmmPfns = new long[] {0, HMM_PFN_DMA_MAPPED, 0};
+        r.pas = new long[3];
+        r.defaultFlags = HMM_PFN_REQ_FAULT;
+        r.device = d1;
+        mm.mmapLock().readLock().lock();
+        try {
+            assertThat(hmm.rangeFault(mm, r)).isZero();
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        assertThat(d0.peerMappings()).as("each device page mapped for the peer once").isEqualTo(2);
+        assertThat(r.hmmPfns[1] & (HMM_PFN_VALID | HMM_PFN_DMA_MAPPED)).isEqualTo(HMM_PFN_VALID | HMM_PFN_DMA_MAPPED);
+        ((org.peerdma.mm.vm.DevmemP2p) d0).p2pUnmap(mm.pte(a).pfn(), d1);
+        ((org.peerdma.mm.vm.DevmemP2p) d0).p2pUnmap(mm.pte(a + 2 * P).pfn(), d1);
+        assertThat(d0.peerMappings()).isZero();
+        // holes and errors keep them too
+        org.peerdma.mm.vm.Hmm.Range h = new org.peerdma.mm.vm.Hmm.Range();
+        h.start = a + 3 * P;
+        h.end = a + 5 * P;
+        h.hmmPfns = new long[] {HMM_PFN_P2PDMA, HMM_PFN_P2PDMA_BUS};
+        mm.munmap(a + 4 * P, P);
+        mm.mmapLock().readLock().lock();
+        try {
+            assertThat(hmm.rangeFault(mm, h)).isZero();
+        } finally {
+            mm.mmapLock().readLock().unlock();
+        }
+        assertThat(h.hmmPfns).containsExactly(HMM_PFN_P2PDMA, HMM_PFN_ERROR | HMM_PFN_P2PDMA_BUS);
+        d0.migrateToSys(mm, new Cmd(a, 3, null));
     }
 }
