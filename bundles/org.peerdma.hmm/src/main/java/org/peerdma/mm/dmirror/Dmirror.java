@@ -68,11 +68,15 @@ public interface Dmirror {
 
     /**
      * HMM_DMIRROR_EXCLUSIVE: make the range's pages exclusive to this device (make_device_exclusive):
-     * the CPU loses access until it touches them. Return: 0; -EFAULT (no vma, or not writable).
+     * the CPU loses access until it touches them; the pages' data comes back in ptr when given.
+     * Return: 0; -EFAULT (no vma, or not writable).
      */
     int exclusive(Mm mm, Cmd cmd);
 
-    /** HMM_DMIRROR_CHECK_EXCLUSIVE: 0 while every page is still exclusive to the device, else -EPERM. */
+    /**
+     * HMM_DMIRROR_CHECK_EXCLUSIVE (dmirror_check_atomic): -EPERM while any page of the range is still
+     * exclusive to the device; 0 once the CPU has taken every one back.
+     */
     int checkExclusive(Mm mm, Cmd cmd);
 
     /**

@@ -493,6 +493,9 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
             try {
                 mir.pt.put(a >>> Vm.PAGE_SHIFT, p.pfn() | Vm.HMM_PFN_WRITE);
                 mir.atomic.add(a >>> Vm.PAGE_SHIFT);
+                if (cmd.ptr != null) { // the data comes back for checking, as dmirror_do_read gives it
+                    mm.frame(p.pfn()).get(cmd.ptr, (int) (a - cmd.addr), (int) P);
+                }
             } finally {
                 mir.mutex.unlock();
             }
@@ -501,14 +504,15 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         return 0;
     }
 
+    /** dmirror_check_atomic: -EPERM while any page of the range is still the device's exclusively, else 0. */
     @Override
     public int checkExclusive(Mm mm, Cmd cmd) {
         Mirror mir = mirror(mm);
         mir.mutex.lock();
         try {
             for (long a = cmd.addr; a < cmd.addr + cmd.npages * P; a += P) {
-                if (!mir.atomic.contains(a >>> Vm.PAGE_SHIFT)) {
-                    return -1; // -EPERM: the CPU took it back
+                if (mir.atomic.contains(a >>> Vm.PAGE_SHIFT)) {
+                    return -1; // -EPERM: still exclusive
                 }
             }
         } finally {

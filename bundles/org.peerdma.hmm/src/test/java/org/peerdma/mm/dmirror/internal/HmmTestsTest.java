@@ -358,19 +358,22 @@ class HmmTestsTest {
     void exclusiveAccessIsRevokedByTheCpu() {
         long a = anon(PROT_READ | PROT_WRITE);
         mm.write(a, pattern(11));
-        Cmd c = new Cmd(a, NPAGES, null);
+        Cmd c = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
         assertThat(d0.exclusive(mm, c)).isZero();
         assertThat(c.cpages).isEqualTo(NPAGES);
-        assertThat(d0.checkExclusive(mm, c)).isZero();
+        assertThat(c.ptr).as("what the device got").isEqualTo(pattern(11));
+        assertThat(d0.checkExclusive(mm, c)).as("still exclusive: -EPERM").isEqualTo(-1);
         assertThat(mm.pte(a).present()).as("not the CPU's while exclusive").isFalse();
         Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
         assertThat(d0.read(mm, r)).isZero();
         assertThat(r.ptr).isEqualTo(pattern(11));
         mm.write(a + 3 * P, "cpu".getBytes()); // the CPU takes page 3 back
-        assertThat(d0.checkExclusive(mm, c)).isEqualTo(-1);
+        assertThat(d0.checkExclusive(mm, c)).as("the other pages still are").isEqualTo(-1);
         assertThat(mm.pte(a + 3 * P).present()).isTrue();
         assertThat(d0.read(mm, r)).as("the device refaults").isZero();
         assertThat(new String(r.ptr, (int) (3 * P), 3)).isEqualTo("cpu");
+        mm.read(a, new byte[(int) (NPAGES * P)]); // the CPU touches every page: access revoked
+        assertThat(d0.checkExclusive(mm, c)).isZero();
     }
 
     @Test
@@ -420,7 +423,7 @@ class HmmTestsTest {
         assertThat(d0.exclusive(mm, c)).isZero();
         Mm child = mm.fork("child");
         try {
-            assertThat(d0.checkExclusive(mm, c)).as("fork restored the pages to the CPU").isEqualTo(-1);
+            assertThat(d0.checkExclusive(mm, c)).as("fork restored the pages to the CPU").isZero();
             assertThat(child.write(a, "child".getBytes())).isEqualTo(5);
             byte[] got = new byte[5];
             mm.read(a, got);
