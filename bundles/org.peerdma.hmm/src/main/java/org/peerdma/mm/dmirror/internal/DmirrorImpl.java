@@ -52,6 +52,10 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
             this.mm = mm;
             // the whole user address space, as dmirror_interval_invalidate covers every vma
             this.notifier = mm.insertNotifier(0, 0x8000_0000_0000L, (sub, start, end, ev, blockable, cur) -> {
+                // our own migrations keep the mirror themselves (finalize_and_map, alloc_and_copy)
+                if ("migrate".equals(ev) && mm.invalidationOwner() == DmirrorImpl.this) {
+                    return true;
+                }
                 // dmirror_interval_invalidate: a non-blocking invalidation (the OOM reaper) must not wait
                 if (blockable) {
                     mutex.lock();
@@ -318,13 +322,14 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
 
     @Override
     public int migrateToDev(Mm mm, Cmd cmd) {
-        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0) {
+        if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0 || cmd.ptr != null && cmd.ptr.length < cmd.npages * P) {
             return EINVAL;
         }
         long start = cmd.addr;
         long end = start + cmd.npages * P;
         cmd.cpages = 0;
         users.add(mm);
+        Mirror mir = mirror(mm);
         mm.mmapLock().readLock().lock();
         try {
             for (long a = start; a < end;) {
@@ -339,59 +344,132 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                 if (r != 0) {
                     return r;
                 }
-                for (int i = 0; i < m.src.length; i++) {
-                    if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0) {
-                        continue;
-                    }
-                    Page pg = allocDevicePage();
-                    if (pg == null) {
-                        break; // out of device memory: the rest stays
-                    }
-                    if ((m.src[i] & Migrate.MIGRATE_PFN_VALID) != 0) {
-                        pg.data().put(mm.frame(Migrate.pfn(m.src[i])));
-                    } else {
-                        ByteBuffer d = pg.data();
-                        for (int k = 0; k < P; k += 8) {
-                            d.putLong(k, 0);
-                        }
-                    }
-                    m.dst[i] = Migrate.migratePfn(pg.pfn()) | Migrate.MIGRATE_PFN_WRITE;
-                }
-                mm.migratePages(m);
-                mm.migrateFinalize(m);
-                for (long s : m.src) {
-                    cmd.cpages += (s & Migrate.MIGRATE_PFN_MIGRATE) != 0 ? 1 : 0;
+                try {
+                    allocAndCopyToDevice(mm, v, m);
+                } finally { // whatever happened, the migration is completed (entries never left behind)
+                    mm.migratePages(m);
+                    finalizeAndMap(mir, m);
+                    mm.migrateFinalize(m);
                 }
                 a = next;
             }
         } finally {
             mm.mmapLock().readLock().unlock();
         }
-        return cmd.cpages == cmd.npages ? 0 : ENOENT;
+        return doRead(mir, mm, start, end, cmd); // the migrated data comes back for verification
     }
 
-    /** dmirror_devmem_fault_alloc_and_copy + the migrate calls: this device's pages back to RAM. */
+    /**
+     * dmirror_migrate_alloc_and_copy: a device page for each collected entry while there are any; a
+     * page that cannot be copied keeps dst empty (it is not migrated). WRITE as the source had it,
+     * or for an empty pte as the vma allows.
+     */
+    private void allocAndCopyToDevice(Mm mm, Vma v, Migrate m) {
+        for (int i = 0; i < m.src.length; i++) {
+            if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0) {
+                continue;
+            }
+            Page pg = allocDevicePage();
+            if (pg == null) {
+                return; // out of device memory: the rest stays
+            }
+            boolean hasPage = (m.src[i] & Migrate.MIGRATE_PFN_VALID) != 0;
+            try {
+                if (hasPage) {
+                    pg.data().put(mm.frame(Migrate.pfn(m.src[i])));
+                } else {
+                    ByteBuffer d = pg.data();
+                    for (int k = 0; k < P; k += 8) {
+                        d.putLong(k, 0);
+                    }
+                }
+            } catch (org.peerdma.errno.KernelException e) {
+                pg.put("mm"); // back to the free list; this page is not migrated
+                continue;
+            }
+            boolean w = (m.src[i] & Migrate.MIGRATE_PFN_WRITE) != 0 || !hasPage && (v.flags() & Vm.VM_WRITE) != 0;
+            m.dst[i] = Migrate.migratePfn(pg.pfn()) | (w ? Migrate.MIGRATE_PFN_WRITE : 0);
+        }
+    }
+
+    /** dmirror_migrate_finalize_and_map: the pages that moved go into the mirror (our own invalidation skipped them). */
+    private void finalizeAndMap(Mirror mir, Migrate m) {
+        long vpn0 = (m.start & -P) >>> Vm.PAGE_SHIFT;
+        mir.mutex.lock();
+        try {
+            for (int i = 0; i < m.src.length; i++) {
+                if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0 || (m.dst[i] & Migrate.MIGRATE_PFN_VALID) == 0) {
+                    continue;
+                }
+                mir.pt.put(vpn0 + i, Migrate.pfn(m.dst[i])
+                        | ((m.dst[i] & Migrate.MIGRATE_PFN_WRITE) != 0 ? Vm.HMM_PFN_WRITE : 0));
+            }
+        } finally {
+            mir.mutex.unlock();
+        }
+    }
+
+    /** dmirror_do_read: every page of the range from the mirror (-ENOENT at the first it lacks); cpages counts them. */
+    private int doRead(Mirror mir, Mm mm, long start, long end, Cmd cmd) {
+        mir.mutex.lock();
+        try {
+            for (long a = start; a < end; a += P) {
+                Long e = mir.pt.get(a >>> Vm.PAGE_SHIFT);
+                if (e == null) {
+                    return ENOENT;
+                }
+                if (cmd.ptr != null) {
+                    mm.frame(e & ~Vm.HMM_PFN_WRITE).get(cmd.ptr, (int) (a - start), (int) P);
+                }
+                cmd.cpages++;
+            }
+            return 0;
+        } finally {
+            mir.mutex.unlock();
+        }
+    }
+
+    /**
+     * dmirror_devmem_fault_alloc_and_copy + the migrate calls: this device's pages back to RAM, and
+     * out of the mirror. A page that cannot be allocated is left where it is. Return: the pages
+     * collected (args.cpages), or -errno from setup.
+     */
     private long toSystem(Mm mm, Migrate m) {
         m.pgmapOwner = this;
         int r = mm.migrateSetup(m);
         if (r != 0) {
             return r;
         }
-        long moved = 0;
-        for (int i = 0; i < m.src.length; i++) {
-            if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0 || (m.src[i] & Migrate.MIGRATE_PFN_VALID) == 0) {
-                continue;
+        Mirror mir = mirrors.get(mm);
+        long vpn0 = (m.start & -P) >>> Vm.PAGE_SHIFT;
+        try {
+            for (int i = 0; i < m.src.length; i++) {
+                if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0 || (m.src[i] & Migrate.MIGRATE_PFN_VALID) == 0) {
+                    continue;
+                }
+                long dpfn;
+                try {
+                    dpfn = mm.allocPage();
+                } catch (org.peerdma.errno.KernelException e) {
+                    continue; // no memory: this page stays on the device
+                }
+                mm.frame(dpfn).put(zone.pfnToPage(Migrate.pfn(m.src[i])).data());
+                m.dst[i] = Migrate.migratePfn(dpfn);
+                if (mir != null) {
+                    mir.mutex.lock();
+                    try {
+                        mir.pt.remove(vpn0 + i);
+                        mir.atomic.remove(vpn0 + i);
+                    } finally {
+                        mir.mutex.unlock();
+                    }
+                }
             }
-            long dpfn = mm.allocPage();
-            mm.frame(dpfn).put(zone.pfnToPage(Migrate.pfn(m.src[i])).data());
-            m.dst[i] = Migrate.migratePfn(dpfn);
+        } finally {
+            mm.migratePages(m);
+            mm.migrateFinalize(m);
         }
-        mm.migratePages(m);
-        mm.migrateFinalize(m);
-        for (long s : m.src) {
-            moved += (s & Migrate.MIGRATE_PFN_MIGRATE) != 0 ? 1 : 0;
-        }
-        return moved;
+        return m.cpages;
     }
 
     @Override

@@ -461,9 +461,10 @@ final class MmImpl implements Mm {
     /** Notifiers first, then the ptes (pages freed), then the vmas split or dropped. */
     private void unmapLocked(long start, long len) {
         long end = start + len;
-        invalidate(start, end, "unmap");
-        splitEdges(start, end); // a THP cut at either edge is mapped by pages from now on
-        clearPtes(start, end);
+        invalidate(start, end, "unmap", null, true, () -> {
+            splitEdges(start, end); // a THP cut at either edge is mapped by pages from now on
+            clearPtes(start, end);
+        });
         for (VmaImpl v : overlapping(start, end)) {
             if ((v.flags & Vm.VM_HUGETLB) != 0) { // reservations of pages never faulted go back
                 long n = 0;
@@ -548,13 +549,14 @@ final class MmImpl implements Mm {
             splitEdges(addr, end); // change_huge_pmd keeps whole PMDs; a THP cut at an edge is split
             boolean dropsWrite = over.stream().anyMatch(v -> (v.flags & Vm.VM_WRITE) != 0) && (nf & Vm.VM_WRITE) == 0;
             if (dropsWrite || nf == 0) {
-                invalidate(addr, end, "protection");
-                synchronized (this) {
-                    for (PteImpl p : ptes.subMap(addr >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true)
-                            .values()) {
-                        p.writable = false;
+                invalidate(addr, end, "protection", null, true, () -> {
+                    synchronized (this) {
+                        for (PteImpl p : ptes.subMap(addr >>> Vm.PAGE_SHIFT, true, (end - 1) >>> Vm.PAGE_SHIFT, true)
+                                .values()) {
+                            p.writable = false;
+                        }
                     }
-                }
+                });
             }
             setFlags(over, addr, end, f -> (f & ~(Vm.VM_READ | Vm.VM_WRITE | Vm.VM_EXEC)) | nf);
             return 0;
@@ -690,10 +692,12 @@ final class MmImpl implements Mm {
             }
             if (exclusive != null) { // remove_device_exclusive_entry: the device loses it, the CPU gets it back
                 long pg = addr & -Vm.PAGE_SIZE;
-                invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", exclusive);
-                synchronized (this) {
-                    p.exclusiveOwner = null;
-                }
+                PteImpl entry = p;
+                invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", exclusive, true, () -> {
+                    synchronized (this) {
+                        entry.exclusiveOwner = null;
+                    }
+                });
                 continue;
             }
             if (p == null || !p.devicePrivate()) {
@@ -754,16 +758,19 @@ final class MmImpl implements Mm {
         }
         long index = v.pgoff + ((addr - v.start) >> Vm.PAGE_SHIFT);
         if (v.file != null && (v.flags & Vm.VM_SHARED) != 0) {
-            synchronized (this) { // a shared file mapping maps the file's page itself
-                ptes.put(vpn, new PteImpl(v.file.pfn(index), (v.flags & Vm.VM_WRITE) != 0, false, v.file.page(index), null));
+            synchronized (this) { // a shared file mapping maps the file's page itself (unless a racing fault did)
+                ptes.putIfAbsent(vpn, new PteImpl(v.file.pfn(index), (v.flags & Vm.VM_WRITE) != 0, false,
+                        v.file.page(index), null));
             }
             return 0;
         }
         if (p != null && p.owned != null && p.owned.anon && write && !p.owned.shared()) {
             synchronized (this) { // the last mapper of a copy-on-write page: it becomes writable in place
-                p.writable = true;
+                if (ptes.get(vpn) == p && !p.migrating && p.exclusiveOwner == null) {
+                    p.writable = true;
+                }
             }
-            return 0;
+            return 0; // (if it changed meanwhile, the access faults again)
         }
         if (v.anonymous() && (v.flags & Vm.VM_SHARED) == 0 && !write && p == null) {
             synchronized (this) { // do_anonymous_page, read: the zero page, read-only
@@ -775,24 +782,37 @@ final class MmImpl implements Mm {
         }
         if (v.file != null && !write && p == null) {
             synchronized (this) { // private file mapping, read: the file's page, read-only until written
-                ptes.put(vpn, new PteImpl(v.file.pfn(index), false, false, v.file.page(index), null));
+                ptes.putIfAbsent(vpn, new PteImpl(v.file.pfn(index), false, false, v.file.page(index), null));
             }
             return 0;
         }
         // anonymous page, or copy-on-write of a private file page
         PhysMemory.PhysRegion page = ram.allocate("anon " + name, Vm.PAGE_SIZE, Vm.PAGE_SIZE);
         if (p != null) {
-            invalidate(addr & -Vm.PAGE_SIZE, (addr & -Vm.PAGE_SIZE) + Vm.PAGE_SIZE, "clear"); // the old page goes
             page.memory().put(p.mem.duplicate().clear());
         } else if (v.file != null) {
             page.memory().put(v.file.page(index).duplicate().clear());
         }
-        synchronized (this) {
-            PteImpl old = ptes.put(vpn, new PteImpl(page.phys() >>> Vm.PAGE_SHIFT, (v.flags & Vm.VM_WRITE) != 0, false,
-                    page.memory(), new AnonPage(page)));
+        PteImpl expected = p;
+        Runnable install = () -> {
+            PteImpl old;
+            synchronized (this) {
+                if (ptes.get(vpn) != expected || expected != null && (expected.migrating || expected.exclusiveOwner != null)) {
+                    page.close(); // pte_same failed: a racing fault or a migration got there first
+                    return;
+                }
+                old = ptes.put(vpn, new PteImpl(page.phys() >>> Vm.PAGE_SHIFT, (v.flags & Vm.VM_WRITE) != 0, false,
+                        page.memory(), new AnonPage(page)));
+            }
             if (old != null) {
                 old.release();
             }
+        };
+        if (p != null) { // the old page goes: the notifiers are told around the change (wp_page_copy)
+            long pg = addr & -Vm.PAGE_SIZE;
+            invalidate(pg, pg + Vm.PAGE_SIZE, "clear", null, true, install);
+        } else {
+            install.run();
         }
         return 0;
     }
@@ -847,7 +867,22 @@ final class MmImpl implements Mm {
      * reservation mmap made, else (a child after fork) a free unreserved page; none gives SIGBUS.
      * A write to a page also mapped elsewhere (after fork) copies the whole huge page.
      */
-    private int hugetlbFault(VmaImpl v, long addr, boolean write, PteImpl p) {
+    private int hugetlbFault(VmaImpl v, long addr, boolean write, PteImpl stale) {
+        synchronized (hugetlbFaultMutex) { // hugetlb_fault_mutex: one fault per huge page at a time
+            PteImpl p;
+            synchronized (this) {
+                p = ptes.get(addr >>> Vm.PAGE_SHIFT);
+            }
+            if (p != null && (!write || p.writable)) {
+                return 0; // a racing fault did it
+            }
+            return hugetlbFaultLocked(v, addr, write, p);
+        }
+    }
+
+    private final Object hugetlbFaultMutex = new Object();
+
+    private int hugetlbFaultLocked(VmaImpl v, long addr, boolean write, PteImpl p) {
         long base = addr & -Vm.PMD_SIZE;
         boolean shared = (v.flags & Vm.VM_SHARED) != 0;
         if (p == null) {
@@ -880,10 +915,11 @@ final class MmImpl implements Mm {
                 to.put(i * (int) Vm.PAGE_SIZE, q.mem.duplicate().clear(), 0, (int) Vm.PAGE_SIZE);
             }
         }
-        invalidate(base, base + Vm.PMD_SIZE, "clear");
-        synchronized (this) {
-            installHuge(base, new Compound(r, true, () -> hugetlb.release(r)), true);
-        }
+        invalidate(base, base + Vm.PMD_SIZE, "clear", null, true, () -> {
+            synchronized (this) {
+                installHuge(base, new Compound(r, true, () -> hugetlb.release(r)), true);
+            }
+        });
         return 0;
     }
 
@@ -1013,6 +1049,9 @@ final class MmImpl implements Mm {
         throw new KernelException(Errno.EFAULT, String.format("pfn %#x is not a page of %s", pfn, name));
     }
 
+    /** The ptes each running migration collected (its migration entries), by the Migrate that holds them. */
+    private final Map<org.peerdma.mm.vm.Migrate, PteImpl[]> collected = new java.util.IdentityHashMap<>();
+
     @Override
     public int migrateSetup(org.peerdma.mm.vm.Migrate m) {
         long start = m.start & -Vm.PAGE_SIZE;
@@ -1027,46 +1066,74 @@ final class MmImpl implements Mm {
                 && fp.pgmap().type == org.peerdma.mm.MemoryType.DEVICE_PRIVATE)) {
             return (int) EINVAL;
         }
-        long cpages = 0;
-        splitPmds(start, end); // migrate_vma_collect_pmd splits a THP and collects its pages
         synchronized (this) {
-            for (int i = 0; i < npages; i++) {
-                long addr = start + ((long) i << Vm.PAGE_SHIFT);
-                PteImpl p = ptes.get(addr >>> Vm.PAGE_SHIFT);
-                long s = 0;
-                if (p == null || p.pfn == zero.pfn) {
-                    if (v.anonymous() && (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0) {
-                        s = org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE; // populate an empty pte or the zero page
-                    }
-                } else if (p.migrating || p.device != null && p.device != m.faultPage && lockedPages.contains(p.device)) {
-                    s = 0; // another migration or a fault has it (trylock_page failed)
-                } else if (p.device != null) {
-                    boolean priv = p.devicePrivate();
-                    int want = priv ? org.peerdma.mm.vm.Migrate.SELECT_DEVICE_PRIVATE
-                            : org.peerdma.mm.vm.Migrate.SELECT_DEVICE_COHERENT;
-                    if ((m.flags & want) != 0 && (!priv || p.device.pgmap().owner == m.pgmapOwner)) {
-                        s = org.peerdma.mm.vm.Migrate.migratePfn(p.pfn) | org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE
-                                | (p.writable ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE : 0);
-                    }
-                } else if (!p.special && (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0) {
-                    s = org.peerdma.mm.vm.Migrate.migratePfn(p.pfn) | org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE
-                            | (p.writable ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE : 0);
-                }
-                m.src[i] = s;
-                m.dst[i] = 0;
-                if (s != 0) {
-                    cpages++;
-                }
-                if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
-                    p.migrating = true; // a migration entry in place of the page
-                }
+            if (collected.containsKey(m)) {
+                return (int) EINVAL; // this Migrate is still in a migration (finalize first)
             }
         }
-        m.cpages = cpages;
-        if (cpages > 0) {
-            invalidate(start, end, "migrate", m.pgmapOwner);
-        }
+        splitPmds(start, end); // migrate_vma_collect_pmd splits a THP and collects its pages
+        PteImpl[] taken = new PteImpl[(int) npages];
+        // migrate_vma_collect: inside one MMU_NOTIFY_MIGRATE invalidation, with the owner
+        invalidate(start, end, "migrate", m.pgmapOwner, true, () -> {
+            long cpages = 0;
+            synchronized (this) {
+                for (int i = 0; i < npages; i++) {
+                    PteImpl p = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
+                    long s = select(v, m, p);
+                    m.src[i] = s;
+                    m.dst[i] = 0;
+                    if (s != 0) {
+                        cpages++;
+                    }
+                    if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
+                        p.migrating = true; // a migration entry in place of the page
+                        if (p.owned != null) { // the migration's own reference (folio_get)
+                            p.owned.get();
+                        }
+                        if (p.device != null) {
+                            p.device.get(MIGRATE_HOLDER);
+                        }
+                        taken[i] = p;
+                    }
+                }
+                collected.put(m, taken);
+            }
+            m.cpages = cpages;
+        });
         return 0;
+    }
+
+    /** The holder name of the reference a migration keeps on a device page it collected. */
+    static final String MIGRATE_HOLDER = "migrate";
+
+    /** migrate_vma_collect_pmd's choice for one pte: the src entry (0 = not collected). */
+    private long select(VmaImpl v, org.peerdma.mm.vm.Migrate m, PteImpl p) {
+        if (p == null) { // an empty pte: only anonymous memory can be populated (whatever the flags)
+            return v.anonymous() ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE : 0;
+        }
+        if (p.pfn == zero.pfn) {
+            return (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0 ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE
+                    : 0;
+        }
+        if (p.migrating || p.exclusiveOwner != null || p.special
+                || p.device != null && p.device != m.faultPage && lockedPages.contains(p.device)) {
+            return 0; // another migration or a fault has it (trylock_page failed), or not a migratable entry
+        }
+        long page = org.peerdma.mm.vm.Migrate.migratePfn(p.pfn) | org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE
+                | (p.writable ? org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE : 0);
+        if (p.device == null) {
+            return (m.flags & org.peerdma.mm.vm.Migrate.SELECT_SYSTEM) != 0 ? page : 0;
+        }
+        org.peerdma.mm.MemoryType t = p.device.pgmap().type;
+        if (t == org.peerdma.mm.MemoryType.DEVICE_PRIVATE) {
+            return (m.flags & org.peerdma.mm.vm.Migrate.SELECT_DEVICE_PRIVATE) != 0
+                    && p.device.pgmap().owner == m.pgmapOwner ? page : 0;
+        }
+        if (t == org.peerdma.mm.MemoryType.DEVICE_COHERENT) {
+            return (m.flags & org.peerdma.mm.vm.Migrate.SELECT_DEVICE_COHERENT) != 0
+                    && p.device.pgmap().owner == m.pgmapOwner ? page : 0;
+        }
+        return 0; // other ZONE_DEVICE memory (p2pdma pages) is not migrated
     }
 
     private boolean isDevicePfn(long pfn) {
@@ -1081,11 +1148,24 @@ final class MmImpl implements Mm {
         }
     }
 
+    /** A migration can install RAM from allocPage, or device-private / device-coherent pages; nothing else. */
+    private boolean installable(long dpfn) {
+        if (pendingRam.containsKey(dpfn)) {
+            return true;
+        }
+        if (!isDevicePfn(dpfn)) {
+            return false;
+        }
+        org.peerdma.mm.MemoryType t = zone.pfnToPage(dpfn).pgmap().type;
+        return t == org.peerdma.mm.MemoryType.DEVICE_PRIVATE || t == org.peerdma.mm.MemoryType.DEVICE_COHERENT;
+    }
+
     @Override
     public void migratePages(org.peerdma.mm.vm.Migrate m) {
         long start = m.start & -Vm.PAGE_SIZE;
         long npages = ((m.end & -Vm.PAGE_SIZE) - start) >> Vm.PAGE_SHIFT;
         VmaImpl v = (VmaImpl) m.vma;
+        List<Integer> inserts = new ArrayList<>();
         synchronized (this) {
             for (int i = 0; i < npages; i++) {
                 long s = m.src[i];
@@ -1093,81 +1173,114 @@ final class MmImpl implements Mm {
                     continue;
                 }
                 long d = m.dst[i];
-                boolean ok = (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0;
-                if (ok && (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
-                    PteImpl now = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
-                    ok = v.anonymous() && (now == null || now.pfn == zero.pfn); // still empty, or the zero page
-                }
+                boolean ok = (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0
+                        && installable(org.peerdma.mm.vm.Migrate.pfn(d));
                 if (ok) {
                     long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
                     boolean toDevice = isDevicePfn(dpfn);
                     PteImpl p = ptes.get((start >>> Vm.PAGE_SHIFT) + i);
                     // file pages, and shared anonymous memory (shmem underneath), are not moved to device memory
-                    boolean fromFile = p != null && p.device == null && p.pfn != zero.pfn
-                            && (p.owned == null || (v.flags & Vm.VM_SHARED) != 0);
+                    boolean fromFile = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && p != null
+                            && p.device == null && (p.owned == null || (v.flags & Vm.VM_SHARED) != 0);
                     if (toDevice && fromFile) {
-                        ok = false; // file pages are not moved to device memory
-                    }
-                    if (!toDevice && !pendingRam.containsKey(dpfn)) {
-                        ok = false; // only pages from allocPage or device pages can be installed
+                        ok = false;
                     }
                 }
                 if (!ok) {
                     m.src[i] = s & ~org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE;
+                } else if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
+                    inserts.add(i); // an empty pte or the zero page: migrate_vma_insert_page, now
                 }
             }
         }
+        if (inserts.isEmpty()) {
+            return;
+        }
+        long first = start + ((long) inserts.get(0) << Vm.PAGE_SHIFT);
+        invalidate(first, m.end & -Vm.PAGE_SIZE, "migrate", m.pgmapOwner, true, () -> {
+            synchronized (this) {
+                for (int i : inserts) {
+                    long vpn = (start >>> Vm.PAGE_SHIFT) + i;
+                    PteImpl now = ptes.get(vpn);
+                    if (!v.anonymous() || now != null && now.pfn != zero.pfn) {
+                        m.src[i] &= ~org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE; // filled meanwhile: abort
+                        continue;
+                    }
+                    ptes.put(vpn, newPte(org.peerdma.mm.vm.Migrate.pfn(m.dst[i]), (v.flags & Vm.VM_WRITE) != 0));
+                }
+            }
+        });
+    }
+
+    /** The pte for a page a migration installs: RAM from allocPage (owned), or a device page (its reference moves in). */
+    private PteImpl newPte(long dpfn, boolean writable) {
+        PhysMemory.PhysRegion r = pendingRam.remove(dpfn);
+        return r != null ? new PteImpl(dpfn, writable, false, r.memory(), new AnonPage(r))
+                : new PteImpl(dpfn, writable, false, devicePageMem(dpfn), null, zone.pfnToPage(dpfn));
     }
 
     @Override
     public void migrateFinalize(org.peerdma.mm.vm.Migrate m) {
         long start = m.start & -Vm.PAGE_SIZE;
         long npages = ((m.end & -Vm.PAGE_SIZE) - start) >> Vm.PAGE_SHIFT;
-        VmaImpl v = (VmaImpl) m.vma;
         List<PteImpl> old = new ArrayList<>();
         List<Runnable> unused = new ArrayList<>();
         synchronized (this) {
+            PteImpl[] taken = collected.remove(m);
             for (int i = 0; i < npages; i++) {
                 long vpn = (start >>> Vm.PAGE_SHIFT) + i;
                 long s = m.src[i];
-                PteImpl cur = ptes.get(vpn);
-                // our migration entry still there? (a zap in between removed it: nothing to restore)
-                boolean entry = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && cur != null && cur.migrating
-                        && cur.pfn == org.peerdma.mm.vm.Migrate.pfn(s);
-                boolean empty = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0
-                        && (cur == null || cur.pfn == zero.pfn);
                 long d = m.dst[i];
-                boolean migrate = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) != 0
-                        && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && (entry || empty);
-                if (!migrate && entry) {
-                    cur.migrating = false; // remove_migration_ptes: the old page back
-                }
-                if ((d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
-                    continue;
-                }
-                long dpfn = org.peerdma.mm.vm.Migrate.pfn(d);
-                PhysMemory.PhysRegion r = pendingRam.remove(dpfn);
-                if (!migrate) {
-                    if (r != null) {
-                        unused.add(r::close);
-                    } else if (isDevicePfn(dpfn)) {
-                        org.peerdma.mm.Page pg = zone.pfnToPage(dpfn);
-                        unused.add(() -> pg.put(PTE_HOLDER)); // the new page goes back to its driver
+                PteImpl mine = taken != null ? taken[i] : null;
+                if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
+                    // an empty pte: installed by migratePages, or (MIGRATE cleared) its new page unused
+                    if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) == 0
+                            && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
+                        unused.add(releaseNew(org.peerdma.mm.vm.Migrate.pfn(d)));
                     }
                     continue;
                 }
-                boolean w = (v.flags & Vm.VM_WRITE) != 0;
-                PteImpl now = r != null ? new PteImpl(dpfn, w, false, r.memory(), new AnonPage(r))
-                        : new PteImpl(dpfn, w, false, devicePageMem(dpfn), null, zone.pfnToPage(dpfn));
-                PteImpl before = ptes.put(vpn, now);
-                if (before != null) {
-                    old.add(before);
+                if (mine == null) {
+                    continue;
+                }
+                // our migration entry still there? (a zap in between removed it: nothing to restore)
+                boolean entry = ptes.get(vpn) == mine;
+                boolean migrate = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) != 0
+                        && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && entry;
+                mine.migrating = false;
+                if (migrate) { // remove_migration_ptes with the new page: writable as the entry was
+                    ptes.put(vpn, newPte(org.peerdma.mm.vm.Migrate.pfn(d), (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE) != 0));
+                    old.add(mine);
+                } else if ((d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
+                    unused.add(releaseNew(org.peerdma.mm.vm.Migrate.pfn(d)));
+                }
+                // the migration's own reference goes
+                if (mine.owned != null) {
+                    unused.add(mine.owned::put);
+                }
+                if (mine.device != null) {
+                    org.peerdma.mm.Page pg = mine.device;
+                    unused.add(() -> pg.put(MIGRATE_HOLDER));
                 }
             }
             notifyAll(); // CPU accesses waiting on the migration entries go on
         }
         old.forEach(PteImpl::release);
         unused.forEach(Runnable::run);
+    }
+
+    /** A new page the migration did not use: RAM back to the map, a device page back to its driver. */
+    private Runnable releaseNew(long dpfn) {
+        PhysMemory.PhysRegion r = pendingRam.remove(dpfn);
+        if (r != null) {
+            return r::close;
+        }
+        if (isDevicePfn(dpfn)) {
+            org.peerdma.mm.Page pg = zone.pfnToPage(dpfn);
+            return () -> pg.put(PTE_HOLDER);
+        }
+        return () -> {
+        };
     }
 
     /** Device-coherent pages are CPU memory; device-private ones are not. */
@@ -1204,10 +1317,23 @@ final class MmImpl implements Mm {
             }
             for (VmaImpl v : vmas.values()) {
                 boolean cow = (v.flags & Vm.VM_SHARED) == 0 && v.ops == null;
-                if (cow) {
-                    invalidate(v.start, v.end, "protection"); // the parent's private pages become read-only
-                }
                 child.vmas.put(v.start, v.copy());
+                Runnable copy = () -> copyPtes(v, cow, child);
+                if (cow) { // the parent's private pages become read-only: the notifiers are told around it
+                    invalidate(v.start, v.end, "protection", null, true, copy);
+                } else {
+                    copy.run();
+                }
+            }
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+        return child;
+    }
+
+    /** copy_page_range for one vma: the child maps what the parent maps (private pages shared read-only). */
+    private void copyPtes(VmaImpl v, boolean cow, MmImpl child) {
+        {
                 synchronized (this) {
                     for (var e : ptes.subMap(v.start >>> Vm.PAGE_SHIFT, true, (v.end - 1) >>> Vm.PAGE_SHIFT, true)
                             .entrySet()) {
@@ -1232,11 +1358,7 @@ final class MmImpl implements Mm {
                         }
                     }
                 }
-            }
-        } finally {
-            mmapLock.writeLock().unlock();
         }
-        return child;
     }
 
     // ---------------------------------------------------------------- users
@@ -1383,8 +1505,13 @@ final class MmImpl implements Mm {
             }
             Sub s = new Sub(start, start + length - 1, ops);
             if (activeInvalidates > 0) {
-                s.seq = invalidateSeq; // odd: read_begin waits; inserted when the invalidation ends
-                deferred.add(s);
+                if ((invalidateSeq & 1) != 0) {
+                    deferred.add(s); // inserted when the invalidations end
+                } else {
+                    invalidateSeq |= 1; // an invalidation that saw no interval: we are now one it ends
+                    subs.add(s);
+                }
+                s.seq = invalidateSeq; // odd: read_begin waits until the end
             } else {
                 s.seq = invalidateSeq - 1;
                 subs.add(s);
@@ -1417,33 +1544,18 @@ final class MmImpl implements Mm {
         }
         long pg = addr & -Vm.PAGE_SIZE;
         splitPmd(pg); // a THP is split first
-        invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", owner);
-        synchronized (this) {
-            PteImpl p = ptes.get(pg >>> Vm.PAGE_SHIFT);
-            if (p == null || p.device != null || p.special) {
-                return -14;
+        int[] ret = {1};
+        invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", owner, true, () -> {
+            synchronized (this) {
+                PteImpl p = ptes.get(pg >>> Vm.PAGE_SHIFT);
+                if (p == null || p.device != null || p.special || p.migrating) {
+                    ret[0] = -14;
+                    return;
+                }
+                p.exclusiveOwner = owner;
             }
-            p.exclusiveOwner = owner;
-        }
-        return 1;
-    }
-
-    private void invalidate(long start, long end, String event, Object owner) {
-        Object before = invalidating.get();
-        invalidating.set(owner);
-        try {
-            invalidate(start, end, event);
-        } finally {
-            invalidating.set(before);
-        }
-    }
-
-    /**
-     * mmu_notifier_invalidate_range_start_nonblock: the callbacks may not sleep; the first that
-     * refuses ends the invalidation (the sequence still moves on). Return: false for -EAGAIN.
-     */
-    private boolean invalidateNonblock(long start, long end, String event) {
-        return invalidate(start, end, event, false);
+        });
+        return ret[0];
     }
 
     @Override
@@ -1457,12 +1569,12 @@ final class MmImpl implements Mm {
                 if ((v.flags & (Vm.VM_HUGETLB | Vm.VM_PFNMAP)) != 0 || (v.flags & Vm.VM_SHARED) != 0) {
                     continue; // only private memory is reaped
                 }
-                if (!invalidateNonblock(v.start, v.end, "unmap")) {
+                if (!invalidate(v.start, v.end, "unmap", null, false, () -> {
+                    splitPmds(v.start, v.end);
+                    clearPtes(v.start, v.end);
+                })) {
                     ok = false; // a notifier would have to block: this vma is left for the next try
-                    continue;
                 }
-                splitPmds(v.start, v.end);
-                clearPtes(v.start, v.end);
             }
             return ok ? 0 : -11;
         } finally {
@@ -1470,13 +1582,14 @@ final class MmImpl implements Mm {
         }
     }
 
-    /** mmu_notifier_invalidate_range_start/end around a change of [start, end). */
-    private void invalidate(long start, long end, String event) {
-        invalidate(start, end, event, true);
-    }
-
-    /** The invalidation itself: odd sequence, the callbacks (a non-blocking one stops at a refusal), even again. */
-    private boolean invalidate(long start, long end, String event, boolean blockable) {
+    /**
+     * mmu_notifier_invalidate_range_start, {@code change} (the page-table change), then _end: while
+     * it runs the sequence is odd when a subscription overlaps (read_begin waits, read_retry sees it),
+     * and subscriptions inserted meanwhile are deferred. A non-blocking invalidation (the OOM reaper)
+     * stops at the first callback that refuses: no change, false (-EAGAIN); the sequence still
+     * moves on. {@code owner} is mmu_notifier_range.owner for the callbacks (invalidationOwner()).
+     */
+    private boolean invalidate(long start, long end, String event, Object owner, boolean blockable, Runnable change) {
         List<Sub> hit = new ArrayList<>();
         long cur;
         synchronized (this) {
@@ -1485,29 +1598,37 @@ final class MmImpl implements Mm {
                     hit.add(s);
                 }
             }
-            if (hit.isEmpty()) {
-                return true;
+            activeInvalidates++; // every invalidation counts (active_invalidate_ranges)
+            if (!hit.isEmpty()) {
+                invalidateSeq |= 1;
             }
-            invalidateSeq |= 1;
-            activeInvalidates++;
             cur = invalidateSeq;
         }
+        Object before = invalidating.get();
+        invalidating.set(owner);
         try {
             for (Sub s : hit) {
                 if (!s.ops.invalidate(s, start, end, event, blockable, cur) && !blockable) {
-                    return false; // -EAGAIN (a blockable caller ignores a refusal, as the kernel WARNs and goes on)
+                    return false; // -EAGAIN (a blockable caller ignores a refusal: the kernel WARNs and goes on)
                 }
+            }
+            if (change != null) {
+                change.run();
             }
             return true;
         } finally {
+            invalidating.set(before);
             synchronized (this) {
                 if (--activeInvalidates == 0) {
-                    invalidateSeq++;
+                    if ((invalidateSeq & 1) != 0) {
+                        invalidateSeq++;
+                    }
                     subs.addAll(deferred);
                     deferred.clear();
-                    notifyAll();
                 }
+                notifyAll();
             }
         }
     }
+
 }

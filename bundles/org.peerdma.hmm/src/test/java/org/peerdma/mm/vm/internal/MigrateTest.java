@@ -250,7 +250,14 @@ class MigrateTest {
         assertThat(new String(b)).as("read in place, no migrate_to_ram").isEqualTo("coherent");
         assertThat(migrateToRamCalls.get()).isZero();
         // back to system memory with SELECT_DEVICE_COHERENT
+        Migrate other = args(mm.findVma(a), a, a + 2 * P, SELECT_DEVICE_COHERENT);
+        other.pgmapOwner = "someone else";
+        assertThat(mm.migrateSetup(other)).isZero();
+        assertThat(other.cpages).as("coherent pages are selected for their owner only").isZero();
+        mm.migratePages(other);
+        mm.migrateFinalize(other);
         Migrate back = args(mm.findVma(a), a, a + 2 * P, SELECT_DEVICE_COHERENT);
+        back.pgmapOwner = "coherent0";
         assertThat(mm.migrateSetup(back)).isZero();
         assertThat(back.cpages).isEqualTo(2);
         for (int i = 0; i < 2; i++) {
