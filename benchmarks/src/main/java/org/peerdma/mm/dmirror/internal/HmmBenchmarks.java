@@ -55,7 +55,7 @@ public class HmmBenchmarks {
         ZoneDevice zone = TestZone.zone();
         procs = new ProcessesImpl(ram, zone);
         mm = procs.create("bench");
-        devs = new DmirrorDevicesImpl(zone, hmm);
+        devs = new DmirrorDevicesImpl(zone, hmm, procs);
         dev = devs.create("dmirror0", 0x100_0000_0000L, 1024);
         walked = mm.mmap(0, TWOMEG, Vm.PROT_READ | Vm.PROT_WRITE, Vm.MAP_PRIVATE | Vm.MAP_ANONYMOUS, null, 0);
         mm.write(walked, new byte[(int) TWOMEG]);

@@ -8,6 +8,9 @@ public interface MmProcesses {
     /** create - a process with an empty address space (one user). */
     Mm create(String name);
 
+    /** @return the live address spaces (for_each_process), forked children included. */
+    java.util.List<Mm> processes();
+
     /**
      * setNrHugepages - vm.nr_hugepages: the hugetlb pool grows (2 MiB pages from the RAM map, as
      * many as can be had) or shrinks (free unreserved pages only). Return: the pool's size now.

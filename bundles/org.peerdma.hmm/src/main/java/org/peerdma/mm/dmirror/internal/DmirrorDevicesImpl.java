@@ -14,19 +14,22 @@ public class DmirrorDevicesImpl implements DmirrorDevices {
     ZoneDevice zone;
     @Reference
     Hmm hmm;
+    @Reference
+    org.peerdma.mm.vm.MmProcesses procs;
 
     public DmirrorDevicesImpl() {
     }
 
     /** For tests outside OSGi. */
-    public DmirrorDevicesImpl(ZoneDevice zone, Hmm hmm) {
+    public DmirrorDevicesImpl(ZoneDevice zone, Hmm hmm, org.peerdma.mm.vm.MmProcesses procs) {
         this.zone = zone;
         this.hmm = hmm;
+        this.procs = procs;
     }
 
     @Override
     public Dmirror create(String name, long base, int pages) {
-        return new DmirrorImpl(name, zone, hmm, base, pages);
+        return new DmirrorImpl(name, zone, hmm, procs, base, pages);
     }
 
     @Override

@@ -79,10 +79,13 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         }
     }
 
-    DmirrorImpl(String name, ZoneDevice zone, Hmm hmm, long base, int pages) {
+    private final org.peerdma.mm.vm.MmProcesses procs;
+
+    DmirrorImpl(String name, ZoneDevice zone, Hmm hmm, org.peerdma.mm.vm.MmProcesses procs, long base, int pages) {
         this.name = name;
         this.zone = zone;
         this.hmm = hmm;
+        this.procs = procs;
         this.total = pages;
         pgmap.type = MemoryType.DEVICE_PRIVATE;
         pgmap.name = name + " device memory";
@@ -173,7 +176,11 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
      * is migrated back to system memory, so the process keeps its data and the CPU faults work.
      */
     void destroy() {
-        for (Mm mm : users) {
+        // migrate_device_range over the device's pfns: every process that may map them (forked
+        // children hold the pages too), not only the ones this device migrated for
+        java.util.Set<Mm> all = new java.util.LinkedHashSet<>(users);
+        all.addAll(procs.processes());
+        for (Mm mm : all) {
             if (mm.users() <= 0) {
                 continue;
             }

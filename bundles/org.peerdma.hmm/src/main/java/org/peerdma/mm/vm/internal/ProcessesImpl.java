@@ -77,6 +77,11 @@ public class ProcessesImpl implements MmProcesses {
     }
 
     @Override
+    public java.util.List<Mm> processes() {
+        return java.util.List.copyOf(live);
+    }
+
+    @Override
     public synchronized int setNrHugepages(int n) {
         return hugetlb.resize(n);
     }

@@ -36,7 +36,7 @@ class HmmTestsTest {
         zone = TestZone.zone();
         procs = new ProcessesImpl(ram, zone);
         mm = procs.create("hmm-tests");
-        devs = new DmirrorDevicesImpl(zone, new HmmImpl());
+        devs = new DmirrorDevicesImpl(zone, new HmmImpl(), procs);
         d0 = devs.create("hmm_dmirror0", 0x100_0000_0000L, 64);
         d1 = devs.create("hmm_dmirror1", 0x110_0000_0000L, 64);
     }
@@ -753,5 +753,26 @@ class HmmTestsTest {
         }
         assertThat(h.hmmPfns).containsExactly(HMM_PFN_P2PDMA, HMM_PFN_ERROR | HMM_PFN_P2PDMA_BUS);
         d0.migrateToSys(mm, new Cmd(a, 3, null));
+    }
+
+    /** Removing a device evicts its pages from every process that maps them, a forked child included. */
+    @Test
+    void removingADeviceEvictsItsPagesFromForkedChildrenToo() {
+        Dmirror d2 = devs.create("hmm_dmirror2", 0x120_0000_0000L, 16);
+        long a = anon(PROT_READ | PROT_WRITE);
+        mm.write(a, pattern(8));
+        assertThat(d2.migrateToDev(mm, new Cmd(a, NPAGES, null))).isZero();
+        Mm child = mm.fork("child");
+        try {
+            devs.destroy(d2); // would wait for ever if the child's references were left
+            byte[] got = new byte[(int) (NPAGES * P)];
+            child.read(a, got);
+            assertThat(got).isEqualTo(pattern(8));
+            mm.read(a, got);
+            assertThat(got).isEqualTo(pattern(8));
+            assertThat(child.pte(a).devicePrivate()).isFalse();
+        } finally {
+            child.mmput();
+        }
     }
 }
