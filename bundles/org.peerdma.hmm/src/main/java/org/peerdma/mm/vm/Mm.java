@@ -178,6 +178,6 @@ public interface Mm {
 
     int users();
 
-    /** @return pages of anonymous or copied memory this address space holds now. */
+    /** @return anonymous pages this address space maps now (MM_ANONPAGES: copies, THP pages, device-private pages; not hugetlb). */
     long rssPages();
 }

@@ -86,7 +86,12 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             bknd = backends.isEmpty() ? null : backends.values().iterator().next();
             if (bknd != null) {
                 bknd.bind(receiver);
-                LOG.warn("hyper_dmabuf now uses backend {}", bknd.status().split(":")[0]);
+                boolean shutdown = system != null && system.getState() == org.osgi.framework.Bundle.STOPPING;
+                if (shutdown) { // the kernel is going down: no news for the user
+                    LOG.debug("hyper_dmabuf now uses backend {} (shutting down)", bknd.status().split(":")[0]);
+                } else {
+                    LOG.warn("hyper_dmabuf now uses backend {}", bknd.status().split(":")[0]);
+                }
             }
         }
     }
@@ -125,8 +130,12 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         });
     }
 
+    /** The framework's system bundle, to tell a module unload from the whole kernel going down. */
+    private volatile org.osgi.framework.Bundle system;
+
     @Activate
-    void activate() {
+    void activate(org.osgi.framework.BundleContext ctx) {
+        system = ctx.getBundle(0);
         work = executor();
         // the Xen backend when there is one (the driver's default), else the best one available
         bknd = backends.getOrDefault("xen", backends.values().iterator().next());

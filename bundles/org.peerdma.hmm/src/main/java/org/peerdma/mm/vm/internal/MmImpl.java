@@ -1291,8 +1291,10 @@ final class MmImpl implements Mm {
 
     @Override
     public synchronized long rssPages() {
+        // MM_ANONPAGES: anonymous pages (hugetlb is counted apart) and device-private pages, which are anonymous too
         return ptes.values().stream()
-                .filter(p -> p.owned != null && p.owned.anon && (p.owned.compound == null || !p.owned.compound.hugetlb))
+                .filter(p -> p.owned != null && p.owned.anon && (p.owned.compound == null || !p.owned.compound.hugetlb)
+                        || p.devicePrivate())
                 .count();
     }
 

@@ -170,9 +170,11 @@ class HmmTestsTest {
     void migrateAndFaultBackAndMigrateAgain() {
         long a = anon(PROT_READ | PROT_WRITE);
         mm.write(a, pattern(1));
+        long rss = mm.rssPages();
         Cmd m = new Cmd(a, NPAGES, null);
         assertThat(d0.migrateToDev(mm, m)).isZero();
         assertThat(m.cpages).isEqualTo(NPAGES);
+        assertThat(mm.rssPages()).as("device-private pages are anonymous memory too").isEqualTo(rss);
         assertThat(mm.pte(a).devicePrivate()).isTrue();
         Cmd r = new Cmd(a, NPAGES, new byte[(int) (NPAGES * P)]);
         assertThat(d0.read(mm, r)).isZero();
