@@ -140,12 +140,14 @@ public interface Mm {
     MmuInterval insertNotifier(long start, long length, MmuInterval.Ops ops);
 
     /**
-     * makeDeviceExclusive - make_device_exclusive_range for one page: the page is faulted in writable,
-     * the notifiers are told ("exclusive", with {@code owner}), and the pte becomes a device-exclusive
-     * entry: the CPU's next access restores it (telling the notifiers again) before going on.
-     * Return: 1 (pages made exclusive); -EFAULT (no vma, or not writable).
+     * makeDeviceExclusive - make_device_exclusive for one page (mmap_lock held): the page is faulted in
+     * writable, the notifiers are told ("exclusive", with {@code owner}), the pte becomes a
+     * device-exclusive entry, and {@code map} gets its pfn while the page is still locked (the driver
+     * maps it for its device there: a CPU access waits until it returns). The CPU's next access
+     * restores the page, telling the notifiers (owner null) before going on.
+     * Return: 1 (pages made exclusive); -EFAULT (no vma, not writable, hugetlb).
      */
-    int makeDeviceExclusive(long addr, Object owner);
+    int makeDeviceExclusive(long addr, Object owner, java.util.function.LongConsumer map);
 
     /**
      * invalidationOwner - inside an invalidate callback: the owner the invalidation was started for

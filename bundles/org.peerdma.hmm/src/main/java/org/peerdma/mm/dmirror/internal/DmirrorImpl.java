@@ -567,23 +567,33 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         if (cmd.npages <= 0 || (cmd.addr & (P - 1)) != 0) {
             return EINVAL;
         }
+        if (cmd.ptr != null && cmd.ptr.length < cmd.npages * P) {
+            return EINVAL;
+        }
         Mirror mir = mirror(mm);
-        for (long a = cmd.addr; a < cmd.addr + cmd.npages * P; a += P) {
-            int r = mm.makeDeviceExclusive(a, this);
-            if (r < 0) {
-                return r;
-            }
-            Mm.Pte p = mm.pte(a);
-            mir.mutex.lock();
-            try {
-                mir.pt.put(a >>> Vm.PAGE_SHIFT, p.pfn() | Vm.HMM_PFN_WRITE);
-                mir.atomic.add(a >>> Vm.PAGE_SHIFT);
-                if (cmd.ptr != null) { // the data comes back for checking, as dmirror_do_read gives it
-                    mm.frame(p.pfn()).get(cmd.ptr, (int) (a - cmd.addr), (int) P);
+        mm.mmapLock().readLock().lock();
+        try {
+            for (long a = cmd.addr; a < cmd.addr + cmd.npages * P; a += P) {
+                long addr = a;
+                // dmirror_atomic_map runs while the page is locked: the CPU's restore waits for it
+                int r = mm.makeDeviceExclusive(a, this, pfn -> {
+                    mir.mutex.lock();
+                    try {
+                        mir.pt.put(addr >>> Vm.PAGE_SHIFT, pfn | Vm.HMM_PFN_WRITE);
+                        mir.atomic.add(addr >>> Vm.PAGE_SHIFT);
+                        if (cmd.ptr != null) { // the data comes back for checking, as dmirror_do_read gives it
+                            mm.frame(pfn).get(cmd.ptr, (int) (addr - cmd.addr), (int) P);
+                        }
+                    } finally {
+                        mir.mutex.unlock();
+                    }
+                });
+                if (r < 0) {
+                    return r;
                 }
-            } finally {
-                mir.mutex.unlock();
             }
+        } finally {
+            mm.mmapLock().readLock().unlock();
         }
         cmd.cpages = cmd.npages;
         return 0;

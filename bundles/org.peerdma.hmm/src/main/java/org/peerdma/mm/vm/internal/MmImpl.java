@@ -691,9 +691,17 @@ final class MmImpl implements Mm {
                 }
             }
             if (exclusive != null) { // remove_device_exclusive_entry: the device loses it, the CPU gets it back
+                synchronized (this) {
+                    if (lockedPages.contains(p)) { // folio_lock: its driver is still mapping it
+                        if (!waitForMigration()) {
+                            return -4;
+                        }
+                        continue;
+                    }
+                }
                 long pg = addr & -Vm.PAGE_SIZE;
                 PteImpl entry = p;
-                invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", exclusive, true, () -> {
+                invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", null, true, () -> {
                     synchronized (this) {
                         entry.exclusiveOwner = null;
                     }
@@ -759,8 +767,13 @@ final class MmImpl implements Mm {
         long index = v.pgoff + ((addr - v.start) >> Vm.PAGE_SHIFT);
         if (v.file != null && (v.flags & Vm.VM_SHARED) != 0) {
             synchronized (this) { // a shared file mapping maps the file's page itself (unless a racing fault did)
-                ptes.putIfAbsent(vpn, new PteImpl(v.file.pfn(index), (v.flags & Vm.VM_WRITE) != 0, false,
-                        v.file.page(index), null));
+                PteImpl cur = ptes.get(vpn);
+                if (cur == null) {
+                    ptes.put(vpn, new PteImpl(v.file.pfn(index), (v.flags & Vm.VM_WRITE) != 0, false,
+                            v.file.page(index), null));
+                } else if (write && !cur.writable && !cur.migrating && cur.exclusiveOwner == null) {
+                    cur.writable = true; // wp_page_shared: write-protected (mprotect, fork) but shared: no copy
+                }
             }
             return 0;
         }
@@ -1535,7 +1548,10 @@ final class MmImpl implements Mm {
     }
 
     @Override
-    public int makeDeviceExclusive(long addr, Object owner) {
+    public int makeDeviceExclusive(long addr, Object owner, java.util.function.LongConsumer map) {
+        if (mmapLock.getReadHoldCount() == 0 && !mmapLock.isWriteLockedByCurrentThread()) {
+            throw new IllegalStateException("make_device_exclusive: mmap_lock not held (lockdep)");
+        }
         Vma v = findVma(addr);
         if (v == null || (v.flags() & Vm.VM_WRITE) == 0 || (v.flags() & Vm.VM_HUGETLB) != 0) {
             return -14;
@@ -1546,18 +1562,27 @@ final class MmImpl implements Mm {
         }
         long pg = addr & -Vm.PAGE_SIZE;
         splitPmd(pg); // a THP is split first
-        int[] ret = {1};
+        PteImpl[] locked = new PteImpl[1];
         invalidate(pg, pg + Vm.PAGE_SIZE, "exclusive", owner, true, () -> {
             synchronized (this) {
                 PteImpl p = ptes.get(pg >>> Vm.PAGE_SHIFT);
-                if (p == null || p.device != null || p.special || p.migrating) {
-                    ret[0] = -14;
+                if (p == null || p.device != null || p.special || p.migrating || lockedPages.contains(p)) {
                     return;
                 }
                 p.exclusiveOwner = owner;
+                lockedPages.add(p); // the folio stays locked while the driver maps it
+                locked[0] = p;
             }
         });
-        return ret[0];
+        if (locked[0] == null) {
+            return -14;
+        }
+        try {
+            map.accept(locked[0].pfn);
+        } finally {
+            unlockPage(locked[0]);
+        }
+        return 1;
     }
 
     @Override

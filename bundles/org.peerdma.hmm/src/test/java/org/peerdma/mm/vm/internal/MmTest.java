@@ -332,4 +332,71 @@ class MmTest {
         assertThat(calls).contains("reap -11"); // mmap_read_trylock failed
         sub.remove();
     }
+
+    /** A shared file page read while read-only, then written after mprotect: made writable in place (wp_page_shared). */
+    @Test
+    void aSharedFilePageBecomesWritableAfterMprotect() {
+        var f = procs.file("shared", P);
+        long a = mm.mmap(0, P, PROT_READ, MAP_SHARED, f, 0);
+        mm.read(a, new byte[1]);
+        assertThat(mm.pte(a).writable()).isFalse();
+        assertThat(mm.mprotect(a, P, PROT_READ | PROT_WRITE)).isZero();
+        assertThat(mm.write(a, "w".getBytes())).isEqualTo(1);
+        assertThat(mm.pte(a).pfn()).as("the file's own page, no copy").isEqualTo(f.pfn(0));
+        byte[] b = new byte[1];
+        f.page(0).get(b);
+        assertThat(new String(b)).isEqualTo("w");
+        mm.munmap(a, P);
+        f.release();
+    }
+
+    /**
+     * make_device_exclusive keeps the page locked while the driver maps it: a CPU access in that
+     * window waits, then restores the page and tells the notifiers with no owner (so the driver that
+     * made it exclusive drops its mapping).
+     */
+    @Test
+    void aCpuAccessWaitsUntilTheDriverHasMappedTheExclusivePage() throws Exception {
+        long a = mm.mmap(0, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, "x".getBytes());
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MmuInterval sub = mm.insertNotifier(a, P, (s, st, en, ev, bl, cur) -> {
+            s.setSeq(cur);
+            seen.add(ev + " owner=" + mm.invalidationOwner());
+            return true;
+        });
+        java.util.concurrent.CountDownLatch mapping = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread driver = new Thread(() -> {
+            mm.mmapLock().readLock().lock();
+            try {
+                mm.makeDeviceExclusive(a, "dev", pfn -> {
+                    mapping.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            } finally {
+                mm.mmapLock().readLock().unlock();
+            }
+        }, "driver");
+        driver.start();
+        mapping.await();
+        Thread cpu = new Thread(() -> mm.read(a, new byte[1]), "cpu");
+        cpu.start();
+        for (int i = 0; i < 10_000 && cpu.getState() != Thread.State.WAITING; i++) {
+            Thread.sleep(1);
+        }
+        assertThat(cpu.getState()).as("the CPU waits for the page lock").isEqualTo(Thread.State.WAITING);
+        assertThat(mm.pte(a).exclusiveOwner()).isEqualTo("dev");
+        release.countDown();
+        driver.join(10_000);
+        cpu.join(10_000);
+        assertThat(mm.pte(a).exclusiveOwner()).isNull();
+        assertThat(seen).containsExactly("exclusive owner=dev", "exclusive owner=null");
+        assertThatThrownBy(() -> mm.makeDeviceExclusive(a, "dev", pfn -> { })).hasMessageContaining("mmap_lock");
+        sub.remove();
+    }
 }
