@@ -176,6 +176,7 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
      * is migrated back to system memory, so the process keeps its data and the CPU faults work.
      */
     void destroy() {
+        dying = true; // nothing new goes to this device while it is emptied
         // migrate_device_range over the device's pfns: every process that may map them (forked
         // children hold the pages too), not only the ones this device migrated for
         java.util.Set<Mm> all = new java.util.LinkedHashSet<>(users);
@@ -317,11 +318,22 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         return m;
     }
 
+    /** Set when the device is being removed: no new device pages are handed out. */
+    private volatile boolean dying;
+
     private Page allocDevicePage() {
         synchronized (free) {
+            if (dying) {
+                return null;
+            }
             Page p = free.poll();
             if (p != null) {
-                p.init("mm");
+                try {
+                    p.init("mm");
+                } catch (RuntimeException e) {
+                    free.push(p); // not handed out after all
+                    return null;
+                }
             }
             return p;
         }
@@ -351,13 +363,17 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                 if (r != 0) {
                     return r;
                 }
+                long seq = mir.notifier.readBegin();
                 try {
                     allocAndCopyToDevice(mm, v, m);
                 } finally { // whatever happened, the migration is completed (entries never left behind)
-                    mm.migratePages(m);
-                    finalizeAndMap(mir, m);
-                    mm.migrateFinalize(m);
+                    try {
+                        mm.migratePages(m);
+                    } finally {
+                        mm.migrateFinalize(m);
+                    }
                 }
+                mapMigrated(mir, mm, m, seq);
                 a = next;
             }
         } finally {
@@ -399,17 +415,29 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
         }
     }
 
-    /** dmirror_migrate_finalize_and_map: the pages that moved go into the mirror (our own invalidation skipped them). */
-    private void finalizeAndMap(Mirror mir, Migrate m) {
-        long vpn0 = (m.start & -P) >>> Vm.PAGE_SHIFT;
+    /**
+     * dmirror_migrate_finalize_and_map: the pages that moved go into the mirror (our own MIGRATE
+     * invalidation skipped them) — after the migration ended, only where the process still maps
+     * exactly that page, and not at all if something else invalidated the range meanwhile (an unmap
+     * or the OOM reaper: the mirror must not keep a page that went back to the driver).
+     */
+    private void mapMigrated(Mirror mir, Mm mm, Migrate m, long seq) {
+        long start = m.start & -P;
         mir.mutex.lock();
         try {
+            if (mir.notifier.readRetry(seq)) {
+                return; // invalidated since: the device faults these pages again when it needs them
+            }
             for (int i = 0; i < m.src.length; i++) {
                 if ((m.src[i] & Migrate.MIGRATE_PFN_MIGRATE) == 0 || (m.dst[i] & Migrate.MIGRATE_PFN_VALID) == 0) {
                     continue;
                 }
-                mir.pt.put(vpn0 + i, Migrate.pfn(m.dst[i])
-                        | ((m.dst[i] & Migrate.MIGRATE_PFN_WRITE) != 0 ? Vm.HMM_PFN_WRITE : 0));
+                long addr = start + i * P;
+                Mm.Pte pte = mm.pte(addr);
+                if (pte.migration() || pte.pfn() != Migrate.pfn(m.dst[i]) || pte.page() == null) {
+                    continue;
+                }
+                mir.pt.put(addr >>> Vm.PAGE_SHIFT, pte.pfn() | (pte.writable() ? Vm.HMM_PFN_WRITE : 0));
             }
         } finally {
             mir.mutex.unlock();
@@ -460,8 +488,8 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                 } catch (org.peerdma.errno.KernelException e) {
                     continue; // no memory: this page stays on the device
                 }
+                m.dst[i] = Migrate.migratePfn(dpfn); // finalize frees it if it is not used
                 mm.frame(dpfn).put(zone.pfnToPage(Migrate.pfn(m.src[i])).data());
-                m.dst[i] = Migrate.migratePfn(dpfn);
                 if (mir != null) {
                     mir.mutex.lock();
                     try {
@@ -473,8 +501,11 @@ final class DmirrorImpl implements Dmirror, org.peerdma.mm.vm.DevmemP2p {
                 }
             }
         } finally {
-            mm.migratePages(m);
-            mm.migrateFinalize(m);
+            try {
+                mm.migratePages(m);
+            } finally {
+                mm.migrateFinalize(m);
+            }
         }
         return m.cpages;
     }

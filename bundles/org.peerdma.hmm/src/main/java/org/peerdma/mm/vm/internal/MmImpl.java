@@ -1062,8 +1062,19 @@ final class MmImpl implements Mm {
         throw new KernelException(Errno.EFAULT, String.format("pfn %#x is not a page of %s", pfn, name));
     }
 
-    /** The ptes each running migration collected (its migration entries), by the Migrate that holds them. */
-    private final Map<org.peerdma.mm.vm.Migrate, PteImpl[]> collected = new java.util.IdentityHashMap<>();
+    /** A running migration: the ptes it collected (its migration entries) and the empty ptes it filled. */
+    private static final class Migration {
+        final PteImpl[] taken;
+        final boolean[] inserted;
+
+        Migration(int n) {
+            taken = new PteImpl[n];
+            inserted = new boolean[n];
+        }
+    }
+
+    /** The running migrations, by the Migrate that describes each. */
+    private final Map<org.peerdma.mm.vm.Migrate, Migration> collected = new java.util.IdentityHashMap<>();
 
     @Override
     public int migrateSetup(org.peerdma.mm.vm.Migrate m) {
@@ -1079,15 +1090,32 @@ final class MmImpl implements Mm {
                 && fp.pgmap().type == org.peerdma.mm.MemoryType.DEVICE_PRIVATE)) {
             return (int) EINVAL;
         }
+        Migration mig = new Migration((int) npages);
+        PteImpl[] taken = mig.taken;
         synchronized (this) {
-            if (collected.containsKey(m)) {
+            if (collected.putIfAbsent(m, mig) != null) {
                 return (int) EINVAL; // this Migrate is still in a migration (finalize first)
             }
         }
-        splitPmds(start, end); // migrate_vma_collect_pmd splits a THP and collects its pages
-        PteImpl[] taken = new PteImpl[(int) npages];
-        // migrate_vma_collect: inside one MMU_NOTIFY_MIGRATE invalidation, with the owner
-        invalidate(start, end, "migrate", m.pgmapOwner, true, () -> {
+        boolean ok = false;
+        try {
+            splitPmds(start, end); // migrate_vma_collect_pmd splits a THP and collects its pages
+            // migrate_vma_collect: inside one MMU_NOTIFY_MIGRATE invalidation, with the owner
+            invalidate(start, end, "migrate", m.pgmapOwner, true, () -> collect(v, m, start, npages, taken));
+            ok = true;
+        } finally {
+            if (!ok) { // something threw: nothing may stay a migration entry
+                synchronized (this) {
+                    collected.remove(m);
+                    undo(taken);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** The collection itself, under the page-table lock: src filled, migration entries, references taken. */
+    private void collect(VmaImpl v, org.peerdma.mm.vm.Migrate m, long start, long npages, PteImpl[] taken) {
             long cpages = 0;
             synchronized (this) {
                 for (int i = 0; i < npages; i++) {
@@ -1109,11 +1137,24 @@ final class MmImpl implements Mm {
                         taken[i] = p;
                     }
                 }
-                collected.put(m, taken);
             }
             m.cpages = cpages;
-        });
-        return 0;
+    }
+
+    /** A setup that failed: its migration entries go back to being the pages, its references are dropped. */
+    private void undo(PteImpl[] taken) {
+        for (PteImpl p : taken) {
+            if (p != null) {
+                p.migrating = false;
+                if (p.owned != null) {
+                    p.owned.put();
+                }
+                if (p.device != null) {
+                    p.device.put(MIGRATE_HOLDER);
+                }
+            }
+        }
+        notifyAll();
     }
 
     /** The holder name of the reference a migration keeps on a device page it collected. */
@@ -1212,6 +1253,7 @@ final class MmImpl implements Mm {
         long first = start + ((long) inserts.get(0) << Vm.PAGE_SHIFT);
         invalidate(first, m.end & -Vm.PAGE_SIZE, "migrate", m.pgmapOwner, true, () -> {
             synchronized (this) {
+                Migration mig = collected.get(m);
                 for (int i : inserts) {
                     long vpn = (start >>> Vm.PAGE_SHIFT) + i;
                     PteImpl now = ptes.get(vpn);
@@ -1220,6 +1262,9 @@ final class MmImpl implements Mm {
                         continue;
                     }
                     ptes.put(vpn, newPte(org.peerdma.mm.vm.Migrate.pfn(m.dst[i]), (v.flags & Vm.VM_WRITE) != 0));
+                    if (mig != null) {
+                        mig.inserted[i] = true;
+                    }
                 }
             }
         });
@@ -1239,16 +1284,19 @@ final class MmImpl implements Mm {
         List<PteImpl> old = new ArrayList<>();
         List<Runnable> unused = new ArrayList<>();
         synchronized (this) {
-            PteImpl[] taken = collected.remove(m);
+            Migration mig = collected.remove(m);
+            if (mig == null) {
+                return; // no migration (finalize twice, or without setup): nothing of it is ours to free
+            }
+            PteImpl[] taken = mig.taken;
             for (int i = 0; i < npages; i++) {
                 long vpn = (start >>> Vm.PAGE_SHIFT) + i;
                 long s = m.src[i];
                 long d = m.dst[i];
                 PteImpl mine = taken != null ? taken[i] : null;
                 if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) == 0) {
-                    // an empty pte: installed by migratePages, or (MIGRATE cleared) its new page unused
-                    if ((s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) == 0
-                            && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
+                    // an empty pte: installed by migratePages, or its new page unused
+                    if (!mig.inserted[i] && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0) {
                         unused.add(releaseNew(org.peerdma.mm.vm.Migrate.pfn(d)));
                     }
                     continue;
@@ -1259,7 +1307,8 @@ final class MmImpl implements Mm {
                 // our migration entry still there? (a zap in between removed it: nothing to restore)
                 boolean entry = ptes.get(vpn) == mine;
                 boolean migrate = (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_MIGRATE) != 0
-                        && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && entry;
+                        && (d & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_VALID) != 0 && entry
+                        && installable(org.peerdma.mm.vm.Migrate.pfn(d));
                 mine.migrating = false;
                 if (migrate) { // remove_migration_ptes with the new page: writable as the entry was
                     ptes.put(vpn, newPte(org.peerdma.mm.vm.Migrate.pfn(d), (s & org.peerdma.mm.vm.Migrate.MIGRATE_PFN_WRITE) != 0));

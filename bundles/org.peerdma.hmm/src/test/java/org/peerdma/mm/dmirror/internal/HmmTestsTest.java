@@ -777,4 +777,50 @@ class HmmTestsTest {
             child.mmput();
         }
     }
+
+    /**
+     * The OOM reaper runs in the middle of a migration to the device (it only needs mmap_lock for
+     * reading): the device must not keep in its mirror a page the reaper sent back to the driver, or
+     * it would read another process's data once that page is reused.
+     */
+    @Test
+    void aReapDuringAMigrationLeavesNoStalePageInTheMirror() throws Exception {
+        long b = mm.mmap(0, 2 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        byte[] mine = new byte[(int) P];
+        java.util.Arrays.fill(mine, (byte) 'V');
+        mm.write(b, mine); // page 0 present, page 1 empty
+        boolean[] once = {false};
+        org.peerdma.mm.vm.MmuInterval trap = mm.insertNotifier(0, 0x8000_0000_0000L, (sub, st, en, ev, bl, cur) -> {
+            sub.setSeq(cur);
+            if (ev.equals("migrate") && !once[0] && st == b + P) { // migrate_vma_pages filling the empty pte
+                once[0] = true;
+                Thread t = new Thread(() -> mm.oomReap());
+                t.start();
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return true;
+        });
+        d0.migrateToDev(mm, new Cmd(b, 2, new byte[(int) (2 * P)]));
+        assertThat(once[0]).isTrue();
+        Mm other = procs.create("other");
+        try {
+            long o = other.mmap(0, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+            byte[] secret = new byte[(int) P];
+            java.util.Arrays.fill(secret, (byte) 'S');
+            other.write(o, secret);
+            assertThat(d0.migrateToDev(other, new Cmd(o, 1, null))).isZero(); // reuses freed device pages
+            Cmd r = new Cmd(b, 1, new byte[(int) P]);
+            assertThat(d0.read(mm, r)).isZero();
+            assertThat(r.ptr).as("never the other process's bytes").doesNotContain((byte) 'S');
+            d0.migrateToSys(other, new Cmd(o, 1, null));
+        } finally {
+            d0.release(other);
+            other.mmput();
+        }
+        trap.remove();
+    }
 }

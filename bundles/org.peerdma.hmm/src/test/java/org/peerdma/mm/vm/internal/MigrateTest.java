@@ -366,4 +366,27 @@ class MigrateTest {
         mm.migrateFinalize(m);
         assertThat(mm.pte(a)).isEqualTo(Mm.Pte.NONE);
     }
+
+    /** A Migrate is in one migration at a time; finalizing it twice frees nothing twice. */
+    @Test
+    void setupTwiceIsRefusedAndFinalizeTwiceIsHarmless() {
+        long a = mm.mmap(0, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
+        mm.write(a, "keep".getBytes());
+        Migrate m = args(mm.findVma(a), a, a + P, SELECT_SYSTEM);
+        m.pgmapOwner = owner;
+        assertThat(mm.migrateSetup(m)).isZero();
+        assertThat(mm.migrateSetup(m)).as("still migrating").isEqualTo(-22);
+        Page pg = free.pop();
+        pg.init("mm");
+        pg.data().put(mm.frame(pfn(m.src[0])));
+        m.dst[0] = migratePfn(pg.pfn());
+        mm.migratePages(m);
+        mm.migrateFinalize(m);
+        mm.migrateFinalize(m); // a driver bug: must not put the device page a second time
+        assertThat(mm.pte(a).devicePrivate()).isTrue();
+        assertThat(pg.refcount()).as("only the page table's reference").isEqualTo(1);
+        byte[] b = new byte[4];
+        mm.read(a, b);
+        assertThat(new String(b)).isEqualTo("keep");
+    }
 }
