@@ -90,6 +90,7 @@ class GntdevTest {
             m.putInt(p * 4096L, 0x1000 + p);
         }
         long[] gfns = dumb.gfns(gProc, fd);
+        assertThat(gfns).as("the helper stamps and grants a 4-page buffer").hasSize(4);
         int[] refs = new int[gfns.length];
         for (int i = 0; i < gfns.length; i++) {
             refs[i] = gGnttab.grantForeignAccess(0, gfns[i], false);
