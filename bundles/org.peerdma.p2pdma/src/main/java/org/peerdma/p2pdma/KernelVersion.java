@@ -56,6 +56,50 @@ public enum KernelVersion {
         return this == V4_20 || this == V5_2;
     }
 
+    /** @return the short name: newest, v5.1x, v5.2, v4.20. */
+    public String shortName() {
+        return switch (this) {
+            case NEWEST -> "newest";
+            case V5_X -> "v5.1x";
+            case V5_2 -> "v5.2";
+            case V4_20 -> "v4.20";
+        };
+    }
+
+    /**
+     * forRelease - the rule set a kernel release follows: 4.20-5.1 the first p2pdma (v4.20), 5.2-5.3
+     * root_complex_whitelist (v5.2), 5.4-6.x map types through the host bridge with the exact-ID
+     * whitelist (v5.1x), 7.0 and later the newest. The boundaries are those of the rule sets this model
+     * has; a release between two of them follows the older one.
+     * @param release "6.8", "v5.15", "6.8.0-45-generic", "5.10.0-28-amd64"
+     * Return: the rule set, or null when the text is not a release number.
+     * Errors: EINVAL for a release before v4.20 (no p2pdma).
+     */
+    public static KernelVersion forRelease(String release) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^v?(\\d{1,2})\\.(\\d{1,3})(?:[.\\-+~_].*)?$")
+                .matcher(release.strip());
+        if (!m.matches()) {
+            return null;
+        }
+        int major = Integer.parseInt(m.group(1));
+        int minor = Integer.parseInt(m.group(2));
+        int v = major * 1000 + minor;
+        if (v < 4020) {
+            throw org.peerdma.errno.KernelException.einval(
+                    "kernel %s has no p2pdma (it was merged in v4.20)", release.strip());
+        }
+        if (v < 5002) {
+            return V4_20;
+        }
+        if (v < 5004) {
+            return V5_2;
+        }
+        if (v < 7000) {
+            return V5_X;
+        }
+        return NEWEST;
+    }
+
     /** parse - "newest", "v5.x", "5.2", "4.20", case-insensitive. */
     public static KernelVersion parse(String s) {
         String t = s.strip().toLowerCase(java.util.Locale.ROOT).replaceFirst("^v", "");

@@ -128,6 +128,15 @@ final class Calc {
     }
 
     static P2pVerdict calc(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v, Arch arch) {
+        return calc(m, provider, client, v, arch, Calc::redirects);
+    }
+
+    /**
+     * calc - as above, with {@code redir} deciding which devices redirect: the doctor asks what the
+     * verdict would be if a device whose ACS state the dump lacks did redirect.
+     */
+    static P2pVerdict calc(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v, Arch arch,
+            java.util.function.Predicate<PciDevice> redir) {
         List<String> assumptions = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<PathNode> path = new ArrayList<>();
@@ -146,8 +155,8 @@ final class Calc {
                 }
                 distB++;
             }
-            path.add(node(a, found ? "common" : "provider", assumptions));
-            if (redirects(a)) {
+            path.add(node(a, found ? "common" : "provider", assumptions, redir));
+            if (redir.test(a)) {
                 acs.append(a.name()).append(';');
                 acsCnt++;
             }
@@ -162,7 +171,7 @@ final class Calc {
             int hops = distA + distB;
             List<PathNode> clientSide = new ArrayList<>();
             for (PciDevice bb = client; bb != null; bb = up(bb, assumptions)) {
-                clientSide.add(0, node(bb, "client", assumptions));
+                clientSide.add(0, node(bb, "client", assumptions, redir));
             }
             path.addAll(clientSide);
             return noCommon(m, provider, client, v, hops, path, warnings, assumptions, arch);
@@ -172,8 +181,8 @@ final class Calc {
             if (bb == common) {
                 break;
             }
-            clientSide.add(node(bb, "client", assumptions));
-            if (redirects(bb)) {
+            clientSide.add(node(bb, "client", assumptions, redir));
+            if (redir.test(bb)) {
                 acs.append(bb.name()).append(';');
                 acsCnt++;
             }
@@ -320,10 +329,12 @@ final class Calc {
         return s.substring(0, s.length() - 1);
     }
 
-    private static PathNode node(PciDevice d, String side, List<String> assumptions) {
+    private static PathNode node(PciDevice d, String side, List<String> assumptions,
+            java.util.function.Predicate<PciDevice> redir) {
+        boolean r = redir.test(d);
         if (d.acsUnknown()) {
-            note(assumptions, d.name() + ": ACS state not in the dump; assumed to have no ACS redirect");
+            note(assumptions, d.name() + ": ACS state not in the dump; assumed to " + (r ? "redirect" : "have no ACS redirect"));
         }
-        return new PathNode(d, side, d.hasAcs(), d.acsCap(), d.acsCtrl(), redirects(d), d.acsUnknown());
+        return new PathNode(d, side, d.hasAcs(), d.acsCap(), d.acsCtrl(), r, d.acsUnknown());
     }
 }

@@ -61,8 +61,14 @@ final class FastCalc {
         this.cpu = arch.cpuSupports(m);
     }
 
-    /** The result of one pair: map type, distance as Calc reports it, and the nvidia-smi class. */
-    record Result(MapType type, int distance, String pathClass) {
+    /**
+     * The result of one pair: map type, distance as Calc reports it, the nvidia-smi class, whether a
+     * common upstream device was found and whether a device on the path redirects.
+     */
+    record Result(MapType type, int distance, String pathClass, boolean common, boolean redirect) {
+        Result(MapType type, int distance, String pathClass) {
+            this(type, distance, pathClass, false, false);
+        }
     }
 
     private boolean listed(PciHostBridge h, boolean same) {
@@ -117,13 +123,13 @@ final class FastCalc {
         int hops = i + j;
         String cls = commonClass(p, i, c, j);
         if (acs == 0) {
-            return new Result(MapType.BUS_ADDR, hops, cls);
+            return new Result(MapType.BUS_ADDR, hops, cls, true, false);
         }
         if (v.acsRejects()) {
-            return new Result(MapType.NOT_SUPPORTED, -2, cls);
+            return new Result(MapType.NOT_SUPPORTED, -2, cls, true, true);
         }
-        return hostOk(p.nodes[0], c.nodes[0]) ? new Result(MapType.THRU_HOST_BRIDGE, hops, cls)
-                : new Result(MapType.NOT_SUPPORTED, -1, cls);
+        return hostOk(p.nodes[0], c.nodes[0]) ? new Result(MapType.THRU_HOST_BRIDGE, hops, cls, true, true)
+                : new Result(MapType.NOT_SUPPORTED, -1, cls, true, true);
     }
 
     /** PathClass for a pair with a common upstream device (same rules as PathClass.of). */
@@ -160,5 +166,47 @@ final class FastCalc {
             return a == b ? "NODE" : "SYS";
         }
         return "NODE?";
+    }
+
+    /** common - the common upstream device of a pair, or null. */
+    static PciDevice common(Chain p, Chain c) {
+        for (PciDevice a : p.nodes) {
+            for (PciDevice b : c.nodes) {
+                if (a == b) {
+                    return a;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * redirecting - the devices whose ACS redirect the kernel lists for a pair, in its order: the
+     * provider side upward with the common device, then the client side upward. Empty when the pair has
+     * no common upstream device (the kernel then lists none).
+     */
+    static List<PciDevice> redirecting(Chain p, Chain c) {
+        PciDevice common = common(p, c);
+        if (common == null) {
+            return List.of();
+        }
+        List<PciDevice> out = new ArrayList<>();
+        for (PciDevice a : p.nodes) {
+            if (Calc.redirects(a)) {
+                out.add(a);
+            }
+            if (a == common) {
+                break;
+            }
+        }
+        for (PciDevice b : c.nodes) {
+            if (b == common) {
+                break;
+            }
+            if (Calc.redirects(b)) {
+                out.add(b);
+            }
+        }
+        return out;
     }
 }

@@ -16,6 +16,10 @@ public class MachineDTO extends DTO {
     /** "x86_64" unless stated. */
     public String arch;
     public CpuDTO cpu;
+    /** The kernel release the machine ran when it was captured (uname -r), or null. */
+    public String kernelRelease;
+    /** The kernel command line it booted with (/proc/cmdline), or null. */
+    public String cmdline;
     public List<HostBridgeDTO> hostBridges = new ArrayList<>();
     public List<DeviceDTO> devices = new ArrayList<>();
     /** What the importer could not recover, or inferred. */

@@ -11,7 +11,7 @@ final class Mixins {
     }
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
-    @JsonPropertyOrder({"name", "source", "format", "arch", "cpu", "hostBridges", "devices", "notes"})
+    @JsonPropertyOrder({"name", "source", "format", "arch", "cpu", "kernelRelease", "cmdline", "hostBridges", "devices", "notes"})
     abstract static class Machine {
     }
 

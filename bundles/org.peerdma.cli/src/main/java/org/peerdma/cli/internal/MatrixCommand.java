@@ -1,0 +1,65 @@
+package org.peerdma.cli.internal;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+import org.peerdma.errno.KernelException;
+import org.peerdma.p2pdma.doctor.MatrixReport;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciMachine;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** peerdma matrix [BDF...]. */
+@Command(name = "matrix", mixinStandardHelpOptions = true,
+        description = "Every ordered pair of the endpoints (or of the devices given): the kernel's map type and "
+            + "distance with nvidia-smi's path class. Rows are providers, columns clients.")
+final class MatrixCommand implements Callable<Integer> {
+    private final Ctx x;
+
+    @Parameters(arity = "0..*", paramLabel = "BDF", description = "only these devices (default: every endpoint)")
+    List<String> bdfs = new ArrayList<>();
+
+    @Option(names = "--topology", paramLabel = "SRC", description = "the machine (default: this host, else the sample)")
+    String topology;
+
+    @Option(names = {"-k", "--kernel"}, paramLabel = "VERSION", description = "rule set or kernel release")
+    String kernel;
+
+    @Option(names = {"-c", "--class"}, paramLabel = "CLASS", split = ",",
+            description = "only pairs of these nvidia-smi classes: PIX, PXB, PHB, NODE, SYS")
+    List<String> classes = new ArrayList<>();
+
+    @Option(names = {"-j", "--json"}, description = "one JSON document (docs/json.md)")
+    boolean json;
+
+    MatrixCommand(Ctx x) {
+        this.x = x;
+    }
+
+    @Override
+    public Integer call() {
+        PciMachine m = x.machine(topology);
+        List<PciDevice> devs = new ArrayList<>();
+        if (bdfs.isEmpty()) {
+            devs.addAll(x.doctor().endpoints(m));
+        } else {
+            for (String b : bdfs) {
+                devs.add(x.device(m, b));
+            }
+        }
+        if (devs.size() < 2) {
+            throw KernelException.einval("the matrix needs at least two devices; %s has %d", bdfs.isEmpty()
+                    ? "machine '" + m.name() + "'" : "the list", devs.size());
+        }
+        Set<String> cls = new LinkedHashSet<>(classes);
+        MatrixReport r = x.doctor().matrix(m, devs, x.rules(kernel), cls);
+        x.print(json ? x.doctor().json(r) : x.doctor().text(r));
+        return 0;
+    }
+}

@@ -1,0 +1,154 @@
+package org.peerdma.cli.internal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import org.peerdma.p2pdma.doctor.MachineAudit;
+import org.peerdma.util.Texts;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+/**
+ * An audit policy (docs/cli.md): rules over the pairs between GPUs, NICs, NVMe devices and
+ * accelerators, each naming the map types a pair of those kinds must get.
+ *
+ * <pre>
+ * rules:
+ *   - name: gpu-nic-same-switch
+ *     pair: [gpu, nic]          # provider and client kinds, both directions
+ *     where: same-switch        # same-switch (default any): only pairs below one PCIe switch
+ *     expect: [BUS_ADDR]        # map types, or "supported"
+ * </pre>
+ */
+final class Policy {
+    private static final Set<String> KINDS = Set.of("gpu", "nic", "nvme", "accelerator");
+    private static final Set<String> WHERE = Set.of("any", "same-switch", "same-host-bridge", "other-switch");
+    private static final Set<String> TYPES = Set.of("BUS_ADDR", "THRU_HOST_BRIDGE", "NOT_SUPPORTED");
+
+    record Rule(String name, List<String> pair, String where, List<String> expect) {
+        @JsonCreator
+        Rule(@JsonProperty(value = "name", required = true) String name,
+                @JsonProperty(value = "pair", required = true) List<String> pair,
+                @JsonProperty("where") String where, @JsonProperty(value = "expect", required = true) List<String> expect) {
+            this.name = name;
+            this.pair = pair;
+            this.where = where == null ? "any" : where;
+            this.expect = expect;
+        }
+    }
+
+    record File(@JsonProperty(value = "rules", required = true) List<Rule> rules) {
+    }
+
+    /** A pair that breaks a rule. */
+    record Violation(String machine, String source, String rule, String provider, String providerKind, String client,
+            String clientKind, String mapType, String ruleId, String redirecting, String expected, String fix) {
+    }
+
+    final String source;
+    final List<Rule> rules;
+
+    private Policy(String source, List<Rule> rules) {
+        this.source = source;
+        this.rules = rules;
+    }
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
+
+    /**
+     * read - a policy file.
+     * Errors: ENOENT (exit 66) when missing; EINVAL naming the file and line (exit 65) when malformed.
+     */
+    static Policy read(String file) {
+        Path p = Ctx.path(file);
+        String text;
+        try {
+            if (!Files.isRegularFile(p) || Files.size(p) > 1 << 20) {
+                throw new Errors.DataException(file + ": not a policy file (a regular file of at most 1 MiB)");
+            }
+            text = Files.readString(p);
+        } catch (IOException ex) {
+            throw new org.peerdma.errno.KernelException(org.peerdma.errno.Errno.ENOENT, file + ": " + ex.getMessage());
+        }
+        File f;
+        try {
+            f = YAML.readValue(text, File.class);
+        } catch (JsonProcessingException ex) {
+            int line = ex.getLocation() == null ? 0 : ex.getLocation().getLineNr();
+            throw new Errors.DataException(file + (line > 0 ? ":" + line : "") + ": " + Texts.clip(ex.getOriginalMessage()));
+        }
+        if (f == null || f.rules() == null || f.rules().isEmpty()) {
+            throw new Errors.DataException(file + ": the policy has no rules");
+        }
+        List<Rule> rules = new ArrayList<>();
+        for (Rule r : f.rules()) {
+            if (r == null) {
+                throw new Errors.DataException(file + ": an empty rule");
+            }
+            String n = r.name();
+            if (r.pair() == null || r.pair().size() != 2 || !r.pair().stream().allMatch(KINDS::contains)) {
+                throw new Errors.DataException(file + ": rule " + Texts.clip(n) + ": pair must name two kinds of "
+                        + KINDS.stream().sorted().toList());
+            }
+            if (!WHERE.contains(r.where())) {
+                throw new Errors.DataException(file + ": rule " + Texts.clip(n) + ": where must be one of "
+                        + WHERE.stream().sorted().toList());
+            }
+            List<String> expect = new ArrayList<>();
+            for (String e : r.expect()) {
+                String u = e == null ? "" : e.strip().toUpperCase(Locale.ROOT);
+                if (u.equals("SUPPORTED")) {
+                    expect.add("BUS_ADDR");
+                    expect.add("THRU_HOST_BRIDGE");
+                } else if (TYPES.contains(u)) {
+                    expect.add(u);
+                } else {
+                    throw new Errors.DataException(file + ": rule " + Texts.clip(n) + ": expect " + Texts.clip(e)
+                            + " is not BUS_ADDR, THRU_HOST_BRIDGE, NOT_SUPPORTED or supported");
+                }
+            }
+            rules.add(new Rule(n, r.pair(), r.where(), List.copyOf(expect)));
+        }
+        return new Policy(file, rules);
+    }
+
+    /** check - the pairs of one machine that break a rule. */
+    List<Violation> check(MachineAudit a) {
+        List<Violation> out = new ArrayList<>();
+        for (Rule r : rules) {
+            for (MachineAudit.AuditPair p : a.devicePairs()) {
+                boolean kinds = (p.providerKind().equals(r.pair().get(0)) && p.clientKind().equals(r.pair().get(1)))
+                        || (p.providerKind().equals(r.pair().get(1)) && p.clientKind().equals(r.pair().get(0)));
+                if (!kinds || !where(r.where(), p) || r.expect().contains(p.mapType())) {
+                    continue;
+                }
+                out.add(new Violation(a.machine().name(), a.machine().source(), r.name(), p.provider(), p.providerKind(),
+                        p.client(), p.clientKind(), p.mapType(), p.ruleId(), p.redirecting(),
+                        String.join("|", r.expect()), p.redirecting().isEmpty() ? ""
+                                : "pci=disable_acs_redir=" + p.redirecting()));
+            }
+        }
+        return out;
+    }
+
+    private static boolean where(String where, MachineAudit.AuditPair p) {
+        return switch (where) {
+            case "same-switch" -> p.sameSwitch();
+            case "other-switch" -> !p.sameSwitch();
+            case "same-host-bridge" -> !p.nvidiaSmiClass().startsWith("NODE") && !p.nvidiaSmiClass().equals("SYS");
+            default -> true;
+        };
+    }
+}

@@ -1,0 +1,243 @@
+package org.peerdma.cli.internal;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.felix.gogo.runtime.CommandNotFoundException;
+import org.apache.felix.gogo.runtime.EOFError;
+import org.apache.felix.gogo.runtime.Parser;
+import org.apache.felix.gogo.runtime.SyntaxError;
+import org.apache.felix.gogo.runtime.Token;
+import org.apache.felix.service.command.Converter;
+import org.peerdma.cli.PeerdmaCli;
+import org.peerdma.util.Texts;
+
+/**
+ * Runs Gogo statements one at a time, for scripts and the interactive shell: each result is printed
+ * on stdout (assignments excepted), each failure on stderr as "ERRNO: message" with a usage line for
+ * wrong arguments and the closest names for a mistyped command, and the run goes on. The exit status
+ * says whether every statement succeeded.
+ */
+final class ScriptRunner {
+    /** Gogo's output redirections: {@code >}, {@code >>}, {@code 1>}, {@code 1>>} (not 2> or &>). */
+    private static final Pattern STDOUT_REDIRECT = Pattern.compile("1?>>?");
+    private static final Pattern EXIT = Pattern.compile("(?:exit|quit)(?:\\s+(\\d{1,3}))?");
+
+    private final Gogo gogo;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Usage usage;
+    private int failed;
+    private Integer exitRequested;
+
+    ScriptRunner(Gogo gogo, PrintStream out, PrintStream err, Usage usage) {
+        this.gogo = gogo;
+        this.out = out;
+        this.err = err;
+        this.usage = usage;
+    }
+
+    /** @return how many statements failed so far. */
+    int failed() {
+        return failed;
+    }
+
+    /**
+     * script - run a whole script: every statement, even after a failure.
+     * @param name the script's name for messages ("stdin", "setup.gosh")
+     * Return: 0 when every statement succeeded, 1 when one failed, 65 for a syntax error (nothing run),
+     *         or the status an {@code exit N} statement asked for.
+     */
+    int script(String name, String text) {
+        List<Token> statements;
+        try {
+            statements = statements(text);
+        } catch (SyntaxError ex) {
+            err.println(name + ":" + (ex.line() + 1) + ": EINVAL: syntax error: " + Texts.clip(ex.getMessage()));
+            return PeerdmaCli.DATAERR;
+        }
+        for (Token t : statements) {
+            run(t, text, name + ":" + (t.line() + 1) + ": ");
+            if (exitRequested != null) {
+                return exitRequested;
+            }
+        }
+        return failed == 0 ? PeerdmaCli.OK : PeerdmaCli.NOT_SUPPORTED;
+    }
+
+    /**
+     * loop - the interactive shell: read lines (continuing an unfinished statement on the next line),
+     * run them, until end of input or {@code exit}.
+     * Return: 0, or the status {@code exit N} asked for.
+     */
+    int loop(BufferedReader in, PrintStream prompt) throws IOException {
+        StringBuilder pending = new StringBuilder();
+        while (true) {
+            if (prompt != null) {
+                prompt.print(pending.length() == 0 ? "g! " : "> ");
+                prompt.flush();
+            }
+            String line = in.readLine();
+            if (line == null) {
+                return exitRequested == null ? PeerdmaCli.OK : exitRequested;
+            }
+            pending.append(line).append('\n');
+            String text = pending.toString();
+            List<Token> statements;
+            try {
+                statements = statements(text);
+            } catch (EOFError more) {
+                continue;
+            } catch (SyntaxError ex) {
+                err.println("EINVAL: syntax error: " + Texts.clip(ex.getMessage()));
+                failed++;
+                pending.setLength(0);
+                continue;
+            }
+            pending.setLength(0);
+            for (Token t : statements) {
+                run(t, text, "");
+                if (exitRequested != null) {
+                    return exitRequested;
+                }
+            }
+        }
+    }
+
+    /** The top-level statements and pipelines of a script, in order (the ';' and newline operators left out). */
+    static List<Token> statements(String text) {
+        List<Token> out = new java.util.ArrayList<>();
+        for (Token t : new Parser(text).program().tokens()) {
+            if (t instanceof Parser.Statement || t instanceof Parser.Pipeline || t instanceof Parser.Sequence) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    /** The text of a top-level statement with its redirections (Gogo's token for a statement stops before them). */
+    static String source(Token t, String text) {
+        int start = t.start();
+        int end = start + t.length();
+        Parser.Statement last = lastStatement(t);
+        if (last != null) {
+            for (Token r : last.redirections()) {
+                end = Math.max(end, r.start() + r.length());
+            }
+        }
+        if (start < 0 || end > text.length() || start > end) {
+            return t.toString();
+        }
+        return text.substring(start, end);
+    }
+
+    private static Parser.Statement lastStatement(Token t) {
+        if (t instanceof Parser.Statement s) {
+            return s;
+        }
+        if (t instanceof Parser.Pipeline p) {
+            for (int i = p.tokens().size() - 1; i >= 0; i--) {
+                if (p.tokens().get(i) instanceof Parser.Statement s) {
+                    return s;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** run - one top-level statement. Return: whether it succeeded. */
+    boolean run(Token t, String text, String where) {
+        String src = source(t, text).strip();
+        if (src.isEmpty()) {
+            return true;
+        }
+        Matcher exit = EXIT.matcher(src);
+        if (exit.matches()) {
+            exitRequested = exit.group(1) == null ? (failed == 0 ? 0 : 1) : Integer.parseInt(exit.group(1));
+            return true;
+        }
+        String line = rewriteRedirect(t, text);
+        try {
+            Object r = gogo.execute(line);
+            if (r != null && !isAssignment(t)) {
+                out.println(gogo.session.format(r, Converter.INSPECT));
+            }
+            out.flush();
+            return true;
+        } catch (Throwable ex) {
+            failed++;
+            out.flush();
+            report(Errors.unwrap(ex), src, where);
+            return false;
+        }
+    }
+
+    private void report(Throwable ex, String src, String where) {
+        String name = commandName(src);
+        if (ex instanceof CommandNotFoundException nf) {
+            String typed = nf.getCommand() == null ? name : nf.getCommand().replaceFirst("^\\*:", "");
+            List<String> close = usage.suggest(typed, gogo.session.get(".commands"));
+            err.println(where + Texts.clip(typed) + ": command not found"
+                    + (close.isEmpty() ? "" : "; did you mean: " + String.join(", ", close) + "?"));
+        } else if (ex instanceof IllegalArgumentException && String.valueOf(ex.getMessage()).startsWith("Cannot coerce")) {
+            err.println(where + "EINVAL: wrong arguments for " + Texts.clip(name));
+            for (String u : usage.of(name)) {
+                err.println(u);
+            }
+        } else if (ex instanceof SyntaxError se) {
+            err.println(where + "EINVAL: syntax error: " + Texts.clip(se.getMessage()));
+        } else {
+            err.println(where + Errors.message(ex));
+        }
+        err.flush();
+    }
+
+    /** The command a statement runs, as typed: its first word. */
+    static String commandName(String src) {
+        String s = src.strip();
+        int eq = s.indexOf('=');
+        if (eq > 0 && s.substring(0, eq).strip().matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            s = s.substring(eq + 1).strip();
+        }
+        s = s.replaceFirst("^\\(+", "");
+        int sp = 0;
+        while (sp < s.length() && !Character.isWhitespace(s.charAt(sp)) && s.charAt(sp) != ')' && s.charAt(sp) != ';') {
+            sp++;
+        }
+        return s.substring(0, sp);
+    }
+
+    private static boolean isAssignment(Token t) {
+        if (t instanceof Parser.Statement s) {
+            List<Token> toks = s.tokens();
+            return toks.size() >= 2 && Token.eq("=", toks.get(1));
+        }
+        return false;
+    }
+
+    /**
+     * {@code CMD ARGS > FILE} becomes {@code CMD ARGS | cli:pass > FILE}: Gogo prints a command's
+     * result only into a pipe, never at the end of one, so without this a redirected command that
+     * returns its output (every model command does) would write nothing to the file.
+     */
+    static String rewriteRedirect(Token t, String text) {
+        Parser.Statement last = lastStatement(t);
+        String src = source(t, text);
+        if (last == null || last.redirections().isEmpty()) {
+            return src;
+        }
+        Token first = last.redirections().get(0);
+        if (!STDOUT_REDIRECT.matcher(first).matches()) {
+            return src;
+        }
+        int at = first.start() - t.start();
+        if (at <= 0 || at > src.length()) {
+            return src;
+        }
+        return src.substring(0, at) + "| cli:pass " + src.substring(at);
+    }
+}

@@ -1,0 +1,138 @@
+package org.peerdma.itests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.junit5.service.ServiceExtension;
+import org.peerdma.cli.PeerdmaCli;
+import org.peerdma.pci.PciCore;
+import org.peerdma.pci.TopologyIO;
+
+/** The command line inside the framework: the same services as the shell, exit statuses, scripts. */
+@ExtendWith(ServiceExtension.class)
+class CommandLineTest {
+    @InjectService(timeout = 5000)
+    PeerdmaCli cli;
+
+    @InjectService(timeout = 5000)
+    PciCore core;
+
+    @InjectService(timeout = 5000)
+    TopologyIO io;
+
+    record Run(int status, String out, String err) {
+    }
+
+    private Run run(String stdin, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = cli.run(List.of(args), new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+                false);
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void sampleAgain() {
+        core.load(io.sample());
+    }
+
+    @Test
+    void checkExitsWithTheVerdict() {
+        Run ok = run("", "check", "03:00.0", "05:00.0", "--topology", "sample");
+        assertThat(ok.status()).isZero();
+        assertThat(ok.out()).contains("PCI_P2PDMA_MAP_THRU_HOST_BRIDGE");
+        assertThat(ok.err()).isEmpty();
+        Run no = run("", "check", "03:00.0", "05:00.0", "--topology", "sample", "-k", "v4.20");
+        assertThat(no.status()).isEqualTo(1);
+        assertThat(no.out()).contains("P2P NOT SUPPORTED");
+        Run json = run("", "check", "--json", "05:00.0", "06:00.0", "--topology", "sample");
+        assertThat(json.status()).isZero();
+        assertThat(json.out()).startsWith("{").contains("\"mapType\" : \"BUS_ADDR\"").contains("\"exitStatus\" : 0");
+    }
+
+    @Test
+    void wrongArgumentsAndMissingInputHaveTheirStatus() throws Exception {
+        Run usage = run("", "check", "03:00.0");
+        assertThat(usage.status()).isEqualTo(PeerdmaCli.USAGE);
+        assertThat(usage.err()).contains("Missing required parameter").contains("usage: peerdma check [-hjV]");
+        assertThat(usage.out()).isEmpty();
+        Run noDevice = run("", "check", "03:00.0", "77:00.0", "--topology", "sample");
+        assertThat(noDevice.status()).isEqualTo(PeerdmaCli.USAGE);
+        assertThat(noDevice.err()).contains("ENODEV: no PCI device 0000:77:00.0");
+        Run missing = run("", "check", "03:00.0", "05:00.0", "--topology", "/nonexistent/dump.txt");
+        assertThat(missing.status()).isEqualTo(PeerdmaCli.NOINPUT);
+        assertThat(missing.err()).contains("ENOENT").contains("/nonexistent/dump.txt");
+        Path bad = Files.createTempFile("bad-dump", ".txt");
+        Files.writeString(bad, "peerdma-topology: 1\ndevices:\n  - bdf: nonsense\n");
+        Run data = run("", "check", "03:00.0", "05:00.0", "--topology", bad.toString());
+        assertThat(data.status()).isEqualTo(PeerdmaCli.DATAERR);
+        assertThat(data.err()).contains("EINVAL");
+        Files.delete(bad);
+        Run badK = run("", "check", "03:00.0", "05:00.0", "-k", "3.1");
+        assertThat(badK.status()).isEqualTo(PeerdmaCli.USAGE);
+        assertThat(badK.err()).contains("has no p2pdma");
+    }
+
+    @Test
+    void matrixLspciAndWhatIf() {
+        Run m = run("", "matrix", "--class", "PIX", "--topology", "sample");
+        assertThat(m.status()).isZero();
+        assertThat(m.out()).contains("BUS(4) PIX").doesNotContain(" PHB");
+        Run tree = run("", "lspci", "-tv", "--topology", "sample");
+        assertThat(tree.status()).isZero();
+        assertThat(tree.out()).contains("-[0000:00]-").contains("A100");
+        Run w = run("", "whatif", "03:00.0", "05:00.0", "acs:02:08.0=-RR,-CR", "--topology", "sample");
+        assertThat(w.status()).isZero();
+        assertThat(w.out()).contains("after:  PCI_P2PDMA_MAP_BUS_ADDR distance 4");
+        Run badChange = run("", "whatif", "03:00.0", "05:00.0", "nonsense", "--topology", "sample");
+        assertThat(badChange.status()).isEqualTo(PeerdmaCli.USAGE);
+        assertThat(badChange.err()).contains("EINVAL: what-if change 'nonsense' is not key=value");
+    }
+
+    @Test
+    void aScriptRunsEveryStatementAndFailsIfOneFailed() throws Exception {
+        Path out = Files.createTempFile("lspci", ".txt");
+        String script = "lspci -s 03:00.0\n"
+                + "lspic -t\n"
+                + "lspci -t > " + out + "\n"
+                + "attach 1\n"
+                + "check 03:00.0 05:00.0\n";
+        Run r = run(script, "shell", "--topology", "sample");
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.out()).contains("03:00.0 3D controller").contains("PCI_P2PDMA_MAP_THRU_HOST_BRIDGE")
+                .doesNotContain("g!").doesNotContain("Welcome");
+        assertThat(r.err()).contains("stdin:2: lspic: command not found; did you mean: lspci?")
+                .contains("stdin:4: EINVAL: wrong arguments for attach").contains("usage: dmabuf:attach")
+                .doesNotContain("Cannot coerce");
+        assertThat(Files.readString(out)).contains("-[0000:00]-");
+        Files.delete(out);
+        Run clean = run("lspci -s 03:00.0\n", "shell");
+        assertThat(clean.status()).isZero();
+        Run syntax = run("echo (unclosed\n", "shell");
+        assertThat(syntax.status()).isEqualTo(PeerdmaCli.DATAERR);
+        assertThat(syntax.err()).contains("syntax error");
+        Run exit = run("exit 3\nlspci\n", "shell");
+        assertThat(exit.status()).isEqualTo(3);
+        assertThat(exit.out()).isEmpty();
+    }
+
+    @Test
+    void unscopedCommandsRunTheModuleTheDocumentationMeans() {
+        // attach is dmabuf's (not displ's), find p2pdma's (not p2pmem's), load the PCI core's
+        Run r = run("find 05:00.0\nload sample\n", "shell");
+        assertThat(r.err()).doesNotContain("Cannot coerce").doesNotContain("p2pmem");
+        assertThat(r.out()).contains("no published provider reaches every client").contains("from sample: 22 devices");
+    }
+}

@@ -1,0 +1,27 @@
+package org.peerdma.p2pdma.doctor;
+
+import java.util.List;
+
+/**
+ * One provider/client pair explained ({@code peerdma check}).
+ *
+ * @param schemaVersion {@link P2pDoctor#SCHEMA_VERSION}
+ * @param kind "check"
+ * @param machine the machine
+ * @param ruleSet the rule set
+ * @param provider the device whose memory is shared
+ * @param client the device that does the DMA
+ * @param verdict the decision
+ * @param nvidiaSmiClass nvidia-smi topo -m's path class (PIX, PXB, PHB, NODE, SYS; "NODE?" when NUMA is unknown)
+ * @param path the devices walked, provider side first
+ * @param remediation how to clear the ACS redirects on the path, or null when none redirect
+ * @param hostBridges the host-bridge check, or null when none was made
+ * @param assumptions where the verdict rests on an assumption about a missing fact
+ * @param alternatives the verdict under each missing fact that could change it
+ * @param otherKernels the other rule sets' answers
+ */
+public record CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
+        DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
+        HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
+        List<KernelAnswer> otherKernels) {
+}

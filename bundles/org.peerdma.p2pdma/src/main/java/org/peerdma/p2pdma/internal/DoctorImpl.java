@@ -1,0 +1,557 @@
+package org.peerdma.p2pdma.internal;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.peerdma.errno.KernelException;
+import org.peerdma.p2pdma.HostBridgeCheck;
+import org.peerdma.p2pdma.KernelVersion;
+import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.P2pVerdict;
+import org.peerdma.p2pdma.P2pdma;
+import org.peerdma.p2pdma.PathNode;
+import org.peerdma.p2pdma.doctor.Alternative;
+import org.peerdma.p2pdma.doctor.CheckReport;
+import org.peerdma.p2pdma.doctor.DeviceInfo;
+import org.peerdma.p2pdma.doctor.Hop;
+import org.peerdma.p2pdma.doctor.HostBridges;
+import org.peerdma.p2pdma.doctor.KernelAnswer;
+import org.peerdma.p2pdma.doctor.MachineAudit;
+import org.peerdma.p2pdma.doctor.MachineInfo;
+import org.peerdma.p2pdma.doctor.MatrixReport;
+import org.peerdma.p2pdma.doctor.P2pDoctor;
+import org.peerdma.p2pdma.doctor.Remediation;
+import org.peerdma.p2pdma.doctor.RuleSet;
+import org.peerdma.p2pdma.doctor.Verdict;
+import org.peerdma.p2pdma.doctor.WhatIfReport;
+import org.peerdma.pci.Acs;
+import org.peerdma.pci.PciCore;
+import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciMachine;
+import org.peerdma.pci.PciePortType;
+import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.util.Texts;
+
+/**
+ * The P2P doctor: p2pdma's explained calculation ({@link Calc}) and its all-pairs form
+ * ({@link FastCalc}) turned into reports, with the rule that decided named by an id, the fix for
+ * ACS redirects, and the alternatives where a fact the dump lacks could change the answer.
+ */
+@Component(service = P2pDoctor.class)
+public class DoctorImpl implements P2pDoctor {
+    @Reference
+    PciCore core;
+
+    @Reference
+    P2pdma p2pdma;
+
+    /** Every loaded arch module, so a what-if of another arch asks that module's rules. */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.MULTIPLE,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    final List<org.peerdma.dma.spi.ArchPolicy> archs = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** For tests and benchmarks outside OSGi. */
+    public static DoctorImpl standalone(PciCore core, P2pdma p2pdma) {
+        DoctorImpl d = new DoctorImpl();
+        d.core = core;
+        d.p2pdma = p2pdma;
+        return d;
+    }
+
+    Calc.Arch arch() {
+        return p2pdma instanceof P2pdmaImpl impl ? impl.archRules() : Calc.MACHINE;
+    }
+
+    /**
+     * archFor - the rules of arch {@code name}: its loaded module's when there is one, else that arch's
+     * defaults (x86: the AMD CPU rule and the whitelist; any other arch: no CPU rule and, as arm64 by
+     * default, no whitelist row for its host bridges), so a what-if gives what loading that arch gives.
+     */
+    Calc.Arch archFor(String name) {
+        for (org.peerdma.dma.spi.ArchPolicy p : archs) {
+            if (p.arch().equals(name)) {
+                return Calc.of(p);
+            }
+        }
+        boolean x86 = name.startsWith("x86") || name.equals("amd64") || name.equals("i386");
+        return new Calc.Arch() {
+            @Override
+            public String name(PciMachine m) {
+                return name;
+            }
+
+            @Override
+            public boolean cpuSupports(PciMachine m) {
+                return x86 && m.cpu().isAmd() && m.cpu().family() >= 0x17;
+            }
+
+            @Override
+            public boolean whitelist() {
+                return x86;
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ rule sets
+
+    @Override
+    public RuleSet rulesInForce() {
+        return ruleSet(p2pdma.version(), null, "module parameter");
+    }
+
+    @Override
+    public RuleSet rules(String nameOrRelease, String source) {
+        if (nameOrRelease == null || nameOrRelease.isBlank()) {
+            return rulesInForce();
+        }
+        String s = nameOrRelease.strip();
+        try {
+            return ruleSet(KernelVersion.parse(s), null, source);
+        } catch (KernelException notAName) {
+            KernelVersion v = KernelVersion.forRelease(s);
+            if (v == null) {
+                throw KernelException.einval("unknown kernel '%s': give a rule set (newest, v5.x, v5.2, v4.20) or a "
+                        + "release (6.8, 5.15.0-91-generic)", Texts.clip(s));
+            }
+            return ruleSet(v, s, source);
+        }
+    }
+
+    static RuleSet ruleSet(KernelVersion v, String release, String source) {
+        return new RuleSet(v.name(), v.shortName(), v.label(), release, source);
+    }
+
+    private RuleSet orInForce(RuleSet r) {
+        return r == null ? rulesInForce() : r;
+    }
+
+    // ------------------------------------------------------------------ check
+
+    @Override
+    public CheckReport check(PciMachine m, PciDevice provider, PciDevice client, RuleSet rules) {
+        return check(m, provider, client, rules, arch());
+    }
+
+    CheckReport check(PciMachine m, PciDevice provider, PciDevice client, RuleSet rules, Calc.Arch arch) {
+        RuleSet rs = orInForce(rules);
+        KernelVersion v = P2pDoctor.kernelVersion(rs);
+        if (provider.isRemoved() || client.isRemoved()) {
+            throw KernelException.enodev("%s was removed", provider.isRemoved() ? provider.name() : client.name());
+        }
+        P2pVerdict r = Calc.calc(m, provider, client, v, arch);
+        List<Alternative> alts = alternatives(m, provider, client, v, arch, r);
+        boolean depends = alts.stream().anyMatch(a -> a.supported() != r.supported());
+        List<KernelAnswer> others = new ArrayList<>();
+        for (KernelVersion o : KernelVersion.values()) {
+            if (o != v) {
+                P2pVerdict x = Calc.calc(m, provider, client, o, arch);
+                others.add(new KernelAnswer(o.shortName(), x.mapType().name(), x.distance()));
+            }
+        }
+        return new CheckReport(SCHEMA_VERSION, "check", machineInfo(m, arch), rs, device(provider), device(client),
+                verdict(r, depends), PathClass.of(r), hops(r), remediation(r), hostBridges(r.hostBridgeCheck()),
+                assumptions(m, provider, client, r, arch), alts, others);
+    }
+
+    private static List<String> assumptions(PciMachine m, PciDevice provider, PciDevice client, P2pVerdict r,
+            Calc.Arch arch) {
+        List<String> out = new ArrayList<>(r.assumptions());
+        if (r.hostBridgeCheck() != null && m.cpu().isUnknown() && arch.whitelist()
+                && hostBridgeVendor(m, provider, client) == INTEL) {
+            out.add("the description does not name the CPU; the host bridges are Intel's (8086), so the CPU is Intel "
+                    + "and p2pdma's AMD CPU rule does not apply");
+        }
+        return List.copyOf(out);
+    }
+
+    static Verdict verdict(P2pVerdict r, boolean depends) {
+        String answer = depends ? "depends" : r.supported() ? "supported" : "not-supported";
+        int exit = depends ? 2 : r.supported() ? 0 : 1;
+        return new Verdict(answer, r.supported(), r.mapType().name(), r.mapType().kernelName(), r.distance(), r.hops(),
+                r.commonUpstream() == null ? null : r.commonUpstream().name(),
+                ruleId(r.version(), r.commonUpstream() != null, !r.acsList().isEmpty(), r.mapType(), r.distance()),
+                r.rule(), List.copyOf(r.warnings()), exit);
+    }
+
+    /**
+     * ruleId - which branch of calc_map_type_and_dist() decided: the same id for the explained and
+     * the all-pairs calculation (docs/json.md).
+     */
+    static String ruleId(KernelVersion v, boolean common, boolean redirect, MapType t, int distance) {
+        if (common) {
+            if (!redirect) {
+                return "common-upstream";
+            }
+            if (t == MapType.THRU_HOST_BRIDGE) {
+                return "acs-redirect-host-bridge";
+            }
+            return distance == -2 ? "acs-redirect-rejected" : "acs-redirect-refused";
+        }
+        return switch (v) {
+            case V4_20 -> "no-common-upstream";
+            case V5_2 -> t == MapType.THRU_HOST_BRIDGE ? "root-complex-whitelist" : "root-complex-refused";
+            default -> t == MapType.THRU_HOST_BRIDGE ? "host-bridge" : "host-bridge-refused";
+        };
+    }
+
+    /**
+     * The verdict under each missing fact that could change it: ACS redirect on path devices whose
+     * ACS state the dump lacks, and the CPU when the dump does not name it.
+     */
+    private List<Alternative> alternatives(PciMachine m, PciDevice provider, PciDevice client, KernelVersion v,
+            Calc.Arch arch, P2pVerdict r) {
+        List<Alternative> out = new ArrayList<>();
+        List<PciDevice> unknown = r.path().stream().filter(PathNode::acsUnknown).map(PathNode::device).toList();
+        if (!unknown.isEmpty()) {
+            Set<PciDevice> set = Set.copyOf(unknown);
+            Predicate<PciDevice> redir = d -> set.contains(d) || Calc.redirects(d);
+            P2pVerdict x = Calc.calc(m, provider, client, v, arch, redir);
+            if (x.mapType() != r.mapType() || x.distance() != r.distance()) {
+                String names = String.join(", ", unknown.stream().map(PciDevice::name).toList());
+                out.add(new Alternative((unknown.size() == 1 ? names + " has" : names + " have")
+                        + " ACS redirect (RR/CR/EC) enabled (the dump does not show ACS)", x.supported(),
+                        x.mapType().name(), x.distance(), false, ""));
+            }
+        }
+        HostBridgeCheck hb = r.hostBridgeCheck();
+        if (hb != null && m.cpu().isUnknown() && arch.whitelist()) {
+            int vendor = hostBridgeVendor(m, provider, client);
+            if (vendor == INTEL) {
+                return out; // an Intel root complex means an Intel CPU: the AMD rule cannot apply (noted in assumptions)
+            }
+            for (boolean amdZen : new boolean[] {true, false}) {
+                Calc.Arch a = withCpu(arch, amdZen);
+                P2pVerdict x = Calc.calc(m, provider, client, v, a);
+                if (x.mapType() != r.mapType() || x.distance() != r.distance()) {
+                    String why = vendor == Whitelist.AMD ? amdHostBridges(m) : "";
+                    out.add(new Alternative(amdZen ? "the CPU is AMD family >= 0x17 (Zen or later)"
+                            : "the CPU is not AMD family >= 0x17", x.supported(), x.mapType().name(), x.distance(),
+                            amdZen == !why.isEmpty() && !why.isEmpty(), why));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static final int INTEL = 0x8086;
+
+    /**
+     * The vendor of the host-bridge devices of both devices when they agree (the CPU's maker, since the
+     * root complex is part of the CPU), else -1.
+     */
+    static int hostBridgeVendor(PciMachine m, PciDevice provider, PciDevice client) {
+        int vendor = -1;
+        for (var h : List.of(provider.hostBridge(), client.hostBridge())) {
+            var f = h.firstDevice();
+            if (f.isEmpty()) {
+                return -1;
+            }
+            if (vendor >= 0 && vendor != f.get().vendor()) {
+                return -1;
+            }
+            vendor = f.get().vendor();
+        }
+        return vendor;
+    }
+
+    /** "host bridge device 1022:14a4 is AMD" when every host bridge's first device is AMD's, else "". */
+    private static String amdHostBridges(PciMachine m) {
+        List<String> ids = new ArrayList<>();
+        for (var h : m.hostBridges()) {
+            var f = h.firstDevice();
+            if (f.isEmpty() || f.get().vendor() != Whitelist.AMD) {
+                return "";
+            }
+            ids.add(String.format(Locale.ROOT, "%04x:%04x", f.get().vendor(), f.get().device()));
+        }
+        return ids.isEmpty() ? "" : "the host bridges' devices (" + String.join(", ", new LinkedHashSet<>(ids))
+                + ") are AMD's, so the CPU is most likely AMD";
+    }
+
+    private static Calc.Arch withCpu(Calc.Arch arch, boolean supports) {
+        return new Calc.Arch() {
+            @Override
+            public String name(PciMachine m) {
+                return arch.name(m);
+            }
+
+            @Override
+            public boolean cpuSupports(PciMachine m) {
+                return supports;
+            }
+
+            @Override
+            public boolean whitelist() {
+                return arch.whitelist();
+            }
+        };
+    }
+
+    static MachineInfo machineInfo(PciMachine m, Calc.Arch arch) {
+        return new MachineInfo(m.name(), m.source(), arch.name(m), Calc.cpuText(m, arch), m.devices().size(),
+                m.hostBridges().size(), List.copyOf(m.notes()));
+    }
+
+    MachineInfo machineInfo(PciMachine m) {
+        return machineInfo(m, arch());
+    }
+
+    static DeviceInfo device(PciDevice d) {
+        return new DeviceInfo(d.name(), String.format(Locale.ROOT, "%04x", d.vendor()),
+                String.format(Locale.ROOT, "%04x", d.device()), d.vendorName(), d.deviceName(),
+                String.format(Locale.ROOT, "%06x", d.classCode()), kind(d));
+    }
+
+    /** kind - what a function is, from its class code (PCI Code and ID Assignment). */
+    static String kind(PciDevice d) {
+        int c = d.classCode();
+        int base = c >> 16;
+        int sub = (c >> 8) & 0xff;
+        if (d.isBridge() || base == 0x06) {
+            return "bridge";
+        }
+        return switch (base) {
+            case 0x03 -> "gpu";
+            case 0x02 -> "nic";
+            case 0x01 -> sub == 0x08 ? "nvme" : "storage";
+            case 0x12 -> "accelerator";
+            case 0x0b -> sub == 0x40 ? "accelerator" : "other";
+            case 0x0c -> sub == 0x06 ? "nic" : "other";
+            default -> "other";
+        };
+    }
+
+    private static List<Hop> hops(P2pVerdict r) {
+        List<Hop> out = new ArrayList<>();
+        for (PathNode n : r.path()) {
+            Hop.Acs acs = new Hop.Acs(n.hasAcs(), !n.acsUnknown(), hex4(n.acsCap()), hex4(n.acsCtrl()),
+                    Acs.names(n.acsCap()), Acs.names(n.acsCtrl()));
+            out.add(new Hop(n.device().name(), n.side(), n.device().portType().lspciName(), acs, n.redirects()));
+        }
+        return out;
+    }
+
+    private static String hex4(int v) {
+        return String.format(Locale.ROOT, "%04x", v);
+    }
+
+    static Remediation remediation(P2pVerdict r) {
+        if (r.acsList().isEmpty()) {
+            return null;
+        }
+        List<Remediation.PortFix> ports = new ArrayList<>();
+        for (PathNode n : r.path()) {
+            if (n.redirects()) {
+                int bits = n.acsCtrl() & Acs.REDIRECT_BITS;
+                ports.add(new Remediation.PortFix(n.device().name(), Acs.names(bits), String.format(Locale.ROOT,
+                        "setpci -s %s ECAP_ACS+6.w=0000:%04x", n.device().name(), bits)));
+            }
+        }
+        String opt = r.disableAcsRedirParam();
+        return new Remediation(opt, "rmmod -f pci ; modprobe pci \"" + opt + "\"", ports);
+    }
+
+    static HostBridges hostBridges(HostBridgeCheck hb) {
+        if (hb == null) {
+            return null;
+        }
+        return new HostBridges(hb.sameHostBridge(), hb.cpuSupports(), hb.cpu(), hb.passed(), hb.bridges().stream()
+                .map(e -> new HostBridges.Row(e.hostBridge(), e.device(), e.whitelisted(), e.why())).toList());
+    }
+
+    // ------------------------------------------------------------------ matrix
+
+    @Override
+    public List<PciDevice> endpoints(PciMachine m) {
+        return Doctor.endpoints(m);
+    }
+
+    @Override
+    public MatrixReport matrix(PciMachine m, List<PciDevice> devices, RuleSet rules, Set<String> classes) {
+        RuleSet rs = orInForce(rules);
+        Set<String> keep = normalizeClasses(classes);
+        FastCalc fast = new FastCalc(m, P2pDoctor.kernelVersion(rs), arch());
+        int n = devices.size();
+        FastCalc.Chain[] chains = new FastCalc.Chain[n];
+        for (int k = 0; k < n; k++) {
+            chains[k] = new FastCalc.Chain(devices.get(k));
+        }
+        String[] names = new String[n];
+        for (int k = 0; k < n; k++) {
+            names[k] = devices.get(k).name();
+        }
+        long total = (long) n * (n - 1);
+        if (total > Integer.MAX_VALUE / 2) {
+            throw KernelException.einval("%d devices make %d pairs: too many for one matrix", n, total);
+        }
+        int cap = (int) total;
+        int[] index = new int[cap];
+        byte[] type = new byte[cap];
+        byte[] cls = new byte[cap];
+        int[] dist = new int[cap];
+        int size = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                if (i == j) {
+                    continue;
+                }
+                FastCalc.Result r = fast.pair(chains[i], chains[j]);
+                if (!keep.isEmpty() && !keep.contains(r.pathClass())) {
+                    continue;
+                }
+                index[size] = i * n + j;
+                type[size] = (byte) r.type().ordinal();
+                cls[size] = CompactPairs.classIndex(r.pathClass());
+                dist[size] = r.distance();
+                size++;
+            }
+        }
+        CompactPairs pairs = new CompactPairs(names, index, type, cls, dist, size);
+        return new MatrixReport(SCHEMA_VERSION, "matrix", machineInfo(m), rs,
+                devices.stream().map(DoctorImpl::device).toList(), List.copyOf(keep), pairs);
+    }
+
+    private static final List<String> CLASSES = List.of("PIX", "PXB", "PHB", "NODE", "SYS");
+
+    private static Set<String> normalizeClasses(Set<String> classes) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String c : classes == null ? Set.<String>of() : classes) {
+            String u = c.strip().toUpperCase(Locale.ROOT);
+            if (u.isEmpty()) {
+                continue;
+            }
+            if (!CLASSES.contains(u)) {
+                throw KernelException.einval("unknown nvidia-smi class '%s' (PIX, PXB, PHB, NODE, SYS)", Texts.clip(c));
+            }
+            out.add(u);
+            if (u.equals("NODE")) {
+                out.add("NODE?");
+            }
+        }
+        return out;
+    }
+
+    static boolean supported(MapType t) {
+        return t == MapType.BUS_ADDR || t == MapType.THRU_HOST_BRIDGE;
+    }
+
+    // ------------------------------------------------------------------ what-if
+
+    @Override
+    public WhatIfReport whatIf(String provider, String client, List<String> changes, RuleSet rules) {
+        RuleSet before = orInForce(rules);
+        PciMachine m = core.machine();
+        PciDevice p = Doctor.dev(m, provider);
+        PciDevice c = Doctor.dev(m, client);
+        MachineDTO dto = core.snapshot();
+        RuleSet after = before;
+        Calc.Arch arch = arch();
+        Calc.Arch archAfter = arch;
+        List<String> done = new ArrayList<>();
+        for (String change : changes == null ? List.<String>of() : changes) {
+            done.add(WhatIf.apply(dto, change));
+            if (change.startsWith("kernel=")) {
+                after = rules(change.substring(7), "what-if");
+            }
+            if (change.startsWith("arch=")) {
+                archAfter = archFor(dto.arch);
+            }
+        }
+        PciMachine changed = core.detached(dto);
+        P2pVerdict b = Calc.calc(m, p, c, P2pDoctor.kernelVersion(before), arch);
+        CheckReport a = check(changed, Doctor.dev(changed, provider), Doctor.dev(changed, client), after, archAfter);
+        return new WhatIfReport(SCHEMA_VERSION, "whatif", done, verdict(b, false), a);
+    }
+
+    // ------------------------------------------------------------------ audit
+
+    @Override
+    public MachineAudit audit(PciMachine m, RuleSet rules) {
+        RuleSet rs = orInForce(rules);
+        KernelVersion v = P2pDoctor.kernelVersion(rs);
+        List<PciDevice> eps = Doctor.endpoints(m);
+        Map<String, Integer> kinds = new TreeMap<>();
+        for (PciDevice d : eps) {
+            kinds.merge(kind(d), 1, Integer::sum);
+        }
+        FastCalc fast = new FastCalc(m, v, arch());
+        int n = eps.size();
+        FastCalc.Chain[] chains = new FastCalc.Chain[n];
+        String[] kind = new String[n];
+        for (int k = 0; k < n; k++) {
+            chains[k] = new FastCalc.Chain(eps.get(k));
+            kind[k] = kind(eps.get(k));
+        }
+        Map<String, Integer> pairs = new LinkedHashMap<>();
+        for (MapType t : List.of(MapType.BUS_ADDR, MapType.THRU_HOST_BRIDGE, MapType.NOT_SUPPORTED)) {
+            pairs.put(t.name(), 0);
+        }
+        Map<String, Integer> causes = new TreeMap<>();
+        List<MachineAudit.AuditPair> devicePairs = new ArrayList<>();
+        Set<PciDevice> redirecting = new java.util.TreeSet<>(java.util.Comparator.comparing(PciDevice::bdf));
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                if (i == j) {
+                    continue;
+                }
+                FastCalc.Result r = fast.pair(chains[i], chains[j]);
+                pairs.merge(r.type().name(), 1, Integer::sum);
+                String rule = ruleId(v, r.common(), r.redirect(), r.type(), r.distance());
+                if (r.type() != MapType.BUS_ADDR) {
+                    causes.merge(rule, 1, Integer::sum);
+                }
+                List<PciDevice> red = r.redirect() ? FastCalc.redirecting(chains[i], chains[j]) : List.of();
+                redirecting.addAll(red);
+                if (interesting(kind[i]) && interesting(kind[j])) {
+                    PciDevice common = FastCalc.common(chains[i], chains[j]);
+                    boolean sameSwitch = common != null && (common.portType() == PciePortType.DOWNSTREAM_PORT
+                            || common.portType() == PciePortType.UPSTREAM_PORT);
+                    devicePairs.add(new MachineAudit.AuditPair(eps.get(i).name(), kind[i], eps.get(j).name(), kind[j],
+                            r.type().name(), r.distance(), r.pathClass(), rule,
+                            String.join(";", red.stream().map(PciDevice::name).toList()), sameSwitch));
+                }
+            }
+        }
+        String fix = redirecting.isEmpty() ? ""
+                : "pci=disable_acs_redir=" + String.join(";", redirecting.stream().map(PciDevice::name).toList());
+        return new MachineAudit(machineInfo(m), rs, kinds, pairs,
+                redirecting.stream().map(PciDevice::name).toList(), fix, causes, devicePairs);
+    }
+
+    private static boolean interesting(String kind) {
+        return kind.equals("gpu") || kind.equals("nic") || kind.equals("nvme") || kind.equals("accelerator");
+    }
+
+    // ------------------------------------------------------------------ output
+
+    @Override
+    public String text(Object report) {
+        if (report instanceof CheckReport r) {
+            return DoctorText.check(r);
+        }
+        if (report instanceof MatrixReport r) {
+            return DoctorText.matrix(r);
+        }
+        if (report instanceof WhatIfReport r) {
+            return DoctorText.whatIf(r);
+        }
+        if (report instanceof MachineAudit r) {
+            return DoctorText.audit(r);
+        }
+        throw KernelException.einval("not a doctor report: %s", report == null ? "null" : report.getClass().getSimpleName());
+    }
+
+    @Override
+    public String json(Object report) {
+        return DoctorJson.write(report);
+    }
+}

@@ -1,0 +1,188 @@
+package org.peerdma.p2pdma.internal;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.peerdma.p2pdma.MapType;
+import org.peerdma.p2pdma.doctor.Alternative;
+import org.peerdma.p2pdma.doctor.CheckReport;
+import org.peerdma.p2pdma.doctor.DeviceInfo;
+import org.peerdma.p2pdma.doctor.Hop;
+import org.peerdma.p2pdma.doctor.HostBridges;
+import org.peerdma.p2pdma.doctor.KernelAnswer;
+import org.peerdma.p2pdma.doctor.MachineAudit;
+import org.peerdma.p2pdma.doctor.MatrixReport;
+import org.peerdma.p2pdma.doctor.Remediation;
+import org.peerdma.p2pdma.doctor.Verdict;
+import org.peerdma.p2pdma.doctor.WhatIfReport;
+
+/** The doctor's reports as people read them in the shell and on a terminal. */
+final class DoctorText {
+    private DoctorText() {
+    }
+
+    static String check(CheckReport r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "provider %s %s%nclient   %s %s%n", r.provider().bdf(), label(r.provider()),
+                r.client().bdf(), label(r.client())));
+        Verdict v = r.verdict();
+        sb.append("verdict  ");
+        if (v.answer().equals("depends")) {
+            sb.append("DEPENDS on facts the description lacks; as described: ");
+        }
+        sb.append(String.format(Locale.ROOT, "%s: %s, distance %d%s   [%s rules%s]%n",
+                v.supported() ? "P2P SUPPORTED" : "P2P NOT SUPPORTED", v.kernelMapType(), v.distance(),
+                v.distance() != v.hops() ? " (hop count " + v.hops() + ")" : "", r.ruleSet().label(),
+                r.ruleSet().release() == null ? "" : ", for kernel " + r.ruleSet().release()));
+        sb.append("rule     ").append(v.rule()).append('\n');
+        for (Alternative a : r.alternatives()) {
+            sb.append(String.format(Locale.ROOT, "  if %s: %s (%s, distance %d)%s%n", a.condition(),
+                    a.supported() ? "P2P SUPPORTED" : "P2P NOT SUPPORTED", a.mapType(), a.distance(),
+                    a.likely() ? "  -- likely: " + a.because() : ""));
+        }
+        sb.append("nvidia-smi class: ").append(r.nvidiaSmiClass()).append('\n');
+        sb.append("path:\n");
+        for (Hop n : r.path()) {
+            sb.append(String.format(Locale.ROOT, "  %-8s %s %-16s %s%n", n.side(), n.bdf(), n.portType(), acsText(n)));
+        }
+        Remediation fix = r.remediation();
+        if (fix != null) {
+            sb.append("redirecting: ").append(String.join(" ", fix.ports().stream().map(Remediation.PortFix::bdf)
+                    .toList())).append('\n');
+            sb.append("fix at boot: ").append(fix.bootOption()).append("   (kernel command line)\n");
+            for (Remediation.PortFix p : fix.ports()) {
+                sb.append("fix now:     ").append(p.setpci()).append("   (clears ")
+                        .append(String.join(" ", p.clearBits())).append("; lost at reboot)\n");
+            }
+            sb.append("in this model: ").append(fix.modelCommand()).append("   or: acs BDF -RR -CR -EC\n");
+        }
+        HostBridges hb = r.hostBridges();
+        if (hb != null) {
+            sb.append(String.format(Locale.ROOT, "host bridges (%s): CPU rule %s: %s%n", hb.same() ? "same" : "different",
+                    hb.cpuRule() ? "yes" : "no", hb.cpu()));
+            for (HostBridges.Row e : hb.bridges()) {
+                sb.append(String.format(Locale.ROOT, "  %s first device %s: %s%n", e.hostBridge(), e.firstDevice(),
+                        e.why()));
+            }
+        }
+        for (String w : v.kernelLog()) {
+            sb.append("kernel: ").append(w).append('\n');
+        }
+        for (String a : r.assumptions()) {
+            sb.append("assumed: ").append(a).append('\n');
+        }
+        sb.append("other kernels:");
+        for (KernelAnswer o : r.otherKernels()) {
+            sb.append(String.format(Locale.ROOT, "  %s %s %d;", o.ruleSet(), o.mapType(), o.distance()));
+        }
+        sb.setLength(sb.length() - 1);
+        return sb.append('\n').toString();
+    }
+
+    static String label(DeviceInfo d) {
+        String name = (d.vendor() + " " + d.device()).strip();
+        return "[" + d.vendorId() + ":" + d.deviceId() + "] " + name;
+    }
+
+    private static String acsText(Hop n) {
+        Hop.Acs a = n.acs();
+        if (!a.known()) {
+            return "ACS unknown (not in the dump)";
+        }
+        if (!a.present()) {
+            return "no ACS capability";
+        }
+        String ctrl = a.ctrlBits().isEmpty() ? "(none)" : String.join(" ", a.ctrlBits());
+        return "ACSCtl " + ctrl + (n.redirects() ? "  <- redirects" : "") + "  (ACSCap " + String.join(" ", a.capBits())
+                + ")";
+    }
+
+    static String matrix(MatrixReport r) {
+        List<DeviceInfo> devs = r.devices();
+        int n = devs.size();
+        StringBuilder sb = new StringBuilder(16 * (n + 1) * (n + 1));
+        sb.append(String.format(Locale.ROOT, "%-9s", ""));
+        for (DeviceInfo d : devs) {
+            sb.append(String.format(Locale.ROOT, " %-12s", shortName(d.bdf())));
+        }
+        sb.append('\n');
+        String[][] cells = new String[n][n];
+        if (r.pairs() instanceof CompactPairs cp) {
+            for (int k = 0; k < cp.size; k++) {
+                MapType t = cp.typeAt(k);
+                cells[cp.index[k] / n][cp.index[k] % n] = cell(t, cp.distance[k], cp.classAt(k));
+            }
+        } else {
+            Map<String, Integer> at = new HashMap<>();
+            for (int i = 0; i < n; i++) {
+                at.put(devs.get(i).bdf(), i);
+            }
+            for (MatrixReport.Pair p : r.pairs()) {
+                cells[at.get(p.provider())][at.get(p.client())] = cell(MapType.valueOf(p.mapType()), p.distance(),
+                        p.nvidiaSmiClass());
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            sb.append(String.format(Locale.ROOT, "%-9s", shortName(devs.get(i).bdf())));
+            for (int j = 0; j < n; j++) {
+                String c = i == j ? "X" : cells[i][j] == null ? "-" : cells[i][j];
+                sb.append(' ').append(c);
+                for (int pad = c.length(); pad < 12; pad++) {
+                    sb.append(' ');
+                }
+            }
+            sb.append('\n');
+        }
+        sb.append("rows: provider, columns: client; BUS = PCI_P2PDMA_MAP_BUS_ADDR, HB = THRU_HOST_BRIDGE, "
+                + "NO = NOT_SUPPORTED (distance); PIX/PXB/PHB/NODE/SYS = nvidia-smi path class; ")
+                .append(r.ruleSet().label()).append(" rules");
+        if (!r.classes().isEmpty()) {
+            sb.append("; '-' = not ").append(String.join("/", r.classes()));
+        }
+        return sb.append('\n').toString();
+    }
+
+    private static String cell(MapType t, int distance, String cls) {
+        boolean ok = t == MapType.BUS_ADDR || t == MapType.THRU_HOST_BRIDGE;
+        return Doctor.shortType(t) + (ok ? "(" + distance + ")" : "") + " " + cls;
+    }
+
+    /** "bb:dd.f" for domain 0, the full name otherwise (as lspci prints). */
+    static String shortName(String bdf) {
+        return bdf.startsWith("0000:") ? bdf.substring(5) : bdf;
+    }
+
+    static String whatIf(WhatIfReport r) {
+        CheckReport a = r.after();
+        StringBuilder sb = new StringBuilder();
+        sb.append("what if: ").append(r.changes().isEmpty() ? "nothing changed" : String.join("; ", r.changes()))
+                .append('\n');
+        sb.append("before: ").append(oneLine(r.before())).append('\n');
+        sb.append("after:  ").append(oneLine(a.verdict())).append(" (").append(a.ruleSet().label()).append(")\n");
+        sb.append('\n').append(check(a));
+        return sb.toString();
+    }
+
+    private static String oneLine(Verdict v) {
+        return v.kernelMapType() + " distance " + v.distance();
+    }
+
+    static String audit(MachineAudit a) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(a.machine().name()).append(": ").append(a.machine().devices()).append(" devices");
+        String kinds = String.join(", ", a.kinds().entrySet().stream().filter(e -> !e.getKey().equals("other"))
+                .map(e -> e.getValue() + " " + e.getKey()).toList());
+        if (!kinds.isEmpty()) {
+            sb.append(" (").append(kinds).append(')');
+        }
+        sb.append("; pairs");
+        a.pairs().forEach((k, v) -> sb.append(' ').append(Doctor.shortType(MapType.valueOf(k))).append(' ').append(v));
+        sb.append("; ").append(a.redirecting().size()).append(" redirecting port(s)");
+        if (!a.fix().isEmpty()) {
+            sb.append("; fix: ").append(a.fix());
+        }
+        return sb.toString();
+    }
+}
