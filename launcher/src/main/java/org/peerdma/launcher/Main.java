@@ -103,6 +103,17 @@ public final class Main {
                 mark("framework init");
                 sync(fw.getBundleContext(), bundles, cache);
                 mark("bundles in place");
+                if (trace) {
+                    long[] last = {System.nanoTime()};
+                    fw.getBundleContext().addBundleListener((org.osgi.framework.SynchronousBundleListener) e -> {
+                        if (e.getType() == org.osgi.framework.BundleEvent.STARTED) {
+                            long now = System.nanoTime();
+                            System.err.printf("peerdma-launch:   %5.1f ms to start %s%n", (now - last[0]) / 1e6,
+                                    e.getBundle().getSymbolicName());
+                            last[0] = now;
+                        }
+                    });
+                }
                 fw.start();
                 mark("framework started");
                 return callMain(fw, o.argv());

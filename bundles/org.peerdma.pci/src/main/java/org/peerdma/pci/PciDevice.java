@@ -27,8 +27,23 @@ public interface PciDevice {
 
     int subsystemDevice();
 
-    /** @return 24-bit class code: base class, sub-class, programming interface. */
+    /** @return 24-bit class code: base class, sub-class, programming interface (0 when {@link #classKnown()} is false). */
     int classCode();
+
+    /** @return whether the description gave the vendor ID (else {@link #vendor()} reads 0xffff). */
+    default boolean vendorKnown() {
+        return true;
+    }
+
+    /** @return whether the description gave the device ID (else {@link #device()} reads 0xffff). */
+    default boolean deviceKnown() {
+        return true;
+    }
+
+    /** @return whether the description gave the class code. */
+    default boolean classKnown() {
+        return true;
+    }
 
     int revision();
 

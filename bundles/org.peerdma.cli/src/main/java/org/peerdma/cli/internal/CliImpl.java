@@ -37,6 +37,11 @@ public class CliImpl implements PeerdmaCli {
     @Reference
     CommandProcessor processor;
 
+    /** To wait, at the end of a run, for the uevents it caused to be delivered (see {@link #drainEvents}). */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    volatile org.osgi.service.event.EventAdmin events;
+
     BundleContext context;
 
     @Activate
@@ -78,6 +83,7 @@ public class CliImpl implements PeerdmaCli {
         try {
             status = cl.execute(args.toArray(String[]::new));
         } finally {
+            drainEvents();
             out.flush();
             err.flush();
         }
@@ -85,6 +91,33 @@ public class CliImpl implements PeerdmaCli {
             return IOERR;
         }
         return status;
+    }
+
+    static final String DRAIN_TOPIC = "org/peerdma/cli/DRAIN";
+
+    /**
+     * drainEvents - wait (at most 2 s) until EventAdmin has delivered the events this thread posted (the
+     * uevents of a load): events from one thread arrive in order, so when a marker posted last arrives, the
+     * rest have. Without it the framework stops in the middle of a delivery and EventAdmin complains.
+     */
+    void drainEvents() {
+        org.osgi.service.event.EventAdmin ea = events;
+        BundleContext c = context;
+        if (ea == null || c == null) {
+            return;
+        }
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        java.util.Hashtable<String, Object> p = new java.util.Hashtable<>();
+        p.put(org.osgi.service.event.EventConstants.EVENT_TOPIC, DRAIN_TOPIC);
+        var reg = c.registerService(org.osgi.service.event.EventHandler.class, e -> done.countDown(), p);
+        try {
+            ea.postEvent(new org.osgi.service.event.Event(DRAIN_TOPIC, java.util.Map.of()));
+            done.await(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        } finally {
+            reg.unregister();
+        }
     }
 
     /** The command tree with its handlers, writing to the context's streams. */

@@ -163,7 +163,8 @@ final class ScriptRunner {
         String line = rewriteRedirect(t, text);
         try {
             Object r = gogo.execute(line);
-            if (r != null && !isAssignment(t)) {
+            // a pipeline ending in grep returns whether it matched: the lines are the result, not "true"
+            if (r != null && !(r instanceof Boolean) && !isAssignment(t)) {
                 out.println(gogo.session.format(r, Converter.INSPECT));
             }
             out.flush();

@@ -13,11 +13,16 @@ final class Doctor {
     private Doctor() {
     }
 
-    /** The endpoints the matrix covers: functions that are not bridges (class 06xx) and not system peripherals (08xx). */
+    /**
+     * The endpoints the matrix covers: functions that are not bridges (class 06xx) and not system
+     * peripherals (08xx); a function of unknown class (a tree-only dump) in a host bridge's 00.0 slot is
+     * taken for the host bridge's device, not an endpoint.
+     */
     static List<PciDevice> endpoints(PciMachine m) {
         List<PciDevice> out = new ArrayList<>();
         for (PciDevice d : m.devices()) {
-            if (!d.isBridge() && (d.classCode() >> 16) != 0x06 && (d.classCode() >> 16) != 0x08) {
+            boolean hostSlot = !d.classKnown() && d.bdf().devfn() == 0 && d.bus() != null && d.bus().isRoot();
+            if (!d.isBridge() && (d.classCode() >> 16) != 0x06 && (d.classCode() >> 16) != 0x08 && !hostSlot) {
                 out.add(d);
             }
         }

@@ -306,13 +306,16 @@ public class DoctorImpl implements P2pDoctor {
     }
 
     static DeviceInfo device(PciDevice d) {
-        return new DeviceInfo(d.name(), String.format(Locale.ROOT, "%04x", d.vendor()),
-                String.format(Locale.ROOT, "%04x", d.device()), d.vendorName(), d.deviceName(),
-                String.format(Locale.ROOT, "%06x", d.classCode()), kind(d));
+        return new DeviceInfo(d.name(), d.vendorKnown() ? String.format(Locale.ROOT, "%04x", d.vendor()) : null,
+                d.deviceKnown() ? String.format(Locale.ROOT, "%04x", d.device()) : null, d.vendorName(), d.deviceName(),
+                d.classKnown() ? String.format(Locale.ROOT, "%06x", d.classCode()) : null, kind(d));
     }
 
     /** kind - what a function is, from its class code (PCI Code and ID Assignment). */
     static String kind(PciDevice d) {
+        if (!d.classKnown() && !d.isBridge()) {
+            return "other";
+        }
         int c = d.classCode();
         int base = c >> 16;
         int sub = (c >> 8) & 0xff;

@@ -83,7 +83,8 @@ final class DoctorText {
 
     static String label(DeviceInfo d) {
         String name = (d.vendor() + " " + d.device()).strip();
-        return "[" + d.vendorId() + ":" + d.deviceId() + "] " + name;
+        return "[" + (d.vendorId() == null ? "????" : d.vendorId()) + ":" + (d.deviceId() == null ? "????" : d.deviceId())
+                + "] " + (name.isEmpty() ? "(not named in the dump)" : name);
     }
 
     private static String acsText(Hop n) {

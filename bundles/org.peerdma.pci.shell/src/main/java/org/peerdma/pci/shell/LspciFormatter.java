@@ -89,7 +89,7 @@ public final class LspciFormatter {
             sb.append(String.format(Locale.ROOT, "%04x:", a.domain()));
         }
         sb.append(a.shortName()).append(' ').append(names.className(d)).append(": ")
-                .append(names.vendorDevice(d.vendor(), d.device()));
+                .append(names.vendorDevice(d));
         if (d.revision() != 0) {
             sb.append(String.format(Locale.ROOT, " (rev %02x)", d.revision()));
         }

@@ -161,7 +161,7 @@ final class LspciTree {
         }
         int basesAt = p + 2;
         if (opts.verbose > 0) {
-            p = put(p, "  " + names.vendorDevice(d.vendor(), d.device()));
+            p = put(p, "  " + names.vendorDevice(d));
         }
         printIt(p);
         if (opts.verbose > 1) {

@@ -50,6 +50,23 @@ final class PciNames {
         return pair(vendors.get(vendor), devices.get(key(vendor, device)), hex4(vendor) + ":" + hex4(device));
     }
 
+    /**
+     * vendorDevice - the device's own names as its dump gave them (two devices whose IDs the dump did not
+     * give never share a name), the shared ones by ID when it gave none; an ID the dump lacks prints as
+     * "????", where lspci would print the number.
+     */
+    String vendorDevice(PciDevice d) {
+        String v = d.vendorName().isBlank() ? d.vendorKnown() ? vendors.get(d.vendor()) : null : d.vendorName().strip();
+        String n = d.deviceName().isBlank() ? d.vendorKnown() && d.deviceKnown()
+                ? devices.get(key(d.vendor(), d.device())) : null : d.deviceName().strip();
+        String num = (d.vendorKnown() ? hex4(d.vendor()) : "????") + ":" + (d.deviceKnown() ? hex4(d.device()) : "????");
+        if (v == null && n == null && !d.vendorKnown()) {
+            return mode == Mode.NUMERIC ? num : "(vendor and device not in the dump)" + (mode == Mode.MIXED
+                    ? " [" + num + "]" : "");
+        }
+        return pair(v, n, num);
+    }
+
     /** subsystem - the Subsystem: line's text (PCI_LOOKUP_SUBSYSTEM | VENDOR | DEVICE). */
     String subsystem(PciDevice d) {
         int sv = d.subsystemVendor();
@@ -63,6 +80,9 @@ final class PciNames {
 
     /** className - PCI_LOOKUP_CLASS for the device's 16-bit class. */
     String className(PciDevice d) {
+        if (!d.classKnown()) {
+            return mode == Mode.NUMERIC ? "????" : mode == Mode.MIXED ? "Class unknown [????]" : "Class unknown";
+        }
         int cls = (d.classCode() >> 8) & 0xffff;
         String num = hex4(cls);
         DeviceDTO dto = details.get(d.bdf());

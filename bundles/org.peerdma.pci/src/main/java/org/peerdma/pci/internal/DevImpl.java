@@ -221,6 +221,21 @@ final class DevImpl implements PciDevice {
     }
 
     @Override
+    public boolean vendorKnown() {
+        return dto.vendor != null;
+    }
+
+    @Override
+    public boolean deviceKnown() {
+        return dto.device != null;
+    }
+
+    @Override
+    public boolean classKnown() {
+        return dto.classCode != null;
+    }
+
+    @Override
     public String vendorName() {
         return dto.vendorName == null ? "" : dto.vendorName;
     }

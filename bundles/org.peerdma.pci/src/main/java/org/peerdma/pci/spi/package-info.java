@@ -4,7 +4,7 @@
  * format name or by probing, best service ranking first.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.peerdma.pci.spi;
 
 import org.osgi.annotation.bundle.Export;

@@ -22,6 +22,11 @@ final class Enricher {
         PciIds ids = PciIds.bundled();
         int byName = 0;
         for (DeviceDTO d : m.devices) {
+            if (d.classCode == null && d.className == null
+                    && (Integer.valueOf(1).equals(d.headerType) || d.secondaryBus != null)) {
+                d.classCode = 0x060400;
+                d.notes.add("class PCI bridge [0604] inferred from its bus range (the dump does not give its class)");
+            }
             if (d.vendor == null && d.deviceName != null) {
                 String text = d.vendorName == null ? d.deviceName : d.vendorName + " " + d.deviceName;
                 var vd = ids.resolve(text);
@@ -41,6 +46,7 @@ final class Enricher {
                             + "'%s', so the device ID is unknown", d.vendor, ids.version(), d.deviceName));
                 }
             }
+            names(ids, d);
             if (d.vendor != null && d.vendorName == null) {
                 d.vendorName = ids.vendorName(d.vendor);
             }
@@ -60,6 +66,35 @@ final class Enricher {
         if (byName > 0) {
             m.notes.add(byName + " device(s) had no numeric IDs in the dump; IDs recovered from names with pci.ids "
                     + (ids.version() == null ? "" : ids.version()));
+        }
+    }
+
+    /**
+     * names - vendor and device names as the dump printed them: a tree or a header without -nn joins
+     * them ("NVIDIA Corporation AD102GL [RTX 6000 Ada Generation]"), a verbose header of the same
+     * device splits them; keep the device name without the vendor's.
+     */
+    static void names(PciIds ids, DeviceDTO d) {
+        if (d.deviceName == null) {
+            return;
+        }
+        if (d.vendorName != null && d.deviceName.startsWith(d.vendorName + " ")) {
+            d.deviceName = d.deviceName.substring(d.vendorName.length() + 1);
+        } else if (d.vendorName == null) {
+            ids.vendorPrefix(d.deviceName).ifPresent(v -> {
+                d.vendorName = v.getValue();
+                d.deviceName = d.deviceName.substring(v.getValue().length() + 1);
+                if (d.vendor == null) {
+                    d.vendor = v.getKey();
+                    d.notes.add(String.format("vendor %04x recovered from its name", v.getKey()));
+                }
+            });
+        }
+        if (d.vendor != null && d.device == null) {
+            var m = java.util.regex.Pattern.compile("(?:.* )?Device ([0-9a-fA-F]{4})").matcher(d.deviceName);
+            if (m.matches()) {
+                d.device = Integer.parseInt(m.group(1), 16); // lspci's "Device 14a4": the ID it could not name
+            }
         }
     }
 

@@ -26,6 +26,7 @@ import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.imports.document.DocumentSplitter;
 import org.peerdma.pci.imports.document.LscpuParser;
 import org.peerdma.pci.imports.document.Merger;
+import org.peerdma.pci.imports.document.Pasted;
 import org.peerdma.pci.imports.document.Section;
 import org.peerdma.pci.imports.own.PeerdmaFormat;
 import org.peerdma.pci.spi.TopologyImporter;
@@ -147,6 +148,9 @@ public class TopologyIOImpl implements TopologyIO {
             return m;
         }
         Merger merger = new Merger(caseName(src), src.name());
+        Pasted.Result pasted = Pasted.clean(src);
+        src = pasted.source();
+        pasted.notes().forEach(merger::note);
         List<String> used = new ArrayList<>();
         for (Section s : DocumentSplitter.split(src)) {
             TopologySource part = src.slice(s.from(), s.to());

@@ -134,7 +134,8 @@ public final class PeerdmaFormat {
     }
 
     private static int line(TopologySource src, JsonLocation loc) {
-        return loc == null || loc.getLineNr() < 1 ? 0 : src.firstLine() + loc.getLineNr() - 1;
+        return loc == null || loc.getLineNr() < 1 || src.lines().isEmpty() ? 0
+                : src.lineNumber(Math.min(loc.getLineNr() - 1, src.lines().size() - 1));
     }
 
     /**

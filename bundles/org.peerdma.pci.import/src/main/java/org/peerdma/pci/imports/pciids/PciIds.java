@@ -239,6 +239,23 @@ public final class PciIds {
     }
 
     /**
+     * vendorPrefix - the longest vendor name (exact case) that starts {@code text} followed by a space:
+     * how lspci joins vendor and device names in a tree or a header without -nn.
+     * Return: the vendor ID and name, or empty.
+     */
+    public Optional<Map.Entry<Integer, String>> vendorPrefix(String text) {
+        Map.Entry<Integer, String> best = null;
+        for (Map.Entry<Integer, String> e : vendors.entrySet()) {
+            String v = e.getValue();
+            if (text.length() > v.length() + 1 && text.charAt(v.length()) == ' ' && text.startsWith(v)
+                    && (best == null || v.length() > best.getValue().length())) {
+                best = e;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /**
      * resolve - split lspci's "Vendor Device" text (as printed without -nn, e.g. "Intel Corporation
      * Xeon E7 v4/Xeon E5 v4/Xeon E3 v4/Xeon D DMI2") into IDs: the longest vendor name that prefixes
      * the text and whose remainder names one of its devices. Also reads lspci's fallbacks
