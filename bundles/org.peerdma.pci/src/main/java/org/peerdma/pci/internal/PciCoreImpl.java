@@ -57,6 +57,29 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     private final Map<Long, RefImpl> refs = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong refIds = new AtomicLong();
     private volatile CmdlineOptions options = CmdlineOptions.parse("");
+    /** The pci= options of the loaded machine's own command line (a capture's /proc/cmdline), used when the module's are empty. */
+    private volatile CmdlineOptions machineOptions = CmdlineOptions.parse("");
+
+    /** The options enumeration applies: the module parameter's, else the loaded description's own. */
+    private CmdlineOptions active() {
+        CmdlineOptions o = options;
+        return o.raw.isEmpty() ? machineOptions : o;
+    }
+
+    /** The pci= values of a kernel command line, joined as pci_setup() would see them one after another. */
+    static String pciOf(String cmdline) {
+        if (cmdline == null) {
+            return "";
+        }
+        List<String> vals = new ArrayList<>();
+        for (String tok : cmdline.strip().split("\\s+")) {
+            String t = tok.replace("\"", "");
+            if (t.startsWith("pci=") && t.length() > 4) {
+                vals.add(t.substring(4));
+            }
+        }
+        return String.join(",", vals);
+    }
     private volatile MachineImpl machine = emptyMachine();
     /** The description the machine was booted from (hardware state for reboot). */
     private MachineDTO bootDescription = new MachineDTO();
@@ -121,6 +144,7 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         }
         MachineImpl fresh = newMachine(dto);
         List<DevImpl> added = Enumerator.add(fresh, dto.devices == null ? List.of() : dto.devices, true);
+        machineOptions = CmdlineOptions.parse(pciOf(dto.cmdline));
         // the new machine is complete; now retire the old one
         MachineImpl old = machine;
         List<PciDevice> gone = new ArrayList<>(old.ordered);
@@ -162,7 +186,8 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         }
         MachineImpl m = newMachine(dto);
         List<DevImpl> added = Enumerator.add(m, dto.devices == null ? List.of() : dto.devices, true);
-        String p = options.disableAcsRedir;
+        CmdlineOptions own = options.raw.isEmpty() ? CmdlineOptions.parse(pciOf(dto.cmdline)) : options;
+        String p = own.disableAcsRedir;
         if (p != null && !p.isEmpty()) {
             for (DevImpl d : added) {
                 if (matchesAcsRedir(d, p, false) && d.hasAcs()) {
@@ -269,7 +294,7 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
 
     /** pci_disable_acs_redir() as in drivers/pci/pci.c (v5.x), run for each enumerated device. */
     private void applyDisableAcsRedir(DevImpl dev) {
-        String p = options.disableAcsRedir;
+        String p = active().disableAcsRedir;
         if (p == null || p.isEmpty()) {
             return;
         }
@@ -537,8 +562,8 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     @Override
     public List<String> cmdlineLog() {
         List<String> l = new ArrayList<>();
-        CmdlineOptions o = options;
-        l.add("pci=" + o.raw);
+        CmdlineOptions o = active();
+        l.add("pci=" + o.raw + (o == options || o.raw.isEmpty() ? "" : "   (the loaded machine's own command line)"));
         l.addAll(o.log);
         l.addAll(cmdlineLog);
         return l;

@@ -86,6 +86,9 @@ public class TopologyIOImpl implements TopologyIO {
         return out;
     }
 
+    /** The largest dump or topology file read (a dump of 10,000 functions is about 20 MiB). */
+    static final long MAX_FILE = 64L << 20;
+
     @Override
     public MachineDTO read(Path source, String format) {
         if (source == null) {
@@ -94,9 +97,44 @@ public class TopologyIOImpl implements TopologyIO {
         if (!Files.exists(source)) {
             throw new KernelException(Errno.ENOENT, source + ": no such file or directory");
         }
+        boolean auto = format == null || AUTO.equals(format);
         if (Files.isDirectory(source)) {
-            return finish(byFormat(format == null || AUTO.equals(format) ? "sysfs" : format,
-                    TopologySource.ofDirectory(source)), source.toString());
+            if (auto && CaptureReader.isCapture(source)) {
+                return finish(CaptureReader.read(source, (n, t) -> document(TopologySource.ofText(n, t)),
+                        d -> byFormat("sysfs", TopologySource.ofDirectory(d))), source.toString());
+            }
+            return finish(byFormat(auto ? "sysfs" : format, TopologySource.ofDirectory(source)), source.toString());
+        }
+        if (!Files.isRegularFile(source)) {
+            throw KernelException.einval("%s is not a regular file (a FIFO or device): give a dump, a topology file, "
+                    + "a capture or a sysfs directory", source);
+        }
+        long size;
+        try {
+            size = Files.size(source);
+        } catch (IOException ex) {
+            throw new KernelException(Errno.EIO, source + ": " + ex.getMessage());
+        }
+        if (size > MAX_FILE) {
+            throw new KernelException(Errno.EFBIG, source + ": " + size + " bytes is larger than the "
+                    + (MAX_FILE >> 20) + " MiB a dump can be");
+        }
+        if (auto && CaptureReader.isArchive(source)) {
+            Path tmp;
+            try {
+                tmp = Files.createTempDirectory("peerdma-capture-");
+            } catch (IOException ex) {
+                throw new KernelException(Errno.EIO, "cannot unpack " + source + ": " + ex.getMessage());
+            }
+            try {
+                Path dir = CaptureReader.unpack(source, tmp);
+                MachineDTO m = CaptureReader.read(dir, (n, t) -> document(TopologySource.ofText(n, t)),
+                        d -> byFormat("sysfs", TopologySource.ofDirectory(d)));
+                m.source = source.toString();
+                return finish(m, source.toString());
+            } finally {
+                CaptureReader.delete(tmp);
+            }
         }
         String text;
         try {
