@@ -129,6 +129,36 @@ class CommandLineTest {
     }
 
     @Test
+    void modparamIsInForceForTheNextCommandAndCheckedAgainstMetatype() {
+        for (int i = 0; i < 5; i++) {
+            Run r = run("modparam p2pdma kernel_version=v5.2\ncheck 03:00.0 05:00.0\nmodparam p2pdma\n"
+                    + "modparam p2pdma kernel_version=newest\ncheck 03:00.0 05:00.0\n", "shell", "--topology", "sample");
+            assertThat(r.status()).as(r.err()).isZero();
+            String[] checks = r.out().split("\nverdict  ");
+            assertThat(checks[1]).contains("[v5.2 rules]").contains("distance -2");
+            assertThat(r.out()).containsPattern("kernel_version\\s+rw\\s+v5.2");
+            assertThat(checks[2]).contains("[newest (v7.x) rules]");
+        }
+        Run bad = run("modparam p2pdma kernel_version=bogus\nmodparam p2pdma release_wait_ms=-5\n"
+                + "modparam dma_heap cma_mb=-1\nmodparam p2pdma\n", "shell");
+        assertThat(bad.status()).isEqualTo(1);
+        assertThat(bad.err()).contains("stdin:1: EINVAL: p2pdma: bad value 'bogus' for kernel_version")
+                .contains("(one of: newest, v5.x, v5.2, v4.20)")
+                .contains("stdin:2: EINVAL: p2pdma: bad value '-5' for release_wait_ms")
+                .contains("stdin:3: EINVAL: dma_heap: bad value '-1' for cma_mb");
+        assertThat(bad.out()).containsPattern("kernel_version\\s+rw\\s+newest").containsPattern("release_wait_ms\\s+rw\\s+5000");
+    }
+
+    @Test
+    void valuesAScriptCanUse() {
+        Run r = run("p2p:addres 04:00.0 3 1M\na = (p2p:alloc 04:00.0 8K)\np2p:free 04:00.0 $a 8K\np2p:release 04:00.0\n",
+                "shell", "--topology", "sample");
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.err()).contains("available now");
+        assertThat(r.out()).contains("available 1048576");
+    }
+
+    @Test
     void unscopedCommandsRunTheModuleTheDocumentationMeans() {
         // attach is dmabuf's (not displ's), find p2pdma's (not p2pmem's), load the PCI core's
         Run r = run("find 05:00.0\nload sample\n", "shell");

@@ -52,6 +52,10 @@ public class KmodCommands {
     @Reference
     MetaTypeService metatype;
 
+    /** To see when a component took a new configuration (its configuration DTO's properties). */
+    @Reference
+    org.osgi.service.component.runtime.ServiceComponentRuntime scr;
+
     private BundleContext ctx;
     private Modules modules;
 
@@ -61,17 +65,25 @@ public class KmodCommands {
         this.modules = new Modules(context);
     }
 
-    @Descriptor("list loaded modules with their users (like lsmod); -a lists every installed one with its state")
-    public String lsmod(@Descriptor("all installed modules, loaded or not") @Parameter(names = {"-a", "--all"},
-            presentValue = "true", absentValue = "false") boolean all) {
-        List<Module> mods = modules.all();
-        int w = Math.max(19, mods.stream().mapToInt(m -> m.name().length()).max().orElse(0) + 1);
+    @Descriptor("list loaded modules with their users (like lsmod); -a adds unloaded ones and what modprobe can "
+            + "still load from the module path; -b adds the library bundles (Felix, Jackson, ...)")
+    public String lsmod(@Descriptor("also modules not loaded: installed but stopped, or in the module path")
+            @Parameter(names = {"-a", "--all"}, presentValue = "true", absentValue = "false") boolean all,
+            @Descriptor("also the bundles that are not peerdma modules (framework, libraries)")
+            @Parameter(names = {"-b", "--bundles"}, presentValue = "true", absentValue = "false") boolean bundles) {
+        List<Module> mods = modules.all().stream().filter(m -> bundles || m.declared()).toList();
+        List<String[]> available = all ? availableInModulePath(mods) : List.of();
+        int w = Math.max(19, Math.max(mods.stream().mapToInt(m -> m.name().length()).max().orElse(0),
+                available.stream().mapToInt(a -> a[0].length()).max().orElse(0)) + 1);
         StringBuilder sb = new StringBuilder(String.format("%-" + w + "s %8s  %s%n", "Module", "Size", "Used by"));
         for (Module m : mods) {
             if (!all && !m.isLoaded()) {
                 continue;
             }
             Set<Module> users = m.isLoaded() ? modules.users(m) : Set.of();
+            if (!bundles) {
+                users = users.stream().filter(Module::declared).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
+            }
             List<String> holders = m.isLoaded() ? modules.holders(m) : List.of();
             String by = users.stream().map(Module::name).sorted().collect(Collectors.joining(","));
             String line = String.format("%-" + w + "s %8d  %d %s", m.name(), size(m.bundle()), users.size() + holders.size(),
@@ -84,7 +96,39 @@ public class KmodCommands {
             }
             sb.append(line.stripTrailing()).append('\n');
         }
+        for (String[] a : available) {
+            sb.append(String.format("%-" + w + "s %8s  %s", a[0], a[1], "-  Available (modprobe " + a[0] + ")"))
+                    .append('\n');
+        }
         return sb.toString();
+    }
+
+    /** The modules of the module path that are not installed: [name, size] rows, by name. */
+    private List<String[]> availableInModulePath(List<Module> installed) {
+        Set<String> have = new java.util.HashSet<>();
+        for (Module m : modules.all()) {
+            have.add(m.name().replace('-', '_'));
+            have.add(m.bundle().getSymbolicName());
+        }
+        java.util.TreeMap<String, String[]> out = new java.util.TreeMap<>();
+        for (Path dir : modpath()) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path jar : s.filter(f -> f.toString().endsWith(".jar")).sorted().toList()) {
+                    List<String> names = jarNames(jar);
+                    if (names.size() < 2 || names.stream().anyMatch(have::contains)) {
+                        continue; // not a peerdma module (no module capability), or already installed
+                    }
+                    String name = names.get(names.size() - 1);
+                    out.putIfAbsent(name, new String[] {name, String.valueOf(Files.size(jar))});
+                }
+            } catch (IOException ex) {
+                LOG.warn("cannot list module path {}: {}", dir, ex.getMessage());
+            }
+        }
+        return List.copyOf(out.values());
     }
 
     @Descriptor("load a module and what it depends on, installing it from the module path if needed; "
@@ -198,12 +242,20 @@ public class KmodCommands {
         }
         StringBuilder sb = new StringBuilder();
         for (Param p : params(m)) {
-            sb.append(String.format("%-24s %-6s %s%n", p.name, p.runtime ? "rw" : "ro", value(p)));
+            sb.append(String.format("%-24s %-6s %s%n", p.name, p.runtime ? "rw" : "ro", value(m, p)));
         }
         return sb.length() == 0 ? m.name() + " has no parameters\n" : sb.toString();
     }
 
     private String modparamSet(Module m, Map<String, String> settings) {
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            Param p = param(m, e.getKey());
+            String problem = p.ad.validate(e.getValue());
+            if (problem != null && !problem.isEmpty()) {
+                throw KernelException.einval("%s: bad value '%s' for %s: %s%s", m.name(),
+                        org.peerdma.util.Texts.clip(e.getValue()), p.name, problem, allowed(p.ad));
+            }
+        }
         for (String key : settings.keySet()) {
             Param p = param(m, key);
             if (!p.runtime) {
@@ -256,7 +308,13 @@ public class KmodCommands {
         throw KernelException.einval("%s: unknown parameter '%s' (modinfo %s lists them)", m.name(), key, m.name());
     }
 
-    private String value(Param p) {
+    private String value(Module m, Param p) {
+        for (Map<String, Object> props : componentProperties(m, p.pid)) {
+            Object v = props.get(p.name);
+            if (v != null) {
+                return String.valueOf(v);
+            }
+        }
         try {
             Configuration c = configAdmin.getConfiguration(p.pid, "?");
             Dictionary<String, Object> props = c.getProperties();
@@ -277,7 +335,8 @@ public class KmodCommands {
             Param p = param(m, e.getKey());
             String problem = p.ad.validate(e.getValue());
             if (problem != null && !problem.isEmpty()) {
-                throw KernelException.einval("%s: bad value '%s' for %s: %s", m.name(), e.getValue(), p.name, problem);
+                throw KernelException.einval("%s: bad value '%s' for %s: %s%s", m.name(),
+                        org.peerdma.util.Texts.clip(e.getValue()), p.name, problem, allowed(p.ad));
             }
             Dictionary<String, Object> d = byPid.computeIfAbsent(p.pid, pid -> current(pid));
             d.put(p.name, convert(p.ad, e.getValue()));
@@ -289,6 +348,78 @@ public class KmodCommands {
                 throw new KernelException(Errno.EIO, "writing configuration " + e.getKey() + ": " + ex.getMessage());
             }
         }
+        if (runtime) {
+            for (Map.Entry<String, Dictionary<String, Object>> e : byPid.entrySet()) {
+                awaitInForce(m, e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /** How long a run-time parameter change may take to reach the module's component. */
+    static final long IN_FORCE_MS = 5000;
+
+    /**
+     * awaitInForce - ConfigAdmin hands a change to the module's component asynchronously: wait until the
+     * services the component registers (DS copies its configuration into their properties) show the new
+     * values, so the next command sees them, as a write to /sys/module/NAME/parameters/X is seen at once.
+     * Errors: ETIMEDOUT when the component did not take the change.
+     */
+    private void awaitInForce(Module m, String pid, Dictionary<String, Object> want) {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(IN_FORCE_MS);
+        while (true) {
+            List<Map<String, Object>> configs = componentProperties(m, pid);
+            if (configs.isEmpty()) {
+                return; // no component of the module reads this configuration: nothing to wait for
+            }
+            boolean all = true;
+            for (Map<String, Object> props : configs) {
+                for (var keys = want.keys(); keys.hasMoreElements();) {
+                    String k = keys.nextElement();
+                    if (!String.valueOf(want.get(k)).equals(String.valueOf(props.get(k)))) {
+                        all = false;
+                    }
+                }
+            }
+            if (all) {
+                return;
+            }
+            if (System.nanoTime() > end) {
+                throw new KernelException(Errno.ETIMEDOUT, "module " + m.name() + " did not take the new parameters "
+                        + "within " + IN_FORCE_MS + " ms");
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new KernelException(Errno.EINTR, "interrupted waiting for " + m.name());
+            }
+        }
+    }
+
+    /** The properties in force of every live configuration of the module's components that read {@code pid}. */
+    private List<Map<String, Object>> componentProperties(Module m, String pid) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var desc : scr.getComponentDescriptionDTOs(m.bundle())) {
+            if (desc.configurationPid == null || !List.of(desc.configurationPid).contains(pid)) {
+                continue;
+            }
+            for (var cc : scr.getComponentConfigurationDTOs(desc)) {
+                if (cc.state == org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.ACTIVE
+                        || cc.state == org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.SATISFIED) {
+                    out.add(cc.properties);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** " (one of: a, b, c)" or " (at least N)" from the attribute's metatype, or "". */
+    private static String allowed(AttributeDefinition ad) {
+        String[] opts = ad.getOptionValues();
+        if (opts != null && opts.length > 0) {
+            return " (one of: " + String.join(", ", opts) + ")";
+        }
+        return "";
     }
 
     private Dictionary<String, Object> current(String pid) {
@@ -434,7 +565,7 @@ public class KmodCommands {
     }
 
     private static long size(Bundle b) {
-        String loc = b.getLocation();
+        String loc = b.getLocation().replaceFirst("^reference:", "");
         try {
             if (loc.startsWith("file:")) {
                 return Files.size(Path.of(java.net.URI.create(loc)));

@@ -8,12 +8,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @interface HeapConfig {
     String PID = "org.peerdma.dmaheap";
 
-    @AttributeDefinition(description = "size of the default CMA area in MiB (cma=), 0 for none")
+    @AttributeDefinition(description = "size of the default CMA area in MiB (cma=), 0 for none", min = "0")
     int cma__mb() default 64;
 
     @AttributeDefinition(description = "name of the CMA heap (the CMA area's name)")
     String cma__name() default "reserved";
 
-    @AttributeDefinition(description = "system RAM available to the system heap, in MiB (totalram)")
+    @AttributeDefinition(description = "system RAM available to the system heap, in MiB (totalram)", min = "1")
     int totalram__mb() default 16384;
 }

@@ -21,13 +21,13 @@ import org.osgi.service.metatype.annotations.Option;
     String mode() default "translated";
 
     @AttributeDefinition(description = "Width of the IOVA space the IOMMU translates (domain aperture): "
-            + "39, 48 or 57 on VT-d; 16..64 accepted")
+            + "39, 48 or 57 on VT-d; 16..64 accepted", min = "16", max = "64")
     int iova__bits() default 48;
 
     @AttributeDefinition(description = "iommu.forcedac=1: do not try 32-bit IOVAs first for PCI devices")
     boolean forcedac() default false;
 
     @AttributeDefinition(description = "dma_get_max_seg_size() of every device: the longest DMA segment "
-            + "iommu_dma_map_sg merges scatterlist entries into (pci_device_add sets 65536; drivers raise it)")
+            + "iommu_dma_map_sg merges scatterlist entries into (pci_device_add sets 65536; drivers raise it)", min = "4096")
     int max__seg__size() default 65536;
 }

@@ -61,7 +61,8 @@ public class P2pCommands {
         return d.name() + " published " + (mem.hasP2pmem(d) ? 1 : 0);
     }
 
-    @Descriptor("pci_alloc_p2pmem: allocate from a provider's pool (prints virt and PCI bus address)")
+    @Descriptor("pci_alloc_p2pmem: allocate from a provider's pool; returns the address for free (the bus address "
+            + "and what is left go to stderr)")
     public String alloc(@Descriptor("device") String bdf, @Descriptor("bytes (K/M/G suffixes)") String bytes) {
         PciDevice d = Doctor.dev(core.machine(), bdf);
         long n = size(bytes);
@@ -71,8 +72,9 @@ public class P2pCommands {
                     + ") returned NULL" + (mem.providers().contains(d) ? " (pool exhausted or being torn down)"
                             : " (not a P2P memory provider)"));
         }
-        return String.format(Locale.ROOT, "virt %#x bus %#x (%d bytes, available now %d)", virt, mem.virtToBus(d, virt),
-                n, mem.info(d).available());
+        System.err.println(String.format(Locale.ROOT, "virt %#x bus %#x (%d bytes, available now %d)", virt,
+                mem.virtToBus(d, virt), n, mem.info(d).available()));
+        return String.format(Locale.ROOT, "%#x", virt);
     }
 
     @Descriptor("pci_free_p2pmem: give memory back")

@@ -8,9 +8,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @interface UdmabufConfig {
     String PID = "org.peerdma.udmabuf";
 
-    @AttributeDefinition(description = "Max # of entries in udmabuf_create_list")
+    @AttributeDefinition(description = "Max # of entries in udmabuf_create_list", min = "1")
     int list__limit() default 1024;
 
-    @AttributeDefinition(description = "Max size of a dmabuf, in megabytes")
+    @AttributeDefinition(description = "Max size of a dmabuf, in megabytes", min = "1")
     int size__limit__mb() default 64;
 }

@@ -194,7 +194,7 @@ public class DmaBufCommands {
     }
 
     @Descriptor("DMA_HEAP_IOCTL_ALLOC: allocate from a heap; prints the new fd")
-    public synchronized String heapalloc(@Descriptor("heap name (system, reserved)") String heap,
+    public synchronized int heapalloc(@Descriptor("heap name (system, reserved)") String heap,
             @Descriptor("bytes (K/M/G suffixes)") String size) {
         int fd = check(need(heaps, "dma_heap").alloc(proc, heap,
                 new DmaHeaps.AllocationData(Sizes.parse(size), 0, DmaHeaps.O_RDWR | DmaHeaps.O_CLOEXEC, 0)),
@@ -203,7 +203,7 @@ public class DmaBufCommands {
     }
 
     @Descriptor("udmabuf: a sealed memfd of the given size, filled with a byte, turned into a dma-buf")
-    public synchronized String udmabuf(@Descriptor("bytes (page multiple; K/M/G suffixes)") String size,
+    public synchronized int udmabuf(@Descriptor("bytes (page multiple; K/M/G suffixes)") String size,
             @Descriptor("fill byte (a character, default 0)") String... fill) {
         Udmabuf u = need(udmabuf, "udmabuf");
         long n = Sizes.parse(size);
@@ -241,13 +241,13 @@ public class DmaBufCommands {
     }
 
     @Descriptor("allocate a buffer in the GPU's VRAM and export it; prints the new fd")
-    public synchronized String gpualloc(@Descriptor("GPU") String bdf, @Descriptor("bytes (K/M/G suffixes)") String size) {
+    public synchronized int gpualloc(@Descriptor("GPU") String bdf, @Descriptor("bytes (K/M/G suffixes)") String size) {
         PciDevice d = dev(bdf);
         return opened(check(need(gpu, "gpu_exporter").allocate(proc, d, Sizes.parse(size)), "allocation on " + d.name()));
     }
 
     @Descriptor("attach a device's importer driver to a buffer: nic (dynamic, allow_peer2peer) or nvme (static)")
-    public synchronized String attach(@Descriptor("shell fd") int fd, @Descriptor("importing device") String bdf,
+    public synchronized int attach(@Descriptor("shell fd") int fd, @Descriptor("importing device") String bdf,
             @Descriptor("nic (default) or nvme") String... kind) {
         DmaBufImporters drv = need(importers, "dmabuf_importers");
         PciDevice d = dev(bdf);
@@ -262,8 +262,9 @@ public class DmaBufCommands {
             DmaBufAttachment a = imp.attach(b);
             Att att = new Att(ids.incrementAndGet(), fd, a, imp, new DmaDirection[1]);
             atts.put(att.id(), att);
-            return String.format(Locale.ROOT, "attachment %d: %s %s on fd %d, peer2peer=%b", att.id(), d.name(),
-                    imp.dynamic() ? "dynamic" : "static", fd, a.peer2peer());
+            System.err.println(String.format(Locale.ROOT, "attachment %d: %s %s on fd %d, peer2peer=%b", att.id(),
+                    d.name(), imp.dynamic() ? "dynamic" : "static", fd, a.peer2peer()));
+            return att.id();
         } finally {
             core.put(b);
         }
@@ -366,7 +367,7 @@ public class DmaBufCommands {
     }
 
     @Descriptor("add an unsignalled fence to a buffer's reservation object")
-    public synchronized String fence(@Descriptor("shell fd") int fd,
+    public synchronized int fence(@Descriptor("shell fd") int fd,
             @Descriptor("usage: kernel, write (default), read, bookkeep") String... usage) {
         DmaResvUsage u = usage.length > 0 ? usage(usage[0]) : DmaResvUsage.WRITE;
         DmaBuf b = buf(fd);
@@ -381,7 +382,9 @@ public class DmaBufCommands {
             }
             Fence fe = new Fence(ids.incrementAndGet(), f, fd, u);
             fences.put(fe.id(), fe);
-            return String.format(Locale.ROOT, "fence %d (context %d seqno %d) %s on fd %d", fe.id(), context, f.seqno(), u, fd);
+            System.err.println(String.format(Locale.ROOT, "fence %d (context %d seqno %d) %s on fd %d", fe.id(), context,
+                    f.seqno(), u, fd));
+            return fe.id();
         } finally {
             core.put(b);
         }
@@ -419,11 +422,14 @@ public class DmaBufCommands {
         }
     }
 
-    private String opened(int fd) {
+    /** A new shell fd: its description on stderr, the number as the result (so {@code fd = (gpualloc ...)} works). */
+    private int opened(int fd) {
         fds.add(fd);
         DmaBuf b = proc.get(fd);
         try {
-            return String.format(Locale.ROOT, "fd %d: %s buffer of %d bytes (ino %d)", fd, b.exporter(), b.size(), b.ino());
+            System.err.println(String.format(Locale.ROOT, "fd %d: %s buffer of %d bytes (ino %d)", fd, b.exporter(),
+                    b.size(), b.ino()));
+            return fd;
         } finally {
             core.put(b);
         }
