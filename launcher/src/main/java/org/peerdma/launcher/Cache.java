@@ -7,7 +7,6 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -122,8 +121,12 @@ final class Cache implements AutoCloseable {
         Files.writeString(tmp.resolve(".complete"), "ok\n");
         try {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException lost) {
-            delete(tmp); // another process extracted it first
+        } catch (java.nio.file.FileSystemException lost) {
+            delete(tmp);
+            if (!Files.isRegularFile(dir.resolve(".complete"))) {
+                throw lost; // not another process's finished copy: a real failure
+            }
+            // another process extracted it first
         }
         return dir;
     }
@@ -180,8 +183,10 @@ final class Cache implements AutoCloseable {
         return modules;
     }
 
+    /** The jar of a bundle: the runtime's own copy, or (a feature added with --with) the default runtime's. */
     Path jar(Distribution.Item it) {
-        return bundles.resolve(fileName(it));
+        Path own = bundles.resolve(fileName(it));
+        return Files.isRegularFile(own) ? own : modules.resolve(fileName(it));
     }
 
     /** Forget Felix's storage (it could not be read): the next init installs everything again. */

@@ -231,6 +231,16 @@ public final class Main {
 
     private void stop(Framework fw) {
         try {
+            // EventAdmin first: it turns every bundle and service event of the shutdown into an asynchronous
+            // delivery, and stopping it while those are queued makes it print warnings on stdout
+            BundleContext ctx = fw.getBundleContext();
+            if (ctx != null) {
+                for (Bundle b : ctx.getBundles()) {
+                    if ("org.apache.felix.eventadmin".equals(b.getSymbolicName()) && b.getState() == Bundle.ACTIVE) {
+                        b.stop(Bundle.STOP_TRANSIENT);
+                    }
+                }
+            }
             fw.stop();
             fw.waitForStop(10_000);
         } catch (BundleException | InterruptedException | IllegalStateException ex) {

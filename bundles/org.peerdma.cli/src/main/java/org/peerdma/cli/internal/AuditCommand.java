@@ -254,7 +254,8 @@ final class AuditCommand implements Callable<Integer> {
                 a.causes().forEach((k, v) -> {
                     machinesBy.computeIfAbsent(k, q -> new int[1])[0]++;
                     pairsBy.computeIfAbsent(k, q -> new long[1])[0] += v;
-                    example.putIfAbsent(k, a.machine().name() + (a.fix().isEmpty() ? "" : " (fix: " + a.fix() + ")"));
+                    example.putIfAbsent(k, a.machine().name() + (k.startsWith("acs-redirect") && !a.fix().isEmpty()
+                            ? " (fix: " + a.fix() + ")" : ""));
                 });
             }
             List<Cause> causes = new ArrayList<>();
