@@ -53,6 +53,14 @@ class RuntimesTest {
     }
 
     @Test
+    void moduleParametersAndLoadedModulesDoNotOutliveARun() {
+        // the bundle cache is kept between runs; the configuration (module parameters) is not
+        script("doctor", "modparam p2pdma kernel_version=v5.2\nmodprobe p2pmem\n");
+        Run next = script("doctor", "modparam p2pdma\nlsmod\n");
+        assertThat(next.out()).containsPattern("kernel_version\\s+rw\\s+newest").doesNotContain("p2pmem ");
+    }
+
+    @Test
     void withAddsAFeatureAtLaunch() {
         Run r = Peerdma.run("lsmod\nhmm:proc p\n", "--run", "doctor", "--with", "hmm", "--topology", "sample");
         assertThat(r.status()).as(r.toString()).isZero();

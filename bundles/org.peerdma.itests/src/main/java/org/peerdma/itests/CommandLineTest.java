@@ -159,6 +159,53 @@ class CommandLineTest {
     }
 
     @Test
+    void auditReadsAFleetAndGatesOnAPolicy() throws Exception {
+        Path fleet = Files.createTempDirectory("fleet");
+        Path sample = fleet.resolve("rack1/gpu01.yaml");
+        Files.createDirectories(sample.getParent());
+        io.write(io.sample(), sample);
+        Files.writeString(fleet.resolve("rack1/broken.txt"), "this is not a dump\n");
+        Files.createDirectories(fleet.resolve(".hidden"));
+        Files.writeString(fleet.resolve(".hidden/skipped.txt"), "never read\n");
+        Path fixed = fleet.resolve("rack2/gpu02.yaml");
+        Files.createDirectories(fixed.getParent());
+        var dto = io.sample();
+        dto.name = "gpu02";
+        dto.devices.forEach(d -> {
+            if (d.acs != null && d.acs.ctrl != null) {
+                d.acs.ctrl &= ~(org.peerdma.pci.Acs.REDIRECT_BITS);
+            }
+        });
+        io.write(dto, fixed);
+        Path policy = fleet.resolve("policy.yaml");
+        Files.writeString(policy, "rules:\n  - name: gpu-nic-same-switch\n    pair: [gpu, nic]\n    where: same-switch\n"
+                + "    expect: [BUS_ADDR]\n");
+        Run r = run("", "audit", fleet.resolve("rack1").toString(), fleet.resolve("rack2").toString(), "--expect",
+                policy.toString(), "--jobs", "2");
+        assertThat(r.status()).as(r.err()).isEqualTo(1);
+        assertThat(r.out()).contains("fleet: 3 machine(s), 1 unreadable")
+                .contains("unreadable: " + fleet.resolve("rack1/broken.txt"))
+                .contains("acs-redirect-host-bridge")
+                .contains("rule gpu-nic-same-switch: 0000:03:00.0 (gpu) -> 0000:05:00.0 (nic) is THRU_HOST_BRIDGE")
+                .contains("fix: pci=disable_acs_redir=0000:02:08.0")
+                .doesNotContain("gpu02: rule").doesNotContain("skipped.txt");
+        assertThat(r.out().lines().filter(l -> l.startsWith("gpu02: "))).singleElement()
+                .satisfies(l -> assertThat(l).contains("0 redirecting port(s)"));
+        // the same fleet without the broken file and with the fixed machine only: complies
+        Run ok = run("", "audit", fixed.toString(), "--expect", policy.toString());
+        assertThat(ok.status()).as(ok.out() + ok.err()).isZero();
+        assertThat(ok.out()).contains("every machine complies");
+        // an unreadable input alone: 65; a policy with a typo: 65 naming its line; no policy: 66
+        assertThat(run("", "audit", fleet.resolve("rack1/broken.txt").toString()).status()).isEqualTo(65);
+        Files.writeString(policy, "rules:\n  - name: x\n    pair: [gpu, nic]\n    expct: [BUS_ADDR]\n");
+        Run typo = run("", "audit", fixed.toString(), "--expect", policy.toString());
+        assertThat(typo.status()).isEqualTo(65);
+        assertThat(typo.err()).contains(policy + ":4:").contains("expct");
+        assertThat(run("", "audit", fixed.toString(), "--expect", "/nonexistent.yaml").status()).isEqualTo(66);
+        assertThat(run("", "audit", "/nonexistent-fleet").status()).isEqualTo(66);
+    }
+
+    @Test
     void unscopedCommandsRunTheModuleTheDocumentationMeans() {
         // attach is dmabuf's (not displ's), find p2pdma's (not p2pmem's), load the PCI core's
         Run r = run("find 05:00.0\nload sample\n", "shell");

@@ -37,9 +37,8 @@ final class Policy {
 
     record Rule(String name, List<String> pair, String where, List<String> expect) {
         @JsonCreator
-        Rule(@JsonProperty(value = "name", required = true) String name,
-                @JsonProperty(value = "pair", required = true) List<String> pair,
-                @JsonProperty("where") String where, @JsonProperty(value = "expect", required = true) List<String> expect) {
+        Rule(@JsonProperty("name") String name, @JsonProperty("pair") List<String> pair,
+                @JsonProperty("where") String where, @JsonProperty("expect") List<String> expect) {
             this.name = name;
             this.pair = pair;
             this.where = where == null ? "any" : where;
@@ -47,7 +46,7 @@ final class Policy {
         }
     }
 
-    record File(@JsonProperty(value = "rules", required = true) List<Rule> rules) {
+    record File(@JsonProperty("rules") List<Rule> rules) {
     }
 
     /** A pair that breaks a rule. */
@@ -85,6 +84,10 @@ final class Policy {
         File f;
         try {
             f = YAML.readValue(text, File.class);
+        } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException ex) {
+            String key = ex.getPropertyName();
+            throw new Errors.DataException(file + lineOf(text, key) + ": unknown key '" + Texts.clip(key) + "' (a rule has "
+                    + "name, pair, where, expect; the file has rules)");
         } catch (JsonProcessingException ex) {
             int line = ex.getLocation() == null ? 0 : ex.getLocation().getLineNr();
             throw new Errors.DataException(file + (line > 0 ? ":" + line : "") + ": " + Texts.clip(ex.getOriginalMessage()));
@@ -98,6 +101,13 @@ final class Policy {
                 throw new Errors.DataException(file + ": an empty rule");
             }
             String n = r.name();
+            if (n == null || n.isBlank()) {
+                throw new Errors.DataException(file + ": a rule without a name");
+            }
+            if (r.expect() == null || r.expect().isEmpty()) {
+                throw new Errors.DataException(file + ": rule " + Texts.clip(n) + ": no expect (the map types its pairs "
+                        + "must get)");
+            }
             if (r.pair() == null || r.pair().size() != 2 || !r.pair().stream().allMatch(KINDS::contains)) {
                 throw new Errors.DataException(file + ": rule " + Texts.clip(n) + ": pair must name two kinds of "
                         + KINDS.stream().sorted().toList());
@@ -122,6 +132,19 @@ final class Policy {
             rules.add(new Rule(n, r.pair(), r.where(), List.copyOf(expect)));
         }
         return new Policy(file, rules);
+    }
+
+    /** ":N" for the first line where {@code key} is written as a YAML key, or "". */
+    private static String lineOf(String text, String key) {
+        String[] lines = text.split("\n", -1);
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile("^[\\s-]*\"?" + java.util.regex.Pattern.quote(key)
+                + "\"?\\s*:");
+        for (int i = 0; i < lines.length; i++) {
+            if (p.matcher(lines[i]).find()) {
+                return ":" + (i + 1);
+            }
+        }
+        return "";
     }
 
     /** check - the pairs of one machine that break a rule. */

@@ -26,6 +26,12 @@ final class ScriptRunner {
     /** Gogo's output redirections: {@code >}, {@code >>}, {@code 1>}, {@code 1>>} (not 2> or &>). */
     private static final Pattern STDOUT_REDIRECT = Pattern.compile("1?>>?");
     private static final Pattern EXIT = Pattern.compile("(?:exit|quit)(?:\\s+(\\d{1,3}))?");
+    /**
+     * A kernel command-line option whose value lists devices with ';' (pci=disable_acs_redir=A;B,
+     * pci=config_acs=...;...), unquoted: in Gogo ';' ends a statement, so it is quoted before parsing and
+     * the doctor's advice works when pasted as shown.
+     */
+    private static final Pattern BOOT_OPTION = Pattern.compile("(?<![\"'\\w=])(pci=[^\\s\"';|]*;[^\\s\"'|]*)");
 
     private final Gogo gogo;
     private final PrintStream out;
@@ -52,7 +58,8 @@ final class ScriptRunner {
      * Return: 0 when every statement succeeded, 1 when one failed, 65 for a syntax error (nothing run),
      *         or the status an {@code exit N} statement asked for.
      */
-    int script(String name, String text) {
+    int script(String name, String script) {
+        String text = quoteBootOptions(script);
         List<Token> statements;
         try {
             statements = statements(text);
@@ -86,7 +93,7 @@ final class ScriptRunner {
                 return exitRequested == null ? PeerdmaCli.OK : exitRequested;
             }
             pending.append(line).append('\n');
-            String text = pending.toString();
+            String text = quoteBootOptions(pending.toString());
             List<Token> statements;
             try {
                 statements = statements(text);
@@ -117,6 +124,25 @@ final class ScriptRunner {
             }
         }
         return out;
+    }
+
+    /** quoteBootOptions - {@code pci=...;...} outside quotes, quoted (same length plus two per option). */
+    static String quoteBootOptions(String text) {
+        if (text.indexOf("pci=") < 0) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length() + 8);
+        for (String line : text.split("\n", -1)) {
+            if (out.length() > 0) {
+                out.append('\n');
+            }
+            out.append(quoteCount(line) % 2 == 0 ? BOOT_OPTION.matcher(line).replaceAll("\"$1\"") : line);
+        }
+        return out.toString();
+    }
+
+    private static long quoteCount(String line) {
+        return line.chars().filter(c -> c == '"').count();
     }
 
     /** The text of a top-level statement with its redirections (Gogo's token for a statement stops before them). */

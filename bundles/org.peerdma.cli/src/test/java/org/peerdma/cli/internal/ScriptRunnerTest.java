@@ -145,6 +145,15 @@ class ScriptRunnerTest {
     }
 
     @Test
+    void aPastedBootOptionKeepsItsSemicolons() {
+        assertThat(runner.script("s", "attach 2 pci=disable_acs_redir=0000:02:08.0;0000:02:09.0\n"
+                + "attach 3 \"pci=disable_acs_redir=a;b\" ; listing\n")).isZero();
+        assertThat(out()).isEqualTo("attached 2 pci=disable_acs_redir=0000:02:08.0;0000:02:09.0\n"
+                + "attached 3 pci=disable_acs_redir=a;b\nline one\nline two\n");
+        assertThat(ScriptRunner.quoteBootOptions("a ; b")).isEqualTo("a ; b");
+    }
+
+    @Test
     void commandNames() {
         assertThat(ScriptRunner.commandName("x = (dmabuf:attach 1 2)")).isEqualTo("dmabuf:attach");
         assertThat(ScriptRunner.commandName("  lspci -t")).isEqualTo("lspci");

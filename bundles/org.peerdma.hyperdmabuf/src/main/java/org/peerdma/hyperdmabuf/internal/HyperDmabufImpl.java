@@ -648,8 +648,8 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         core.put(e.buf);
         synchronized (this) {
             exported.remove(e.hid.id()); // listed until everything above is undone
+            storeReusable(e.hid); // in the same step: once the id is no longer listed, newId() can reuse it
         }
-        storeReusable(e.hid);
         LOG.debug("{} cleaned up", e.hid);
     }
 
