@@ -453,7 +453,7 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
             throw KernelException.einval("%s: mapping length %d is not a positive multiple of the page size",
                     pdev.name(), length);
         }
-        GenPool.Alloc a = s.pool.alloc(length);
+        GenPool.Alloc a = s.pool.alloc(length, true);
         if (a == null) {
             throw new KernelException(Errno.ENOMEM, pdev.name() + ": p2pmem pool cannot satisfy " + length + " bytes");
         }
@@ -464,7 +464,9 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
                 for (Page done : pages) {
                     zone.putRef(a.owner(), pageHolder(done.pfn()));
                 }
-                s.pool.free(a.virt(), length);
+                for (long p0 = 0; p0 < length; p0 += Page.PAGE_SIZE) {
+                    s.pool.free(a.virt() + p0, Page.PAGE_SIZE);
+                }
                 throw KernelException.enodev("%s: p2pmem is being torn down", pdev.name());
             }
             pages.add(p);

@@ -144,6 +144,29 @@ class ProvidersTest {
     }
 
     @Test
+    void onlyTheExactAllocationCanBeFreed() {
+        PciDevice nvme = d("03:00.0");
+        p2p.addResource(nvme, 2, 0, 0);
+        long a = p2p.alloc(nvme, 8192);
+        long b = p2p.alloc(nvme, 8192);
+        assertThat(b).isEqualTo(a + 8192);
+        long avail = p2p.info(nvme).available();
+        // a range over a live neighbour, a page inside a live allocation, half of one: refused, nothing returned
+        assertThat(errno(() -> p2p.free(nvme, a, 16384))).isEqualTo(Errno.EINVAL);
+        assertThat(errno(() -> p2p.free(nvme, a + 4096, 4096))).isEqualTo(Errno.EINVAL);
+        assertThat(errno(() -> p2p.free(nvme, a, 4096))).isEqualTo(Errno.EINVAL);
+        assertThat(p2p.info(nvme).available()).isEqualTo(avail);
+        // the next 16K allocation does not land on the live second buffer
+        long c = p2p.alloc(nvme, 16384);
+        assertThat(c).isGreaterThanOrEqualTo(b + 8192);
+        p2p.free(nvme, a, 8192);
+        p2p.free(nvme, b, 8192);
+        p2p.free(nvme, c, 16384);
+        assertThat(p2p.info(nvme).available()).isEqualTo(p2p.info(nvme).size());
+        p2p.release(nvme);
+    }
+
+    @Test
     void findManyPicksRandomlyAmongTheClosestPublished() {
         p2p.addResource(d("03:00.0"), 2, 0, 0);
         p2p.addResource(d("04:00.0"), 2, 0, 0);
