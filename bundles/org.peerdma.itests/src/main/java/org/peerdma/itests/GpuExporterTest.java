@@ -130,4 +130,50 @@ class GpuExporterTest {
         assertThat(again.probe(gpu, 1, 64 * MB)).isZero();
         assertThat(p2pmem.info(gpu).available()).as("pool back to its starting size").isEqualTo(64 * MB);
     }
+
+    /**
+     * Issue 13's case: hot-removing the GPU under an attached, mapped dma-buf. The driver unbinds first
+     * (its buffers revoked, the importer told, the DMA mappings torn down, the VRAM back in the pool),
+     * so p2pdma's teardown finds nothing held and does not wait; after a rescan the same BAR probes again.
+     */
+    @Test
+    void hotRemovingTheGpuRevokesItsBuffersAndTheBarProbesAgainAfterRescan() throws Exception {
+        GpuExporter gpus = Runtime.await(ctx, GpuExporter.class, 5000);
+        DmaBufImporters drivers = Runtime.await(ctx, DmaBufImporters.class, 5000);
+        DmaBufCore core = Runtime.await(ctx, DmaBufCore.class, 5000);
+        P2pMem p2pmem = Runtime.await(ctx, P2pMem.class, 5000);
+        org.peerdma.dma.DmaApi dma = Runtime.await(ctx, org.peerdma.dma.DmaApi.class, 5000);
+        FdTable proc = core.fdTable("itest-gpu-hotremove");
+        int before = core.buffers().size();
+        PciDevice gpu = dev("03:00.0");
+        PciDevice nic = dev("05:00.0");
+        int mappingsBefore = dma.mappings(nic).size();
+        assertThat(gpus.probe(gpu, 1, 64 * MB)).isZero();
+        int fd = gpus.allocate(proc, gpu, MB);
+        DmaBuf buf = proc.get(fd);
+        DmaBufImporter near = drivers.rdmaNic(nic);
+        DmaBufAttachment an = near.attach(buf);
+        near.map(an, DmaDirection.BIDIRECTIONAL);
+        assertThat(near.mapped(an)).isTrue();
+
+        long t0 = System.nanoTime();
+        pci.remove(Bdf.parse("03:00.0"));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(ms).as("no wait for references nobody holds any more (release_wait_ms is 5000)").isLessThan(2500);
+        assertThat(near.moveNotifications()).as("the importer was told").isEqualTo(1);
+        assertThat(near.mapped(an)).as("its mapping is gone").isFalse();
+        assertThat(dma.mappings(nic)).as("no DMA mapping left for the NIC").hasSize(mappingsBefore);
+        assertThat(gpus.gpus()).doesNotContain(gpu);
+        assertThat(p2pmem.providers()).doesNotContain(gpu);
+        assertThatThrownBy(() -> near.map(an, DmaDirection.BIDIRECTIONAL)).hasMessageContaining("revoked");
+        near.detach(an);
+        core.put(buf);
+        proc.close(fd);
+        assertThat(core.buffers()).hasSize(before);
+
+        pci.rescan();
+        PciDevice back = dev("03:00.0");
+        assertThat(gpus.probe(back, 1, 64 * MB)).as("the pagemap was released: the BAR probes again").isZero();
+        assertThat(p2pmem.info(back).available()).isEqualTo(64 * MB);
+    }
 }

@@ -7,7 +7,10 @@ import org.osgi.annotation.versioning.ConsumerType;
  * whiteboard service. Calls happen on the thread that changes the topology, before the change
  * is visible to others for removal (BUS_NOTIFY_DEL_DEVICE) and after it for addition
  * (BUS_NOTIFY_ADD_DEVICE). Implementations must not block. Asynchronous uevents go through
- * EventAdmin, see {@link PciEvents}.
+ * EventAdmin, see {@link PciEvents}. Notifiers are called in {@code service.ranking} order,
+ * highest first: a driver (ranking 100) releases what it built on a device before the subsystems
+ * under it (p2pdma's provider teardown, ranking 0) take the device's resources away, as a driver's
+ * remove() runs before the managed resources of its probe are released.
  */
 @ConsumerType
 public interface PciBusNotifier {

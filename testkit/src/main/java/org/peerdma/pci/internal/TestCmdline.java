@@ -16,7 +16,7 @@ public final class TestCmdline {
 
     /** addNotifier - what DS does for a PciBusNotifier service. */
     public static void addNotifier(PciCoreImpl c, org.peerdma.pci.PciBusNotifier n) {
-        c.addNotifier(n);
+        c.addNotifier(n, java.util.Map.of());
     }
 
     static PciCmdlineConfig of(String pci) {

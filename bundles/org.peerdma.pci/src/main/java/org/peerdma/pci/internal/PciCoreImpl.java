@@ -119,13 +119,25 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         }
     }
 
+    /** service.ranking of each notifier: called highest first, as drivers' remove() runs before the devres they set up. */
+    private final Map<PciBusNotifier, int[]> notifierRank = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addNotifier(PciBusNotifier n) {
-        notifiers.add(n);
+    void addNotifier(PciBusNotifier n, Map<String, Object> props) {
+        Object r = props == null ? null : props.get(org.osgi.framework.Constants.SERVICE_RANKING);
+        notifierRank.put(n, new int[] {r instanceof Integer i ? i : 0});
+        synchronized (notifiers) {
+            List<PciBusNotifier> l = new ArrayList<>(notifiers);
+            l.add(n);
+            l.sort(Comparator.comparingInt((PciBusNotifier x) -> notifierRank.getOrDefault(x, new int[1])[0]).reversed());
+            notifiers.clear();
+            notifiers.addAll(l);
+        }
     }
 
     void removeNotifier(PciBusNotifier n) {
         notifiers.remove(n);
+        notifierRank.remove(n);
     }
 
     private static MachineImpl emptyMachine() {

@@ -128,7 +128,7 @@ class PciCoreImplTest {
             public void deviceAdded(PciDevice dev) {
                 seen.add("+" + dev.bdf().shortName());
             }
-        });
+        }, java.util.Map.of());
         core.load(Fixtures.small());
         seen.clear();
         PciDevice oldGpu = core.get(b("03:00.0"));

@@ -256,8 +256,14 @@ final class GpuBo implements DmaBufOps {
 
     private void freeVram() {
         if (vram != 0) {
-            drv.p2pmem.free(gpu, vram, size);
+            long v = vram;
             vram = 0;
+            if (drv.p2pmem.providers().contains(gpu)) {
+                drv.p2pmem.free(gpu, v, size);
+            } else {
+                drv.log("{}: VRAM {} already went with the p2pdma provider (p2pdma was unloaded first)", gpu.name(),
+                        String.format("%#x", v));
+            }
         }
     }
 

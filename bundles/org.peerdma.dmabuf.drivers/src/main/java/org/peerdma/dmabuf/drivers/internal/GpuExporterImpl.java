@@ -90,7 +90,9 @@ public class GpuExporterImpl implements GpuExporter {
                 bo.buf.resv().unlock();
             }
         }
-        p2pmem.release(gpu);
+        if (p2pmem.providers().contains(gpu)) {
+            p2pmem.release(gpu);
+        }
         LOG.info("{}: removed, {} buffer(s) revoked", gpu.name(), copy.size());
     }
 
@@ -98,7 +100,11 @@ public class GpuExporterImpl implements GpuExporter {
     @Deactivate
     void deactivate() {
         for (PciDevice gpu : List.copyOf(gpus.keySet())) {
-            remove(gpu);
+            try {
+                remove(gpu);
+            } catch (RuntimeException ex) {
+                LOG.warn("{}: unbinding at driver unload: {}", gpu.name(), ex.getMessage());
+            }
         }
     }
 
