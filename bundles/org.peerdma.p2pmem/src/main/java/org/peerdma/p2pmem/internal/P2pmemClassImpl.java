@@ -55,6 +55,8 @@ public class P2pmemClassImpl implements P2pmemClass, ModuleUsage {
         final List<Chunk> pool = new CopyOnWriteArrayList<>();
         final AtomicInteger refs = new AtomicInteger(1);
         volatile boolean unregistered;
+        /** The last reference went: pages unmapped, the parent put. */
+        boolean released;
 
         Dev(int id, PciDevice parent) {
             this.id = id;
@@ -274,9 +276,10 @@ public class P2pmemClassImpl implements P2pmemClass, ModuleUsage {
      * unmapped under its users (p2pdma fixed this with a reference per allocation).
      */
     private void maybeRelease(Dev d) {
-        if (!d.unregistered || d.refs.get() > 0 || d.pool.isEmpty()) {
+        if (!d.unregistered || d.refs.get() > 0 || d.released) {
             return;
         }
+        d.released = true;
         long used = d.size() - d.available();
         if (used > 0) {
             LOG.warn("{}: released with {} bytes still allocated: the RFC held no reference for them, their pages "
@@ -287,7 +290,7 @@ public class P2pmemClassImpl implements P2pmemClass, ModuleUsage {
             claimed.remove(c.region);
         }
         d.pool.clear();
-        d.parentRef.close();
+        d.parentRef.close(); // also when no region was ever added (a failed probe): put_device of the parent
     }
 
     @Override

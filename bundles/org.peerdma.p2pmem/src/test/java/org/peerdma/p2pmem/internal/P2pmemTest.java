@@ -115,6 +115,16 @@ class P2pmemTest {
     }
 
     @Test
+    void aFailedProbeDropsTheDeviceReferenceItTook() {
+        P2pmemDevice p = cls.create(d("03:00.0"));
+        assertThat(core.references()).anyMatch(r -> r.contains(p.name()));
+        // what p2pmem:probe does when the region cannot be added: unregister the half-made device
+        assertThatThrownBy(() -> cls.addPciRegion(p, d("04:00.0"), 0)).isInstanceOf(KernelException.class);
+        cls.unregister(p);
+        assertThat(core.references()).as("no reference left behind").noneMatch(r -> r.contains(p.name()));
+    }
+
+    @Test
     void badArguments() {
         P2pmemDevice p = cls.create(d("03:00.0"));
         assertThatThrownBy(() -> cls.addPciRegion(p, d("04:00.0"), 0)).hasMessageContaining("not an assigned memory BAR");
