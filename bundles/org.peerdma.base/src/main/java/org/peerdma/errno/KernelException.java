@@ -11,14 +11,33 @@ public class KernelException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final Errno errno;
 
+    /** The longest message kept: a value quoted whole (a 10 MB line of a dump) is cut here at the latest. */
+    public static final int MAX_MESSAGE = 2000;
+
     public KernelException(Errno errno, String message) {
-        super(message);
+        super(cap(message));
         this.errno = Objects.requireNonNull(errno);
     }
 
     public KernelException(Errno errno, String message, Throwable cause) {
-        super(message, cause);
+        super(cap(message), cause);
         this.errno = Objects.requireNonNull(errno);
+    }
+
+    private static String cap(String m) {
+        return m == null || m.length() <= MAX_MESSAGE ? m
+                : m.substring(0, MAX_MESSAGE) + "... (" + m.length() + " characters)";
+    }
+
+    /** The arguments of a message with every text cut to {@link org.peerdma.util.Texts#CLIP} characters. */
+    public static Object[] clipped(Object... args) {
+        Object[] out = args.clone();
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] instanceof CharSequence cs) {
+                out[i] = org.peerdma.util.Texts.clip(cs);
+            }
+        }
+        return out;
     }
 
     /** @return the errno of this failure. */
@@ -41,9 +60,9 @@ public class KernelException extends RuntimeException {
         return errno.name() + ": " + super.getMessage();
     }
 
-    /** Shorthand for {@code new KernelException(Errno.EINVAL, String.format(fmt, args))}. */
+    /** Shorthand for {@code new KernelException(Errno.EINVAL, String.format(fmt, args))}, text arguments clipped. */
     public static KernelException einval(String fmt, Object... args) {
-        return new KernelException(Errno.EINVAL, String.format(fmt, args));
+        return new KernelException(Errno.EINVAL, String.format(fmt, clipped(args)));
     }
 
     /**
@@ -64,6 +83,6 @@ public class KernelException extends RuntimeException {
 
     /** Shorthand for {@code new KernelException(Errno.ENODEV, String.format(fmt, args))}. */
     public static KernelException enodev(String fmt, Object... args) {
-        return new KernelException(Errno.ENODEV, String.format(fmt, args));
+        return new KernelException(Errno.ENODEV, String.format(fmt, clipped(args)));
     }
 }

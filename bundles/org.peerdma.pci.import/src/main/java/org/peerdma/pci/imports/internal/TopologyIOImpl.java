@@ -160,10 +160,27 @@ public class TopologyIOImpl implements TopologyIO {
         return finish(dto, name);
     }
 
+    /**
+     * One importer's read: whatever it throws that is not an errno (a parser bug on input nobody foresaw)
+     * is a format error of the input, never an internal error of the runtime.
+     */
+    private static MachineDTO read(Entry e, TopologySource src) {
+        try {
+            return e.importer.read(src);
+        } catch (KernelException ex) {
+            throw ex;
+        } catch (RuntimeException | StackOverflowError ex) {
+            LOG.debug("importer {} failed on {}", e.format, src.name(), ex);
+            throw new TopologyFormatException(src.name(), 0, "cannot read it as " + e.format + ": "
+                    + ex.getClass().getSimpleName() + (ex.getMessage() == null ? ""
+                            : ": " + org.peerdma.util.Texts.clip(ex.getMessage())));
+        }
+    }
+
     private MachineDTO byFormat(String format, TopologySource src) {
         for (Entry e : ranked()) {
             if (e.format.equals(format)) {
-                MachineDTO m = e.importer.read(src);
+                MachineDTO m = read(e, src);
                 if (m.format == null) {
                     m.format = format;
                 }
@@ -181,7 +198,7 @@ public class TopologyIOImpl implements TopologyIO {
     private MachineDTO document(TopologySource src) {
         Entry whole = ranked().stream().filter(e -> e.format.equals("peerdma")).findFirst().orElse(null);
         if (whole != null && whole.importer.probe(src) >= 90) {
-            MachineDTO m = whole.importer.read(src);
+            MachineDTO m = read(whole, src);
             m.format = m.format == null ? whole.format : m.format;
             return m;
         }
@@ -215,7 +232,7 @@ public class TopologyIOImpl implements TopologyIO {
             if (e == null) {
                 continue;
             }
-            MachineDTO m = e.importer.read(part);
+            MachineDTO m = read(e, part);
             merger.add(m, label);
             used.add(e.format);
         }

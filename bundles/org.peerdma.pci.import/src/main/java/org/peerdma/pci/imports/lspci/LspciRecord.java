@@ -113,7 +113,7 @@ final class LspciRecord {
             if (!m.matches()) {
                 throw LspciSyntaxError.of("malformed NUMA node line '%s'", text);
             }
-            dev.numaNode = Integer.parseInt(m.group(1));
+            dev.numaNode = numaNode(m.group(1), text);
         } else if (text.startsWith("Kernel driver in use:")) {
             dev.driver = text.substring("Kernel driver in use:".length()).strip();
         } else if (text.startsWith("Control:")) {
@@ -125,7 +125,7 @@ final class LspciRecord {
             fullRecord = true;
             Matcher m = FLAGS_NUMA.matcher(text);
             if (m.matches() && dev.numaNode == null) {
-                dev.numaNode = Integer.parseInt(m.group(1));
+                dev.numaNode = numaNode(m.group(1), text);
             }
         }
     }
@@ -206,8 +206,22 @@ final class LspciRecord {
                 throw LspciSyntaxError.of("malformed or truncated LnkSta line '%s'", text);
             }
             dev.linkSpeed = s.group(1).equals("unknown") ? null : s.group(1);
-            dev.linkWidth = Integer.parseInt(w.group(1));
+            // x0 is what lspci prints for a port whose link is down
+            int width = w.group(1).length() > 2 ? -1 : Integer.parseInt(w.group(1));
+            if (width < 0 || width > 32) {
+                throw LspciSyntaxError.of("LnkSta link width x%s: PCIe links are x0 (down) to x32", w.group(1));
+            }
+            dev.linkWidth = width;
         }
+    }
+
+    /** A NUMA node number: 0 .. MAX_NUMNODES-1 (1024), or -1 as sysfs prints for none. */
+    private static int numaNode(String digits, String text) {
+        int n = digits.length() > 5 ? Integer.MAX_VALUE : Integer.parseInt(digits);
+        if (n > 1023 && n != -1) {
+            throw LspciSyntaxError.of("NUMA node %s in '%s': nodes are 0 to 1023", digits, text);
+        }
+        return n;
     }
 
     /** acsBits - an ACSCap/ACSCtl value; all seven flags must be there (a cut line is an error). */

@@ -53,9 +53,10 @@ final class LspciResources {
             if (!m.matches()) {
                 throw LspciSyntaxError.of("malformed Region line '%s'", text);
             }
-            bar.index = Integer.parseInt(m.group(1));
+            bar.index = m.group(1).length() > 2 ? 99 : Integer.parseInt(m.group(1));
             if (bar.index > 5) {
-                throw LspciSyntaxError.of("Region %d: a function has BARs 0-5 only", bar.index);
+                throw LspciSyntaxError.of("Region %s: a function has BARs 0-5 only",
+                        org.peerdma.util.Texts.clip(m.group(1)));
             }
             body = m.group(2);
         } else {

@@ -13,6 +13,6 @@ final class LspciSyntaxError extends RuntimeException {
     }
 
     static LspciSyntaxError of(String fmt, Object... args) {
-        return new LspciSyntaxError(String.format(fmt, args));
+        return new LspciSyntaxError(String.format(fmt, org.peerdma.errno.KernelException.clipped(args)));
     }
 }

@@ -81,6 +81,9 @@ public final class LspciVerboseParser {
                 }
             } catch (LspciSyntaxError e) {
                 throw new TopologyFormatException(src.name(), lineNo, e.getMessage());
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new TopologyFormatException(src.name(), lineNo, "a number out of range in '"
+                        + org.peerdma.util.Texts.clip(raw.strip()) + "'");
             }
         }
         if (cur != null) {
@@ -88,6 +91,8 @@ public final class LspciVerboseParser {
                 cur.finish();
             } catch (LspciSyntaxError e) {
                 throw new TopologyFormatException(src.name(), cur.line, e.getMessage());
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new TopologyFormatException(src.name(), cur.line, "a number out of range in the record");
             }
         }
         if (records.isEmpty()) {

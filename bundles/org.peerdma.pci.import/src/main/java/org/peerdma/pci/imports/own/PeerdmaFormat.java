@@ -49,6 +49,10 @@ public final class PeerdmaFormat {
         m.addMixIn(CapabilityDTO.class, Mixins.Cap.class);
         m.addMixIn(AcsDTO.class, Mixins.AcsMix.class);
         m.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        // "devices: [null]", "bars: [~]": an entry that is not there is an error naming the line, not a null
+        // the enumeration trips over later
+        m.configOverride(java.util.List.class).setSetterInfo(com.fasterxml.jackson.annotation.JsonSetter.Value
+                .forContentNulls(com.fasterxml.jackson.annotation.Nulls.FAIL));
         m.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         return m;
     }
