@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -38,8 +39,12 @@ final class Cache implements AutoCloseable {
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final boolean temporary;
+    private final List<FileChannel> inUse;
+    private Thread hook;
+    private Path tmpRoot;
 
-    private Cache(Path root, Path bundles, Path modules, Path storage, FileChannel ch, FileLock lock, boolean temp) {
+    private Cache(Path root, Path bundles, Path modules, Path storage, FileChannel ch, FileLock lock, boolean temp,
+            List<FileChannel> inUse) {
         this.root = root;
         this.bundles = bundles;
         this.modules = modules;
@@ -47,6 +52,7 @@ final class Cache implements AutoCloseable {
         this.lockChannel = ch;
         this.lock = lock;
         this.temporary = temp;
+        this.inUse = inUse;
     }
 
     static Path base() {
@@ -64,11 +70,19 @@ final class Cache implements AutoCloseable {
     static Cache open(String name, Distribution rt, Distribution all, List<String> with) throws IOException {
         Path base = base();
         Files.createDirectories(base);
+        // one cache per runtime and feature set: --with hmm does not evict the plain runtime's
+        String prefix = with.isEmpty() ? name : name + "+" + String.join("+", with);
         String key = digest(rt.jar, all.jar, String.join(",", with));
-        Path root = base.resolve(name + "-" + key);
+        Path root = base.resolve(prefix + "-" + key);
         Files.createDirectories(root);
+        Path modulesDir = base.resolve("modules-" + digest(all.jar, all.jar, ""));
+        Files.createDirectories(modulesDir);
+        // Held (shared) while this process runs: no other process deletes what it uses
+        List<FileChannel> inUse = new ArrayList<>();
+        inUse.add(shared(root));
+        inUse.add(shared(modulesDir));
         Path bundles = extract(rt, root.resolve("bundles"));
-        Path modules = extract(all, base.resolve("modules-" + digest(all.jar, all.jar, "")));
+        Path modules = extract(all, modulesDir.resolve("jars"));
         FileChannel ch = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -76,13 +90,80 @@ final class Cache implements AutoCloseable {
         } catch (OverlappingFileLockException ex) {
             lock = null;
         }
+        removeStale(base, prefix, root);
+        removeStale(base, "modules", modulesDir);
+        removeAbandoned(base);
         if (lock == null) {
             ch.close();
-            Path tmp = Files.createTempDirectory("peerdma-fw-");
-            return new Cache(root, bundles, modules, tmp, null, null, true);
+            // another process has the kept storage: a storage of our own, under the cache, locked while we run so
+            // a later start removes it if this process is killed
+            Path tmpRoot = base.resolve("tmp");
+            Files.createDirectories(tmpRoot);
+            Path tmp = Files.createTempDirectory(tmpRoot, "fw-");
+            inUse.add(shared(tmp));
+            Cache c = new Cache(root, bundles, modules, tmp.resolve("fw"), null, null, true, inUse);
+            c.hook = new Thread(() -> delete(tmp), "peerdma-cache-cleanup");
+            Runtime.getRuntime().addShutdownHook(c.hook);
+            c.tmpRoot = tmp;
+            return c;
         }
-        removeStale(base, name, root);
-        return new Cache(root, bundles, modules, root.resolve("fw"), ch, lock, false);
+        return new Cache(root, bundles, modules, root.resolve("fw"), ch, lock, false, inUse);
+    }
+
+    /** A shared lock on DIR/inuse, held until the cache is closed (or the process ends). */
+    private static FileChannel shared(Path dir) throws IOException {
+        FileChannel ch = FileChannel.open(dir.resolve("inuse"), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            ch.lock(0, Long.MAX_VALUE, true);
+        } catch (OverlappingFileLockException sameJvm) {
+            // this JVM holds it already
+        }
+        return ch;
+    }
+
+    /**
+     * removeIfUnused - delete DIR when no process holds it: under an exclusive lock on its inuse file, it is
+     * first renamed out of the way (atomically, so of two processes cleaning up only one deletes it).
+     */
+    private static void removeIfUnused(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir.resolve("inuse"), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE); FileLock l = ch.tryLock()) {
+            if (l == null) {
+                return;
+            }
+            Path trash = dir.resolveSibling(".trash-" + dir.getFileName() + "-" + ProcessHandle.current().pid() + "-"
+                    + System.nanoTime());
+            Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
+            delete(trash);
+        } catch (IOException | OverlappingFileLockException | java.io.UncheckedIOException inUseOrGone) {
+            // another process holds it, or removed it first
+        }
+    }
+
+    /**
+     * Storages of processes that were killed (their lock is free) and extractions a killed process left
+     * half-written (older than an hour).
+     */
+    private static void removeAbandoned(Path base) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(base.resolve("tmp"), "fw-*")) {
+            for (Path d : ds) {
+                removeIfUnused(d);
+            }
+        } catch (IOException none) {
+            // no temporary storages
+        }
+        long hourAgo = System.currentTimeMillis() - 3_600_000L;
+        try (Stream<Path> all = Files.walk(base, 2)) {
+            for (Path d : all.filter(q -> q.getFileName().toString().contains(".tmp-")
+                    || q.getFileName().toString().startsWith(".trash-")).toList()) {
+                if (Files.getLastModifiedTime(d).toMillis() < hourAgo) {
+                    delete(d);
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException ignored) {
+            // best effort (another process may be cleaning up too)
+        }
     }
 
     /** A digest of the exported jars (path, size, modification time) and the features added. */
@@ -136,22 +217,15 @@ final class Cache implements AutoCloseable {
         return e.substring(e.lastIndexOf('/') + 1);
     }
 
-    /** Older caches of the same runtime that no process holds. */
-    private static void removeStale(Path base, String name, Path keep) {
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(base, name + "-*")) {
+    /** Older caches of the same runtime and features (or module sets) that no process holds. */
+    private static void removeStale(Path base, String prefix, Path keep) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(base, prefix + "-*")) {
             for (Path d : ds) {
                 if (d.equals(keep) || !Files.isDirectory(d) || !d.getFileName().toString().matches(
-                        java.util.regex.Pattern.quote(name) + "-[0-9a-f]{12}")) {
+                        java.util.regex.Pattern.quote(prefix) + "-[0-9a-f]{12}")) {
                     continue;
                 }
-                try (FileChannel ch = FileChannel.open(d.resolve("lock"), StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE); FileLock l = ch.tryLock()) {
-                    if (l != null) {
-                        delete(d);
-                    }
-                } catch (IOException | OverlappingFileLockException busy) {
-                    // in use or already gone
-                }
+                removeIfUnused(d);
             }
         } catch (IOException ignored) {
             // nothing to clean
@@ -166,8 +240,8 @@ final class Cache implements AutoCloseable {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(q);
             }
-        } catch (IOException ignored) {
-            // best effort
+        } catch (IOException | java.io.UncheckedIOException ignored) {
+            // best effort: what another process removed meanwhile is gone anyway
         }
     }
 
@@ -207,7 +281,19 @@ final class Cache implements AutoCloseable {
             // released with the process anyway
         }
         if (temporary) {
-            delete(storage);
+            delete(tmpRoot);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException exiting) {
+                // the hook runs anyway
+            }
+        }
+        for (FileChannel ch : inUse) {
+            try {
+                ch.close(); // releases the shared lock
+            } catch (IOException ignored) {
+                // released with the process anyway
+            }
         }
     }
 }

@@ -59,6 +59,10 @@ public final class Main {
     }
 
     int run(String[] args) {
+        // Results go to the command line's own stream on file descriptor 1 (LauncherMain); anything else that
+        // prints to System.out (EventAdmin's warnings when the framework stops, a library's notice) would end
+        // up in a user's --json document, so it goes to stderr instead.
+        System.setOut(System.err);
         quietJavaLogging();
         Options o = Options.parse(args);
         Path home = Path.of(System.getProperty("peerdma.home", ".")).toAbsolutePath().normalize();

@@ -23,6 +23,25 @@ final class Peerdma {
     private Peerdma() {
     }
 
+    /** $TMPDIR of the processes run, removed when the tests end. */
+    private static final Path TMP = tmp();
+
+    private static Path tmp() {
+        try {
+            Path t = Files.createTempDirectory("peerdma-systemtests-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var walk = Files.walk(t)) {
+                    walk.sorted(java.util.Comparator.reverseOrder()).forEach(q -> q.toFile().delete());
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            }));
+            return t;
+        } catch (IOException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
     /** The repository root: the nearest ancestor with the peerdma script. */
     static Path repo() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
@@ -48,6 +67,7 @@ final class Peerdma {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
             pb.environment().remove("PEERDMA_TRACE");
+            pb.environment().put("TMPDIR", TMP.toString()); // what examples write under $TMPDIR goes with the run
             Process p = pb.start();
             CompletableFuture<String> out = drain(p.getInputStream());
             CompletableFuture<String> err = drain(p.getErrorStream());

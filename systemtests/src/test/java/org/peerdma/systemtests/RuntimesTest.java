@@ -69,4 +69,29 @@ class RuntimesTest {
         assertThat(bad.status()).isEqualTo(64);
         assertThat(bad.err()).contains("no feature 'nosuch'").contains("hmm");
     }
+
+    private static java.util.List<String> caches() throws java.io.IOException {
+        try (var s = java.nio.file.Files.list(java.nio.file.Path.of(System.getenv("PEERDMA_CACHE")))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aRunWithAFeatureKeepsThePlainRuntimesCache() throws Exception {
+        assertThat(Peerdma.run("", "check", "03:00.0", "05:00.0", "--topology", "sample").status()).isZero();
+        java.util.List<String> plain = caches().stream().filter(n -> n.matches("doctor-[0-9a-f]{12}")).toList();
+        assertThat(plain).hasSize(1);
+        assertThat(Peerdma.run("", "--with", "hmm", "check", "03:00.0", "05:00.0", "--topology", "sample").status())
+                .isZero();
+        assertThat(caches()).containsAll(plain).anyMatch(n -> n.matches("doctor\\+hmm-[0-9a-f]{12}"));
+    }
+
+    @Test
+    void theStorageOfAKilledRunIsRemovedByTheNextOne() throws Exception {
+        java.nio.file.Path left = java.nio.file.Path.of(System.getenv("PEERDMA_CACHE"), "tmp", "fw-killed");
+        java.nio.file.Files.createDirectories(left.resolve("fw"));
+        java.nio.file.Files.writeString(left.resolve("inuse"), "");
+        assertThat(Peerdma.run("", "check", "03:00.0", "05:00.0", "--topology", "sample").status()).isZero();
+        assertThat(left).doesNotExist();
+    }
 }

@@ -25,6 +25,7 @@ public enum Errno {
     EEXIST(17, "File exists"),
     ENODEV(19, "No such device"),
     ENOTDIR(20, "Not a directory"),
+    EISDIR(21, "Is a directory"),
     EINVAL(22, "Invalid argument"),
     EMFILE(24, "Too many open files"),
     ENOTTY(25, "Inappropriate ioctl for device"),

@@ -3,7 +3,7 @@
  * exception that carries one, so every model API fails the way the kernel does.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.peerdma.errno;
 
 import org.osgi.annotation.bundle.Export;

@@ -183,13 +183,13 @@ class CommandLineTest {
         Run r = run("", "audit", fleet.resolve("rack1").toString(), fleet.resolve("rack2").toString(), "--expect",
                 policy.toString(), "--jobs", "2");
         assertThat(r.status()).as(r.err()).isEqualTo(1);
-        assertThat(r.out()).contains("fleet: 3 machine(s), 1 unreadable")
-                .contains("unreadable: " + fleet.resolve("rack1/broken.txt"))
+        assertThat(r.err()).contains("peerdma audit: " + fleet.resolve("rack1/broken.txt") + ": ");
+        assertThat(r.out()).contains("fleet: 2 machine(s), 1 input(s) unreadable (named on stderr)")
                 .contains("acs-redirect-host-bridge")
                 .contains("rule gpu-nic-same-switch: 0000:03:00.0 (gpu) -> 0000:05:00.0 (nic) is THRU_HOST_BRIDGE")
                 .contains("fix: pci=disable_acs_redir=0000:02:08.0")
                 .doesNotContain("gpu02: rule").doesNotContain("skipped.txt");
-        assertThat(r.out().lines().filter(l -> l.startsWith("gpu02: "))).singleElement()
+        assertThat(r.out().lines().filter(l -> l.startsWith("gpu02 (sample): "))).singleElement()
                 .satisfies(l -> assertThat(l).contains("0 redirecting port(s)"));
         // the same fleet without the broken file and with the fixed machine only: complies
         Run ok = run("", "audit", fixed.toString(), "--expect", policy.toString());

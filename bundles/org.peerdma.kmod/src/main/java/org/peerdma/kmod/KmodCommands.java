@@ -419,7 +419,16 @@ public class KmodCommands {
         if (opts != null && opts.length > 0) {
             return " (one of: " + String.join(", ", opts) + ")";
         }
-        return "";
+        String type = switch (ad.getType()) {
+            case AttributeDefinition.INTEGER, AttributeDefinition.LONG, AttributeDefinition.SHORT,
+                    AttributeDefinition.BYTE -> "an integer";
+            case AttributeDefinition.BOOLEAN -> "true or false";
+            case AttributeDefinition.DOUBLE, AttributeDefinition.FLOAT -> "a number";
+            default -> "text";
+        };
+        String[] d = ad.getDefaultValue();
+        return " (" + type + (d == null || d.length == 0 ? "" : ", default " + String.join(",", d))
+                + (ad.getDescription() == null || ad.getDescription().isBlank() ? "" : "; " + ad.getDescription()) + ")";
     }
 
     private Dictionary<String, Object> current(String pid) {

@@ -12,11 +12,12 @@ import org.peerdma.errno.KernelException;
  */
 public record Bdf(int domain, int bus, int device, int function) implements Comparable<Bdf> {
     private static final Pattern FORM = Pattern.compile(
-            "(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\\.([0-7])");
+            "(?:([0-9a-fA-F]{1,8}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\\.([0-7])");
 
     public Bdf {
-        if (domain < 0 || domain > 0xffff) {
-            throw KernelException.einval("PCI domain %#x out of range 0..0xffff", domain);
+        if (domain < 0) {
+            // Linux's domain numbers are ints: 0..0xffff for ACPI segments, 0x10000 and up for VMD's domains
+            throw KernelException.einval("PCI domain %#x out of range 0..0x7fffffff", domain);
         }
         if (bus < 0 || bus > 0xff) {
             throw KernelException.einval("PCI bus %#x out of range 0..0xff", bus);
@@ -38,7 +39,11 @@ public record Bdf(int domain, int bus, int device, int function) implements Comp
         if (!m.matches()) {
             throw KernelException.einval("'%s' is not a PCI address ([domain:]bus:device.function, hex)", text);
         }
-        int domain = m.group(1) == null ? 0 : Integer.parseInt(m.group(1), 16);
+        long dom = m.group(1) == null ? 0 : Long.parseLong(m.group(1), 16);
+        if (dom > Integer.MAX_VALUE) {
+            throw KernelException.einval("PCI domain %s in '%s' out of range 0..7fffffff", m.group(1), text);
+        }
+        int domain = (int) dom;
         return new Bdf(domain, Integer.parseInt(m.group(2), 16), Integer.parseInt(m.group(3), 16),
                 Integer.parseInt(m.group(4)));
     }

@@ -32,6 +32,11 @@ public interface PciMachine {
     /** @return importer and core notes: what the dump did not contain, what was inferred. */
     List<String> notes();
 
+    /** @return the kernel release the description was taken on (a capture's uname -r), or null when unknown. */
+    default String kernelRelease() {
+        return null;
+    }
+
     /** @return a counter that increases with every change of topology or ACS state. */
     long generation();
 }

@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** peerdma audit SRC...: a fleet of machines, one line each, a summary by cause, and a policy gate. */
-@Command(name = "audit", mixinStandardHelpOptions = true,
+@Command(name = "audit", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Audit many machines: every SRC (a dump, a topology file, a capture directory or archive, or a "
             + "directory of them, read recursively) is one machine. Per machine one line: devices by kind, endpoint "
             + "pairs by map type, redirecting ports and the pci= fix; then the fleet summary grouped by the rule that "
@@ -36,8 +36,9 @@ import picocli.CommandLine.Parameters;
             + "is 1 (docs/cli.md describes the policy file)."},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:every machine read (and met the policy)", "1:a machine breaks the policy",
-            "65:some inputs could not be read (the rest are reported)", "66:a SRC or the policy does not exist",
-            "64:wrong arguments"})
+            "2:no machine breaks the policy, but the inputs cannot settle it for some (unknown ACS state or device "
+                + "kinds)", "65:some inputs could not be read (the rest are reported)",
+            "66:a SRC or the policy does not exist", "64:wrong arguments"})
 final class AuditCommand implements Callable<Integer> {
     /** Files larger than this are not dumps: skipped with a note (a dump of 10,000 devices is ~20 MB). */
     static final long MAX_DUMP = 64L << 20;
@@ -76,9 +77,12 @@ final class AuditCommand implements Callable<Integer> {
         if (jobs < 1 || jobs > 256) {
             throw KernelException.einval("--jobs %d: give 1 to 256", jobs);
         }
+        if (x.topTopology != null) {
+            throw KernelException.einval("--topology does not apply to audit: give the machines as SRC arguments");
+        }
         Policy policy = policyFile == null ? null : Policy.read(policyFile);
         List<Path> inputs = expand();
-        RuleSet fixed = kernel == null ? null : x.doctor().rules(kernel, "-k");
+        RuleSet fixed = x.rules(kernel);
         Progress progress = new Progress(x.err, inputs.size());
         List<Entry> entries = new ArrayList<>(inputs.size());
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(jobs, Math.max(1, inputs.size())), r -> {
@@ -95,9 +99,10 @@ final class AuditCommand implements Callable<Integer> {
                 Entry e = f.get();
                 entries.add(e);
                 progress.step();
-                if (!json && !quiet) {
-                    x.out.println(e.audit() != null ? x.doctor().text(e.audit())
-                            : e.source() + ": " + e.error());
+                if (e.audit() == null) {
+                    x.err.println("peerdma audit: " + e.source() + ": " + e.error()); // listed in the summary too
+                } else if (!json && !quiet) {
+                    x.out.println(x.doctor().text(e.audit()));
                 }
             }
         } finally {
@@ -105,14 +110,16 @@ final class AuditCommand implements Callable<Integer> {
             progress.done();
         }
         List<Policy.Violation> violations = new ArrayList<>();
+        List<Policy.Undetermined> undetermined = new ArrayList<>();
         if (policy != null) {
             for (Entry e : entries) {
                 if (e.audit() != null) {
                     violations.addAll(policy.check(e.audit()));
+                    undetermined.addAll(policy.undetermined(e.audit()));
                 }
             }
         }
-        AuditReport report = AuditReport.of(entries, policy, violations);
+        AuditReport report = AuditReport.of(entries, policy, violations, undetermined);
         if (json) {
             x.print(x.doctor().json(report));
         } else {
@@ -121,7 +128,10 @@ final class AuditCommand implements Callable<Integer> {
         if (!violations.isEmpty()) {
             return PeerdmaCli.NOT_SUPPORTED;
         }
-        return entries.stream().anyMatch(e -> e.audit() == null) ? PeerdmaCli.DATAERR : PeerdmaCli.OK;
+        if (entries.stream().anyMatch(e -> e.audit() == null)) {
+            return PeerdmaCli.DATAERR;
+        }
+        return undetermined.isEmpty() ? PeerdmaCli.OK : PeerdmaCli.DEPENDS;
     }
 
     private Entry one(Path p, RuleSet fixed) {
@@ -132,9 +142,8 @@ final class AuditCommand implements Callable<Integer> {
             }
             MachineDTO dto = x.cli.io.read(p, "auto");
             PciMachine m = x.cli.core.detached(dto);
-            RuleSet rs = fixed != null ? fixed
-                    : dto.kernelRelease != null ? x.doctor().rules(dto.kernelRelease, "capture") : null;
-            return new Entry(p.toString(), x.doctor().audit(m, rs), null, PeerdmaCli.OK);
+            // without -k each machine is judged by its own kernel release (a capture's), see P2pDoctor.rulesFor
+            return new Entry(p.toString(), x.doctor().audit(m, fixed), null, PeerdmaCli.OK);
         } catch (KernelException ex) {
             return new Entry(p.toString(), null, ex.getMessage(), Errors.status(ex));
         } catch (IOException ex) {
@@ -229,14 +238,15 @@ final class AuditCommand implements Callable<Integer> {
     /** The fleet summary: counts by map type and by cause. */
     record AuditReport(String schemaVersion, String kind, int machines, int unreadable, Map<String, Long> pairs,
             List<Cause> causes, List<MachineAudit> results, List<Unreadable> errors, String policy,
-            List<Policy.Violation> violations) {
+            List<Policy.Violation> violations, long uncertainPairs, List<Policy.Undetermined> undetermined) {
         record Cause(String ruleId, int machines, long pairs, String example) {
         }
 
         record Unreadable(String source, String error) {
         }
 
-        static AuditReport of(List<Entry> entries, Policy policy, List<Policy.Violation> violations) {
+        static AuditReport of(List<Entry> entries, Policy policy, List<Policy.Violation> violations,
+                List<Policy.Undetermined> undetermined) {
             Map<String, Long> pairs = new LinkedHashMap<>();
             Map<String, int[]> machinesBy = new TreeMap<>();
             Map<String, long[]> pairsBy = new TreeMap<>();
@@ -261,17 +271,25 @@ final class AuditCommand implements Callable<Integer> {
             List<Cause> causes = new ArrayList<>();
             machinesBy.forEach((k, v) -> causes.add(new Cause(k, v[0], pairsBy.get(k)[0], example.get(k))));
             causes.sort((a, b) -> Integer.compare(b.machines(), a.machines()));
+            long uncertain = results.stream().mapToLong(MachineAudit::uncertainPairs).sum();
             return new AuditReport(P2pDoctor.SCHEMA_VERSION, "audit", entries.size(), errors.size(), pairs, causes,
-                    results, errors, policy == null ? null : policy.source, violations);
+                    results, errors, policy == null ? null : policy.source, violations, uncertain, undetermined);
         }
 
         String text() {
             StringBuilder sb = new StringBuilder();
-            sb.append(String.format(java.util.Locale.ROOT, "fleet: %d machine(s)%s; endpoint pairs:", machines,
-                    unreadable == 0 ? "" : ", " + unreadable + " unreadable"));
+            int read = machines - unreadable;
+            sb.append(String.format(java.util.Locale.ROOT, "fleet: %d machine(s)%s; endpoint pairs:", read,
+                    unreadable == 0 ? "" : ", " + unreadable + " input(s) unreadable (named on stderr)"));
             pairs.forEach((k, v) -> sb.append(' ').append(k).append(' ').append(v));
             sb.append('\n');
-            if (causes.isEmpty()) {
+            if (uncertainPairs > 0) {
+                sb.append(String.format(java.util.Locale.ROOT, "%d pair(s) depend on ACS state the inputs lack (BUS_ADDR "
+                        + "as described)%n", uncertainPairs));
+            }
+            if (read == 0) {
+                sb.append("no machine could be read\n");
+            } else if (causes.isEmpty()) {
                 sb.append("every endpoint pair is BUS_ADDR\n");
             } else {
                 sb.append("pairs that are not BUS_ADDR, by the rule that decided:\n");
@@ -280,18 +298,24 @@ final class AuditCommand implements Callable<Integer> {
                             c.ruleId(), c.machines(), c.pairs(), c.example()));
                 }
             }
-            for (Unreadable u : errors) {
-                sb.append("unreadable: ").append(u.source()).append(": ").append(u.error()).append('\n');
-            }
             if (policy != null) {
-                sb.append(violations.isEmpty() ? "policy " + policy + ": every machine complies\n"
-                        : "policy " + policy + ": " + violations.size() + " violation(s)\n");
+                long open = undetermined.stream().map(Policy.Undetermined::source).distinct().count();
+                sb.append(!violations.isEmpty() ? "policy " + policy + ": " + violations.size() + " violation(s)\n"
+                        : read == 0 ? "policy " + policy + ": no machine to judge\n"
+                        : undetermined.isEmpty() ? "policy " + policy + ": every machine complies\n"
+                        : "policy " + policy + ": no violation as described, but " + open
+                                + " machine(s) cannot be judged from their inputs\n");
                 for (Policy.Violation v : violations) {
                     sb.append(String.format(java.util.Locale.ROOT, "  %s: rule %s: %s (%s) -> %s (%s) is %s (%s)%s, "
                             + "expected %s%s%n", v.machine(), v.rule(), v.provider(), v.providerKind(), v.client(),
                             v.clientKind(), v.mapType(), v.ruleId(), v.redirecting().isEmpty() ? ""
                                     : ", ACS redirect on " + v.redirecting().replace(";", " "),
                             v.expected(), v.fix().isEmpty() ? "" : "; fix: " + v.fix()));
+                }
+                for (Policy.Undetermined u : undetermined) {
+                    sb.append(String.format(java.util.Locale.ROOT, "  %s: rule %s: cannot tell%s: %s%n", u.machine(),
+                            u.rule(), u.provider() == null ? "" : " for " + u.provider() + " -> " + u.client() + " ("
+                                    + u.mapType() + " as described)", u.reason()));
                 }
             }
             return sb.toString();

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** peerdma check PROVIDER CLIENT. */
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Will P2P DMA work from PROVIDER's memory to CLIENT, and which rule decides: map type, "
             + "distance, the path with each port's ACS state, the fix, the host-bridge and CPU checks, the "
             + "kernel's log lines and the other kernels' answers.",

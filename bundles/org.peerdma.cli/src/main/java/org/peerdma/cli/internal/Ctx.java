@@ -25,8 +25,8 @@ final class Ctx {
     final boolean terminal;
     /** PEERDMA_TRACE set: print stack traces of internal errors. */
     final boolean trace;
-    /** The machine description last loaded by this run (it carries a capture's kernel release). */
-    MachineDTO loaded;
+    /** {@code peerdma --topology SRC COMMAND}: SRC given before the command, for the command to use. */
+    String topTopology;
 
     Ctx(CliImpl cli, InputStream in, PrintStream out, PrintStream err, boolean terminal) {
         this.cli = cli;
@@ -48,7 +48,8 @@ final class Ctx {
      * host's when readable, else the sample).
      * Errors: ENOENT (exit 66) for a missing file, EINVAL naming file and line (exit 65) for bad content.
      */
-    PciMachine machine(String src) {
+    PciMachine machine(String own) {
+        String src = source(own);
         if (src == null) {
             if (!cli.core.machine().devices().isEmpty()) {
                 return cli.core.machine();
@@ -59,12 +60,21 @@ final class Ctx {
             } catch (KernelException noHost) {
                 dto = cli.io.sample();
             }
-            loaded = dto;
             return cli.core.load(dto);
         }
         MachineDTO dto = asData(src, () -> read(src));
-        loaded = dto;
         return asData(src, () -> cli.core.load(dto));
+    }
+
+    /**
+     * source - the command's own --topology, or the one given before the command; both is a usage error.
+     */
+    String source(String own) {
+        if (own != null && topTopology != null && !own.equals(topTopology)) {
+            throw KernelException.einval("--topology given twice ('%s' before the command, '%s' after it)", topTopology,
+                    own);
+        }
+        return own != null ? own : topTopology;
     }
 
     /**
@@ -110,15 +120,43 @@ final class Ctx {
         return p;
     }
 
-    /** rules - -k when given, else the loaded capture's kernel release, else the module parameter. */
+    /**
+     * readText - a whole text file the user named (a script, a policy).
+     * Errors: ENOENT, EACCES or EISDIR (exit 66) when it is missing, unreadable or a directory; EINVAL (exit 65)
+     *         when it is not UTF-8 text or larger than {@code max} bytes.
+     */
+    static String readText(String file, String what, long max) {
+        Path p = path(file);
+        if (Files.isDirectory(p)) {
+            throw new KernelException(Errno.EISDIR, Texts.clip(file) + ": is a directory, not " + what);
+        }
+        try {
+            if (!Files.isRegularFile(p) || Files.size(p) > max) {
+                throw new Errors.DataException(Texts.clip(file) + ": not " + what + " (a regular file of at most "
+                        + max / 1024 + " KiB)");
+            }
+            return Files.readString(p, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException ex) {
+            throw new Errors.DataException(Texts.clip(file) + ": not " + what + ": not UTF-8 text");
+        } catch (java.nio.file.AccessDeniedException ex) {
+            throw new KernelException(Errno.EACCES, Texts.clip(file) + ": permission denied");
+        } catch (java.io.IOException ex) {
+            throw new KernelException(Errno.EIO, Texts.clip(file) + ": " + Texts.clip(String.valueOf(ex.getMessage())));
+        }
+    }
+
+    /**
+     * rules - the rule set -k names, or null for the doctor's choice: the machine's own kernel release (a
+     * capture's), else the module parameter (P2pDoctor.rulesFor).
+     */
     RuleSet rules(String kernel) {
-        if (kernel != null && !kernel.isBlank()) {
-            return doctor().rules(kernel, "-k");
+        if (kernel == null) {
+            return null;
         }
-        if (loaded != null && loaded.kernelRelease != null && !loaded.kernelRelease.isBlank()) {
-            return doctor().rules(loaded.kernelRelease, "capture");
+        if (kernel.isBlank()) {
+            throw KernelException.einval("-k needs a rule set (newest, v5.x, v5.2, v4.20) or a kernel release (6.8)");
         }
-        return doctor().rulesInForce();
+        return doctor().rules(kernel, "-k");
     }
 
     PciDevice device(PciMachine m, String bdf) {

@@ -33,6 +33,9 @@ final class Errors {
         if (x instanceof OutOfMemoryError) {
             return "ENOMEM: out of Java heap (" + Texts.clip(String.valueOf(x.getMessage())) + ")";
         }
+        if (x instanceof java.nio.file.FileSystemException fs) {
+            return fileError(fs).getMessage();
+        }
         if (x instanceof java.io.UncheckedIOException u) {
             return "EIO: " + Texts.clip(String.valueOf(u.getCause().getMessage()));
         }
@@ -40,9 +43,37 @@ final class Errors {
                 + " (set PEERDMA_TRACE=1 for the stack trace)";
     }
 
+    /**
+     * fileError - a file the user named (a redirection target, an output file) that cannot be opened, as the
+     * errno open(2) would give.
+     */
+    static KernelException fileError(java.nio.file.FileSystemException fs) {
+        String file = Texts.clip(String.valueOf(fs.getFile()));
+        String reason = fs.getReason() == null ? "" : fs.getReason();
+        if (fs instanceof java.nio.file.NoSuchFileException) {
+            return new KernelException(Errno.ENOENT, file + ": no such file or directory");
+        }
+        if (fs instanceof java.nio.file.AccessDeniedException) {
+            return new KernelException(Errno.EACCES, file + ": permission denied");
+        }
+        if (fs instanceof java.nio.file.NotDirectoryException || reason.contains("Not a directory")) {
+            return new KernelException(Errno.ENOTDIR, file + ": a component of the path is not a directory");
+        }
+        if (reason.contains("Is a directory")) {
+            return new KernelException(Errno.EISDIR, file + ": is a directory");
+        }
+        if (reason.contains("Read-only")) {
+            return new KernelException(Errno.EROFS, file + ": read-only file system");
+        }
+        return new KernelException(Errno.EIO, file + ": " + Texts.clip(reason));
+    }
+
     /** status - the exit status for a failure of a one-shot command (sysexits.h). */
     static int status(Throwable t) {
         Throwable x = unwrap(t);
+        if (x instanceof java.nio.file.FileSystemException fs) {
+            x = fileError(fs);
+        }
         if (x instanceof TopologyFormatException) {
             return PeerdmaCli.DATAERR;
         }
@@ -51,7 +82,7 @@ final class Errors {
         }
         if (x instanceof KernelException k) {
             Errno e = k.errno();
-            if (e == Errno.ENOENT || e == Errno.ENOTDIR || e == Errno.EACCES) {
+            if (e == Errno.ENOENT || e == Errno.ENOTDIR || e == Errno.EACCES || e == Errno.EISDIR) {
                 return PeerdmaCli.NOINPUT;
             }
             if (e == Errno.EINVAL || e == Errno.ENODEV || e == Errno.ERANGE) {

@@ -24,7 +24,7 @@ final class Gogo implements AutoCloseable {
     final CommandSession session;
 
     Gogo(CommandProcessor processor, InputStream in, PrintStream out, PrintStream err) {
-        session = processor.createSession(in, out, err);
+        session = processor.createSession(in, out, new PrintStream(new WithoutPipeNoise(err), true));
         session.put("SCOPE", SCOPE);
         String cwd = System.getProperty("user.dir");
         if (cwd != null) {
@@ -40,6 +40,28 @@ final class Gogo implements AutoCloseable {
             throw ex;
         } catch (Exception ex) {
             throw new java.lang.reflect.UndeclaredThrowableException(ex);
+        }
+    }
+
+    /**
+     * The session's stderr without the line Gogo writes itself when a stage of a pipeline before the last
+     * fails ({@code "gogo: IllegalArgumentException: ..."}, one write): the script runner reports that
+     * failure as it reports any other, from the session's {@code pipe-exception}.
+     */
+    static final class WithoutPipeNoise extends java.io.FilterOutputStream {
+        private static final byte[] PREFIX = "gogo: ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+        WithoutPipeNoise(java.io.OutputStream err) {
+            super(err);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            if (len > PREFIX.length && b[off + len - 1] == '\n'
+                    && java.util.Arrays.equals(b, off, off + PREFIX.length, PREFIX, 0, PREFIX.length)) {
+                return;
+            }
+            out.write(b, off, len);
         }
     }
 

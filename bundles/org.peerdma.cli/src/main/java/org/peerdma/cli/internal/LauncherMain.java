@@ -3,6 +3,7 @@ package org.peerdma.cli.internal;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -47,15 +48,54 @@ public class LauncherMain {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("main.thread", "true");
         Callable<Integer> main = () -> {
-            PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
+            Stdout fd1 = new Stdout(new FileOutputStream(FileDescriptor.out));
+            PrintStream out = new PrintStream(fd1, false, StandardCharsets.UTF_8);
             PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-            boolean terminal = System.console() != null && !"false".equals(ctx.getProperty("peerdma.terminal"));
+            String tty = ctx.getProperty("peerdma.stdin.tty"); // set by ./peerdma ([ -t 0 ])
+            boolean terminal = tty != null ? tty.equals("true") : System.console() != null;
             int status = cli.run(argv, new FileInputStream(FileDescriptor.in), out, err, terminal);
             out.flush();
+            IOException failed = fd1.failure;
+            if (failed != null) {
+                if (String.valueOf(failed.getMessage()).contains("Broken pipe")) {
+                    return 141; // the reader went away (| head): as a shell reports a process killed by SIGPIPE
+                }
+                err.println("peerdma: EIO: writing standard output: " + failed.getMessage());
+                status = PeerdmaCli.IOERR;
+            }
             err.flush();
             return status;
         };
         registration = ctx.registerService(Callable.class.getName(), main, props);
+    }
+
+    /** File descriptor 1, remembering why a write failed (PrintStream only says that one did). */
+    static final class Stdout extends java.io.FilterOutputStream {
+        volatile IOException failure;
+
+        Stdout(java.io.OutputStream fd) {
+            super(fd);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            try {
+                out.write(b, off, len);
+            } catch (IOException ex) {
+                failure = failure == null ? ex : failure;
+                throw ex;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (IOException ex) {
+                failure = failure == null ? ex : failure;
+                throw ex;
+            }
+        }
     }
 
     @Deactivate

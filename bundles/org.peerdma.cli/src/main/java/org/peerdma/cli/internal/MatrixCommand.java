@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** peerdma matrix [BDF...]. */
-@Command(name = "matrix", mixinStandardHelpOptions = true,
+@Command(name = "matrix", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Every ordered pair of the endpoints (or of the devices given): the kernel's map type and "
             + "distance with nvidia-smi's path class. Rows are providers, columns clients.")
 final class MatrixCommand implements Callable<Integer> {

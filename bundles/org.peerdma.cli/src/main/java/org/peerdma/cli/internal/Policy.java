@@ -54,6 +54,14 @@ final class Policy {
             String clientKind, String mapType, String ruleId, String redirecting, String expected, String fix) {
     }
 
+    /**
+     * A rule the description cannot settle for a machine: a pair that meets it as described but would break it
+     * if ports whose ACS state the dump lacks redirect, or endpoints of unknown kind the rule may be about.
+     */
+    record Undetermined(String machine, String source, String rule, String provider, String client, String mapType,
+            String ifAcsRedirect, String reason) {
+    }
+
     final String source;
     final List<Rule> rules;
 
@@ -71,16 +79,7 @@ final class Policy {
      * Errors: ENOENT (exit 66) when missing; EINVAL naming the file and line (exit 65) when malformed.
      */
     static Policy read(String file) {
-        Path p = Ctx.path(file);
-        String text;
-        try {
-            if (!Files.isRegularFile(p) || Files.size(p) > 1 << 20) {
-                throw new Errors.DataException(file + ": not a policy file (a regular file of at most 1 MiB)");
-            }
-            text = Files.readString(p);
-        } catch (IOException ex) {
-            throw new org.peerdma.errno.KernelException(org.peerdma.errno.Errno.ENOENT, file + ": " + ex.getMessage());
-        }
+        String text = Ctx.readText(file, "a policy file", 1 << 20);
         File f;
         try {
             f = YAML.readValue(text, File.class);
@@ -161,6 +160,31 @@ final class Policy {
                         p.client(), p.clientKind(), p.mapType(), p.ruleId(), p.redirecting(),
                         String.join("|", r.expect()), p.redirecting().isEmpty() ? ""
                                 : "pci=disable_acs_redir=" + p.redirecting()));
+            }
+        }
+        return out;
+    }
+
+    /** undetermined - what the policy cannot judge on one machine (see {@link Undetermined}). */
+    List<Undetermined> undetermined(MachineAudit a) {
+        List<Undetermined> out = new ArrayList<>();
+        for (Rule r : rules) {
+            for (MachineAudit.AuditPair p : a.devicePairs()) {
+                boolean kinds = (p.providerKind().equals(r.pair().get(0)) && p.clientKind().equals(r.pair().get(1)))
+                        || (p.providerKind().equals(r.pair().get(1)) && p.clientKind().equals(r.pair().get(0)));
+                if (!kinds || !where(r.where(), p) || !r.expect().contains(p.mapType()) || p.ifAcsRedirect() == null
+                        || r.expect().contains(p.ifAcsRedirect())) {
+                    continue;
+                }
+                out.add(new Undetermined(a.machine().name(), a.machine().source(), r.name(), p.provider(), p.client(),
+                        p.mapType(), p.ifAcsRedirect(), "the dump lacks the ACS state of ports on the path: "
+                                + p.ifAcsRedirect() + " if they redirect"));
+            }
+            if (!a.unknownKinds().isEmpty()) {
+                out.add(new Undetermined(a.machine().name(), a.machine().source(), r.name(), null, null, null, null,
+                        a.unknownKinds().size() + " endpoint(s) of unknown kind (e.g. " + a.unknownKinds().get(0)
+                                + ") may be " + String.join(" or ", r.pair().stream().distinct().toList())
+                                + " devices: lspci -nn or -vvv output has their class codes"));
             }
         }
         return out;

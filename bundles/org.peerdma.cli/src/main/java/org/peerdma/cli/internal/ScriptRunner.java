@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.apache.felix.gogo.runtime.Closure;
 import org.apache.felix.gogo.runtime.CommandNotFoundException;
 import org.apache.felix.gogo.runtime.EOFError;
 import org.apache.felix.gogo.runtime.Parser;
@@ -25,13 +26,18 @@ import org.peerdma.util.Texts;
 final class ScriptRunner {
     /** Gogo's output redirections: {@code >}, {@code >>}, {@code 1>}, {@code 1>>} (not 2> or &>). */
     private static final Pattern STDOUT_REDIRECT = Pattern.compile("1?>>?");
-    private static final Pattern EXIT = Pattern.compile("(?:exit|quit)(?:\\s+(\\d{1,3}))?");
+    private static final Pattern EXIT = Pattern.compile("(?:exit|quit)(?:\\s+(\\S+))?");
+    /** Gogo's message when no form of a command takes the arguments given: "Cannot coerce NAME(ARGS) to ...". */
+    private static final Pattern COERCE = Pattern.compile("Cannot coerce ([\\w:.-]+)\\(.*", Pattern.DOTALL);
     /**
      * A kernel command-line option whose value lists devices with ';' (pci=disable_acs_redir=A;B,
      * pci=config_acs=...;...), unquoted: in Gogo ';' ends a statement, so it is quoted before parsing and
      * the doctor's advice works when pasted as shown.
      */
     private static final Pattern BOOT_OPTION = Pattern.compile("(?<![\"'\\w=])(pci=[^\\s\"';|]*;[^\\s\"'|]*)");
+
+    /** Gogo's own shell commands: in a script or this shell they would read stdin and print a prompt of their own. */
+    private static final java.util.Set<String> NESTED_SHELLS = java.util.Set.of("gosh", "sh", "gogo:gosh", "gogo:sh");
 
     private final Gogo gogo;
     private final PrintStream out;
@@ -183,12 +189,29 @@ final class ScriptRunner {
         }
         Matcher exit = EXIT.matcher(src);
         if (exit.matches()) {
-            exitRequested = exit.group(1) == null ? (failed == 0 ? 0 : 1) : Integer.parseInt(exit.group(1));
-            return true;
+            return exit(exit.group(1), where);
+        }
+        String cmd = commandName(src);
+        if (NESTED_SHELLS.contains(cmd)) {
+            failed++;
+            err.println(where + "EINVAL: " + cmd + " would start a shell inside this one; run its statements here, "
+                    + "or 'source FILE' for a file of them");
+            err.flush();
+            return false;
         }
         String line = rewriteRedirect(t, text);
         try {
+            gogo.session.put(Closure.PIPE_EXCEPTION, null);
             Object r = gogo.execute(line);
+            out.flush();
+            // a stage before the last failed: Gogo only notes it (and its own "gogo: " line is dropped, see Gogo)
+            if (gogo.session.get(Closure.PIPE_EXCEPTION) instanceof Throwable pipe && pipe.getSuppressed().length > 0) {
+                failed++;
+                for (Throwable stage : pipe.getSuppressed()) {
+                    report(Errors.unwrap(stage), src, where);
+                }
+                return false;
+            }
             // a pipeline ending in grep returns whether it matched: the lines are the result, not "true"
             if (r != null && !(r instanceof Boolean) && !isAssignment(t)) {
                 out.println(gogo.session.format(r, Converter.INSPECT));
@@ -203,8 +226,34 @@ final class ScriptRunner {
         }
     }
 
+    /**
+     * exit - {@code exit [N]}: stop the script with status N (0 to 255), or with 0 when every statement so far
+     * succeeded and 1 when one failed. A status that is not a number in range is a usage error (exit 64).
+     */
+    private boolean exit(String status, String where) {
+        if (status == null) {
+            exitRequested = failed == 0 ? PeerdmaCli.OK : PeerdmaCli.NOT_SUPPORTED;
+            return true;
+        }
+        if (status.matches("\\d{1,3}") && Integer.parseInt(status) <= 255) {
+            exitRequested = Integer.parseInt(status);
+            return true;
+        }
+        failed++;
+        err.println(where + "EINVAL: exit status '" + Texts.clip(status) + "' is not a number from 0 to 255");
+        err.println("usage: exit [STATUS]");
+        err.println("    (hmm:exit PROCESS ends a model process)");
+        err.flush();
+        exitRequested = PeerdmaCli.USAGE;
+        return false;
+    }
+
     private void report(Throwable ex, String src, String where) {
         String name = commandName(src);
+        Matcher coerce = COERCE.matcher(String.valueOf(ex.getMessage()));
+        if (ex instanceof IllegalArgumentException && coerce.matches()) {
+            name = coerce.group(1); // the stage of a pipeline that failed, not the first one
+        }
         if (ex instanceof CommandNotFoundException nf) {
             String typed = nf.getCommand() == null ? name : nf.getCommand().replaceFirst("^\\*:", "");
             List<String> close = usage.suggest(typed, gogo.session.get(".commands"));

@@ -3,14 +3,11 @@ package org.peerdma.cli.internal;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.peerdma.cli.PeerdmaCli;
-import org.peerdma.errno.Errno;
-import org.peerdma.errno.KernelException;
 import org.peerdma.pci.PciMachine;
 
 import picocli.CommandLine.Command;
@@ -18,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** peerdma shell [SCRIPT]: the Gogo shell of every module, interactive or running a script. */
-@Command(name = "shell", mixinStandardHelpOptions = true,
+@Command(name = "shell", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"The shell: every module's commands (docs/shell.md). On a terminal it prompts (g!); otherwise "
             + "it runs the statements of SCRIPT, or of standard input, one after another, printing each result on "
             + "stdout and each failure on stderr, and goes on after a failure."},
@@ -46,12 +43,7 @@ final class ShellCommand implements Callable<Integer> {
     static int shell(Ctx x, String topology, String script) {
         String text = null;
         if (script != null) {
-            Path p = Ctx.path(script);
-            try {
-                text = Files.readString(p, StandardCharsets.UTF_8);
-            } catch (IOException ex) {
-                throw new KernelException(Errno.ENOENT, script + ": " + ex.getMessage());
-            }
+            text = Ctx.readText(script, "a script", 16 << 20);
         }
         PciMachine m = x.machine(topology);
         try (Gogo gogo = new Gogo(x.cli.processor, x.in, x.out, x.err)) {
@@ -61,9 +53,11 @@ final class ShellCommand implements Callable<Integer> {
             }
             BufferedReader in = new BufferedReader(new InputStreamReader(x.in, StandardCharsets.UTF_8));
             if (x.terminal) {
-                x.out.println("peerdma shell on '" + m.name() + "' (" + m.devices().size() + " PCI devices): "
+                // stdout piped (./peerdma | tee log): the prompt goes where an interactive shell's goes, stderr
+                PrintStream prompt = "false".equals(System.getProperty("peerdma.stdout.tty")) ? x.err : x.out;
+                prompt.println("peerdma shell on '" + m.name() + "' (" + m.devices().size() + " PCI devices): "
                         + "'help' lists commands, 'help NAME' explains one, 'exit' leaves");
-                return runner.loop(in, x.out);
+                return runner.loop(in, prompt);
             }
             StringBuilder sb = new StringBuilder();
             char[] buf = new char[8192];

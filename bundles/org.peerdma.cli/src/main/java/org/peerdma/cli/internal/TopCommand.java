@@ -20,13 +20,16 @@ import picocli.CommandLine.Option;
             "      --no-build            do not rebuild when sources changed", "",
             "Exit status: 0 success (check: supported), 1 check: not supported / a script command failed, "
                 + "2 check: depends on a fact the input lacks, 64 usage, 65 bad input data, 66 missing input, "
-                + "70 internal error.",
+                + "70 internal error, 74 stdout could not be written.",
             "Documentation: docs/cli.md, docs/json.md, docs/shell.md."})
 final class TopCommand implements Callable<Integer> {
     private final Ctx x;
 
-    @Option(names = "--topology", paramLabel = "SRC", description = "boot the shell on SRC")
-    String topology;
+    @Option(names = "--topology", paramLabel = "SRC", description = "the machine, for the shell or the COMMAND "
+            + "that follows")
+    void topology(String src) {
+        x.topTopology = src;
+    }
 
     @Option(names = "--run", paramLabel = "NAME", hidden = true, description = "read by the launcher")
     String run;
@@ -40,6 +43,6 @@ final class TopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return ShellCommand.shell(x, topology, null);
+        return ShellCommand.shell(x, null, null);
     }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** peerdma whatif PROVIDER CLIENT CHANGE... */
-@Command(name = "whatif", mixinStandardHelpOptions = true,
+@Command(name = "whatif", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "check on a changed copy of the machine, before and after. CHANGE is one of: "
             + "acs:BDF=HEX or acs:BDF=-RR,-CR,+EC (a port's ACS control), redirect=off (clear RR/CR/EC "
             + "everywhere), cpu=VENDOR[/FAMILY] (cpu=AuthenticAMD/0x19), arch=ARCH (x86_64, arm64), kernel=VERSION.",

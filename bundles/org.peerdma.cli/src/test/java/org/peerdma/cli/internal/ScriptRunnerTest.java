@@ -154,6 +154,48 @@ class ScriptRunnerTest {
     }
 
     @Test
+    void aFailureBeforeAPipeOrARedirectIsReportedAndCounted() throws Exception {
+        Path f = Files.createTempFile("out", ".txt");
+        assertThat(runner.script("s", "fail > " + f + "\nlisting\n")).isEqualTo(1);
+        assertThat(err()).isEqualTo("s:1: ENODEV: no PCI device 0000:09:00.0\n");
+        assertThat(Files.readString(f)).isEmpty();
+        assertThat(out()).isEqualTo("line one\nline two\n");
+        err.reset();
+        assertThat(runner.script("t", "attach x y z | cli:pass\nnosuch | cli:pass\n")).isEqualTo(1);
+        assertThat(err()).contains("t:1: EINVAL: wrong arguments for attach\nusage: dmabuf:attach FD BDF\n")
+                .contains("t:2: nosuch: command not found").doesNotContain("gogo:").doesNotContain("Cannot coerce");
+        assertThat(runner.failed()).isEqualTo(3);
+        Files.delete(f);
+    }
+
+    @Test
+    void aRedirectionThatCannotBeOpenedIsAnErrnoNotATrace() {
+        assertThat(runner.script("s", "listing > /nonexistent-dir/x\n")).isEqualTo(1);
+        assertThat(err()).isEqualTo("s:1: ENOENT: /nonexistent-dir/x: no such file or directory\n");
+    }
+
+    @Test
+    void exitTakesAStatusFrom0To255() {
+        assertThat(runner.script("s", "exit 255\n")).isEqualTo(255);
+        assertThat(runner.script("s", "exit 300\nlisting\n")).isEqualTo(64);
+        assertThat(err()).contains("s:1: EINVAL: exit status '300' is not a number from 0 to 255");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void aNonNumericExitIsAUsageError() {
+        assertThat(runner.script("s", "exit abc\n")).isEqualTo(64);
+        assertThat(err()).contains("exit status 'abc'").contains("hmm:exit PROCESS");
+    }
+
+    @Test
+    void aNestedShellIsRefused() {
+        assertThat(runner.script("s", "gosh\nlisting\n")).isEqualTo(1);
+        assertThat(err()).contains("s:1: EINVAL: gosh would start a shell inside this one");
+        assertThat(out()).isEqualTo("line one\nline two\n");
+    }
+
+    @Test
     void commandNames() {
         assertThat(ScriptRunner.commandName("x = (dmabuf:attach 1 2)")).isEqualTo("dmabuf:attach");
         assertThat(ScriptRunner.commandName("  lspci -t")).isEqualTo("lspci");

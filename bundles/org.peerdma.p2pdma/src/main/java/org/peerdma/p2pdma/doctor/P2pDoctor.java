@@ -16,7 +16,7 @@ import org.peerdma.pci.PciMachine;
 @ProviderType
 public interface P2pDoctor {
     /** Version of the JSON documents ({@code schemaVersion}); the major part changes only for incompatible changes. */
-    String SCHEMA_VERSION = "1.0";
+    String SCHEMA_VERSION = "1.1";
 
     /**
      * check - calc_map_type_and_dist(provider, client) explained, with the answers of the other rule
@@ -48,6 +48,13 @@ public interface P2pDoctor {
 
     /** @return the rule set in force (module parameter kernel_version of p2pdma), as a report part. */
     RuleSet rulesInForce();
+
+    /**
+     * rulesFor - the rule set for a machine when none is asked for: its own kernel release (a capture's
+     * uname -r) mapped as {@link #rules} does, else the rule set in force. Never fails: a release that cannot
+     * be mapped gives a rule set with a {@link RuleSet#note() note} saying what was assumed.
+     */
+    RuleSet rulesFor(PciMachine machine);
 
     /**
      * rules - a rule set named on a command line: newest, v5.x, v5.2, v4.20, or a kernel release such as

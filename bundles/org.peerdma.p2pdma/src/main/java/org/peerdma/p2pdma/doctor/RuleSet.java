@@ -8,6 +8,11 @@ package org.peerdma.p2pdma.doctor;
  * @param label the human label ("newest (v7.x)")
  * @param release the kernel release it was derived from (a capture's uname -r, or -k 6.8), or null
  * @param source where the choice came from: "module parameter", "-k", "capture", "what-if"
+ * @param note why the rule set is a guess (a release this model cannot map, a kernel before p2pdma), or null
  */
-public record RuleSet(String id, String name, String label, String release, String source) {
+public record RuleSet(String id, String name, String label, String release, String source, String note) {
+    /** A rule set chosen without doubt. */
+    public RuleSet(String id, String name, String label, String release, String source) {
+        this(id, name, label, release, source, null);
+    }
 }

@@ -130,8 +130,39 @@ public class DoctorImpl implements P2pDoctor {
         return new RuleSet(v.name(), v.shortName(), v.label(), release, source);
     }
 
-    private RuleSet orInForce(RuleSet r) {
-        return r == null ? rulesInForce() : r;
+    @Override
+    public RuleSet rulesFor(PciMachine m) {
+        String release = m == null ? null : m.kernelRelease();
+        if (release == null || release.isBlank()) {
+            return rulesInForce();
+        }
+        return releaseRules(release, "capture");
+    }
+
+    /**
+     * releaseRules - the rule set of a machine's own kernel release; never fails: a release this model cannot
+     * map gets the newest rules, one before p2pdma the oldest, each with a note saying so.
+     */
+    static RuleSet releaseRules(String release, String source) {
+        String s = release.strip();
+        try {
+            KernelVersion v = KernelVersion.forRelease(s);
+            if (v != null) {
+                return ruleSet(v, s, source);
+            }
+            KernelVersion n = KernelVersion.NEWEST;
+            return new RuleSet(n.name(), n.shortName(), n.label(), s, source, "kernel release '" + Texts.clip(s)
+                    + "' is not a version number: judged with the newest rules (-k chooses)");
+        } catch (KernelException beforeP2pdma) {
+            KernelVersion o = KernelVersion.V4_20;
+            return new RuleSet(o.name(), o.shortName(), o.label(), s, source, "kernel " + Texts.clip(s)
+                    + " predates p2pdma (merged in v4.20): upstream it has no P2P DMA at all; judged with the oldest "
+                    + "rules, as for a distribution kernel that backported it (-k chooses)");
+        }
+    }
+
+    private RuleSet orFor(PciMachine m, RuleSet r) {
+        return r == null ? rulesFor(m) : r;
     }
 
     // ------------------------------------------------------------------ check
@@ -142,7 +173,7 @@ public class DoctorImpl implements P2pDoctor {
     }
 
     CheckReport check(PciMachine m, PciDevice provider, PciDevice client, RuleSet rules, Calc.Arch arch) {
-        RuleSet rs = orInForce(rules);
+        RuleSet rs = orFor(m, rules);
         KernelVersion v = P2pDoctor.kernelVersion(rs);
         if (provider.isRemoved() || client.isRemoved()) {
             throw KernelException.enodev("%s was removed", provider.isRemoved() ? provider.name() : client.name());
@@ -311,26 +342,9 @@ public class DoctorImpl implements P2pDoctor {
                 d.classKnown() ? String.format(Locale.ROOT, "%06x", d.classCode()) : null, kind(d));
     }
 
-    /** kind - what a function is, from its class code (PCI Code and ID Assignment). */
+    /** kind - what a function is: see {@link Kinds}. */
     static String kind(PciDevice d) {
-        if (!d.classKnown() && !d.isBridge()) {
-            return "other";
-        }
-        int c = d.classCode();
-        int base = c >> 16;
-        int sub = (c >> 8) & 0xff;
-        if (d.isBridge() || base == 0x06) {
-            return "bridge";
-        }
-        return switch (base) {
-            case 0x03 -> "gpu";
-            case 0x02 -> "nic";
-            case 0x01 -> sub == 0x08 ? "nvme" : "storage";
-            case 0x12 -> "accelerator";
-            case 0x0b -> sub == 0x40 ? "accelerator" : "other";
-            case 0x0c -> sub == 0x06 ? "nic" : "other";
-            default -> "other";
-        };
+        return Kinds.of(d);
     }
 
     private static List<Hop> hops(P2pVerdict r) {
@@ -380,7 +394,7 @@ public class DoctorImpl implements P2pDoctor {
 
     @Override
     public MatrixReport matrix(PciMachine m, List<PciDevice> devices, RuleSet rules, Set<String> classes) {
-        RuleSet rs = orInForce(rules);
+        RuleSet rs = orFor(m, rules);
         Set<String> keep = normalizeClasses(classes);
         FastCalc fast = new FastCalc(m, P2pDoctor.kernelVersion(rs), arch());
         int n = devices.size();
@@ -423,7 +437,8 @@ public class DoctorImpl implements P2pDoctor {
                 devices.stream().map(DoctorImpl::device).toList(), List.copyOf(keep), pairs);
     }
 
-    private static final List<String> CLASSES = List.of("PIX", "PXB", "PHB", "NODE", "SYS");
+    /** The classes --class takes: nvidia-smi's, and NODE? (between host bridges whose NUMA nodes the dump lacks). */
+    private static final List<String> CLASSES = List.of("PIX", "PXB", "PHB", "NODE", "SYS", "NODE?");
 
     private static Set<String> normalizeClasses(Set<String> classes) {
         Set<String> out = new LinkedHashSet<>();
@@ -433,7 +448,8 @@ public class DoctorImpl implements P2pDoctor {
                 continue;
             }
             if (!CLASSES.contains(u)) {
-                throw KernelException.einval("unknown nvidia-smi class '%s' (PIX, PXB, PHB, NODE, SYS)", Texts.clip(c));
+                throw KernelException.einval("unknown nvidia-smi class '%s' (PIX, PXB, PHB, NODE, SYS, or NODE? for "
+                        + "NODE-or-SYS when the dump lacks NUMA nodes)", Texts.clip(c));
             }
             out.add(u);
             if (u.equals("NODE")) {
@@ -451,8 +467,8 @@ public class DoctorImpl implements P2pDoctor {
 
     @Override
     public WhatIfReport whatIf(String provider, String client, List<String> changes, RuleSet rules) {
-        RuleSet before = orInForce(rules);
         PciMachine m = core.machine();
+        RuleSet before = orFor(m, rules);
         PciDevice p = Doctor.dev(m, provider);
         PciDevice c = Doctor.dev(m, client);
         MachineDTO dto = core.snapshot();
@@ -479,7 +495,7 @@ public class DoctorImpl implements P2pDoctor {
 
     @Override
     public MachineAudit audit(PciMachine m, RuleSet rules) {
-        RuleSet rs = orInForce(rules);
+        RuleSet rs = orFor(m, rules);
         KernelVersion v = P2pDoctor.kernelVersion(rs);
         List<PciDevice> eps = Doctor.endpoints(m);
         Map<String, Integer> kinds = new TreeMap<>();
@@ -501,6 +517,7 @@ public class DoctorImpl implements P2pDoctor {
         Map<String, Integer> causes = new TreeMap<>();
         List<MachineAudit.AuditPair> devicePairs = new ArrayList<>();
         Set<PciDevice> redirecting = new java.util.TreeSet<>(java.util.Comparator.comparing(PciDevice::bdf));
+        int uncertain = 0;
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {
                 if (i == j) {
@@ -508,6 +525,9 @@ public class DoctorImpl implements P2pDoctor {
                 }
                 FastCalc.Result r = fast.pair(chains[i], chains[j]);
                 pairs.merge(r.type().name(), 1, Integer::sum);
+                if (r.ifRedirect() != null) {
+                    uncertain++;
+                }
                 String rule = ruleId(v, r.common(), r.redirect(), r.type(), r.distance());
                 if (r.type() != MapType.BUS_ADDR) {
                     causes.merge(rule, 1, Integer::sum);
@@ -520,14 +540,47 @@ public class DoctorImpl implements P2pDoctor {
                             || common.portType() == PciePortType.UPSTREAM_PORT);
                     devicePairs.add(new MachineAudit.AuditPair(eps.get(i).name(), kind[i], eps.get(j).name(), kind[j],
                             r.type().name(), r.distance(), r.pathClass(), rule,
-                            String.join(";", red.stream().map(PciDevice::name).toList()), sameSwitch));
+                            String.join(";", red.stream().map(PciDevice::name).toList()), sameSwitch,
+                            r.ifRedirect() == null ? null : r.ifRedirect().name()));
                 }
             }
         }
         String fix = redirecting.isEmpty() ? ""
                 : "pci=disable_acs_redir=" + String.join(";", redirecting.stream().map(PciDevice::name).toList());
-        return new MachineAudit(machineInfo(m), rs, kinds, pairs,
-                redirecting.stream().map(PciDevice::name).toList(), fix, causes, devicePairs);
+        List<String> unknownKinds = new ArrayList<>();
+        List<String> unknownIntegrated = new ArrayList<>();
+        Map<String, Integer> guessed = new TreeMap<>();
+        for (int k = 0; k < n; k++) {
+            if (kind[k].equals(Kinds.UNKNOWN)) {
+                // on a root bus: a function of the chipset or CPU; below a port: a slot, where GPUs, NICs and drives are
+                (eps.get(k).upstreamBridge() == null ? unknownIntegrated : unknownKinds).add(eps.get(k).name());
+            } else if (Kinds.guessed(eps.get(k))) {
+                guessed.merge(kind[k], 1, Integer::sum);
+            }
+        }
+        List<String> notes = new ArrayList<>();
+        if (rs.note() != null) {
+            notes.add(rs.note());
+        }
+        if (!guessed.isEmpty()) {
+            notes.add("no class codes for " + guessed.values().stream().mapToInt(Integer::intValue).sum()
+                    + " endpoint(s): kinds read from their names (" + String.join(", ", guessed.entrySet().stream()
+                            .map(e -> e.getValue() + " " + e.getKey()).toList()) + ")");
+        }
+        if (!unknownKinds.isEmpty()) {
+            notes.add(unknownKinds.size() + " endpoint(s) below ports of unknown kind (no class code, a name that does "
+                    + "not tell), e.g. " + unknownKinds.get(0) + ": lspci -nn or -vvv output has class codes");
+        }
+        if (!unknownIntegrated.isEmpty()) {
+            notes.add(unknownIntegrated.size() + " function(s) on root buses of unknown kind (chipset or CPU functions, "
+                    + "e.g. " + unknownIntegrated.get(0) + "): not taken for GPUs, NICs or drives");
+        }
+        if (uncertain > 0) {
+            notes.add(uncertain + " pair(s) depend on ACS state the description lacks (lspci -vvv as root shows it): "
+                    + "as described they are BUS_ADDR");
+        }
+        return new MachineAudit(machineInfo(m), rs, kinds, pairs, redirecting.stream().map(PciDevice::name).toList(),
+                fix, causes, devicePairs, uncertain, List.copyOf(unknownKinds), List.copyOf(notes));
     }
 
     private static boolean interesting(String kind) {

@@ -36,6 +36,9 @@ final class DoctorText {
                 v.supported() ? "P2P SUPPORTED" : "P2P NOT SUPPORTED", v.kernelMapType(), v.distance(),
                 v.distance() != v.hops() ? " (hop count " + v.hops() + ")" : "", r.ruleSet().label(),
                 r.ruleSet().release() == null ? "" : ", for kernel " + r.ruleSet().release()));
+        if (r.ruleSet().note() != null) {
+            sb.append("rules    ").append(r.ruleSet().note()).append('\n');
+        }
         sb.append("rule     ").append(v.rule()).append('\n');
         for (Alternative a : r.alternatives()) {
             sb.append(String.format(Locale.ROOT, "  if %s: %s (%s, distance %d)%s%n", a.condition(),
@@ -138,7 +141,8 @@ final class DoctorText {
         }
         sb.append("rows: provider, columns: client; BUS = PCI_P2PDMA_MAP_BUS_ADDR, HB = THRU_HOST_BRIDGE, "
                 + "NO = NOT_SUPPORTED (distance); PIX/PXB/PHB/NODE/SYS = nvidia-smi path class; ")
-                .append(r.ruleSet().label()).append(" rules");
+                .append(r.ruleSet().label()).append(" rules")
+                .append(r.ruleSet().note() == null ? "" : ": " + r.ruleSet().note());
         if (!r.classes().isEmpty()) {
             sb.append("; '-' = not ").append(String.join("/", r.classes()));
         }
@@ -172,7 +176,13 @@ final class DoctorText {
 
     static String audit(MachineAudit a) {
         StringBuilder sb = new StringBuilder();
-        sb.append(a.machine().name()).append(": ").append(a.machine().devices()).append(" devices");
+        String name = a.machine().name();
+        String src = a.machine().source();
+        sb.append(name);
+        if (src != null && !src.contains(name)) {
+            sb.append(" (").append(src).append(')'); // a capture's host name: say which file it came from
+        }
+        sb.append(": ").append(a.machine().devices()).append(" devices");
         String kinds = String.join(", ", a.kinds().entrySet().stream().filter(e -> !e.getKey().equals("other"))
                 .map(e -> e.getValue() + " " + e.getKey()).toList());
         if (!kinds.isEmpty()) {
@@ -183,6 +193,9 @@ final class DoctorText {
         sb.append("; ").append(a.redirecting().size()).append(" redirecting port(s)");
         if (!a.fix().isEmpty()) {
             sb.append("; fix: ").append(a.fix());
+        }
+        for (String note : a.notes()) {
+            sb.append("\n  note: ").append(note);
         }
         return sb.toString();
     }

@@ -25,7 +25,8 @@ final class FastCalc {
         final int[] redirects;
         /** ups[k] = switch upstream ports among nodes[0..k-1]. */
         final int[] ups;
-        final boolean rootPort;
+        /** unknown[k] = devices whose ACS state the description lacks among nodes[0..k-1]. */
+        final int[] unknown;
 
         Chain(PciDevice d) {
             List<PciDevice> l = new ArrayList<>();
@@ -36,13 +37,12 @@ final class FastCalc {
             nodes = l.toArray(new PciDevice[0]);
             redirects = new int[nodes.length + 1];
             ups = new int[nodes.length + 1];
-            boolean rp = false;
+            unknown = new int[nodes.length + 1];
             for (int k = 0; k < nodes.length; k++) {
+                unknown[k + 1] = unknown[k] + (nodes[k].acsUnknown() ? 1 : 0);
                 redirects[k + 1] = redirects[k] + (Calc.redirects(nodes[k]) ? 1 : 0);
                 ups[k + 1] = ups[k] + (nodes[k].portType() == PciePortType.UPSTREAM_PORT ? 1 : 0);
-                rp |= nodes[k].portType() == PciePortType.ROOT_PORT && nodes[k].isBridge();
             }
-            rootPort = rp;
         }
     }
 
@@ -65,9 +65,13 @@ final class FastCalc {
      * The result of one pair: map type, distance as Calc reports it, the nvidia-smi class, whether a
      * common upstream device was found and whether a device on the path redirects.
      */
-    record Result(MapType type, int distance, String pathClass, boolean common, boolean redirect) {
+    record Result(MapType type, int distance, String pathClass, boolean common, boolean redirect, MapType ifRedirect) {
         Result(MapType type, int distance, String pathClass) {
-            this(type, distance, pathClass, false, false);
+            this(type, distance, pathClass, false, false, null);
+        }
+
+        Result(MapType type, int distance, String pathClass, boolean common, boolean redirect) {
+            this(type, distance, pathClass, common, redirect, null);
         }
     }
 
@@ -123,7 +127,9 @@ final class FastCalc {
         int hops = i + j;
         String cls = commonClass(p, i, c, j);
         if (acs == 0) {
-            return new Result(MapType.BUS_ADDR, hops, cls, true, false);
+            // ports whose ACS the description lacks: as described no redirect; the answer if they do redirect
+            boolean unknown = p.unknown[i + 1] + c.unknown[j] > 0;
+            return new Result(MapType.BUS_ADDR, hops, cls, true, false, unknown ? redirected(p, c) : null);
         }
         if (v.acsRejects()) {
             return new Result(MapType.NOT_SUPPORTED, -2, cls, true, true);
@@ -132,27 +138,23 @@ final class FastCalc {
                 : new Result(MapType.NOT_SUPPORTED, -1, cls, true, true);
     }
 
+    /** The map type of a pair with a common upstream device when a port between them redirects. */
+    private MapType redirected(Chain p, Chain c) {
+        if (v.acsRejects()) {
+            return MapType.NOT_SUPPORTED;
+        }
+        return hostOk(p.nodes[0], c.nodes[0]) ? MapType.THRU_HOST_BRIDGE : MapType.NOT_SUPPORTED;
+    }
+
     /** PathClass for a pair with a common upstream device (same rules as PathClass.of). */
     private static String commonClass(Chain p, int i, Chain c, int j) {
-        PciDevice common = p.nodes[i];
+        if (i == 0 && j == 0) {
+            return "X";
+        }
         if (i == 0 || j == 0) {
             return "PIX";
         }
         int switches = p.ups[i + 1] + c.ups[j];
-        PciePortType t = common.portType();
-        if (t == PciePortType.DOWNSTREAM_PORT || t == PciePortType.UPSTREAM_PORT) {
-            return switches <= 1 ? "PIX" : "PXB";
-        }
-        boolean rootPort = false;
-        for (int k = 0; k <= i; k++) {
-            rootPort |= p.nodes[k].portType() == PciePortType.ROOT_PORT && p.nodes[k].isBridge();
-        }
-        for (int k = 0; k < j; k++) {
-            rootPort |= c.nodes[k].portType() == PciePortType.ROOT_PORT && c.nodes[k].isBridge();
-        }
-        if (rootPort || t == PciePortType.ROOT_PORT) {
-            return "PXB";
-        }
         return switches <= 1 ? "PIX" : "PXB";
     }
 

@@ -11,6 +11,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.peerdma.errno.KernelException;
 import org.peerdma.p2pdma.P2pdma;
 import org.peerdma.p2pdma.doctor.P2pDoctor;
+import org.peerdma.p2pdma.doctor.RuleSet;
 import org.peerdma.pci.PciCore;
 import org.peerdma.pci.PciDevice;
 import org.peerdma.pci.PciMachine;
@@ -136,13 +137,13 @@ public class P2pCommands {
 
     @Descriptor("will P2P DMA work from PROVIDER's memory to CLIENT, and which rule decides")
     public String check(@Descriptor("kernel rules: newest, v5.x, v5.2, v4.20 or a release such as 6.8 "
-            + "(default: module parameter)") @Parameter(names = {"-k", "--kernel"}, absentValue = "") String kernel,
+            + "(default: the machine's own kernel release, else the module parameter)") @Parameter(names = {"-k", "--kernel"}, absentValue = "") String kernel,
             @Descriptor("print the report as JSON (docs/json.md)")
             @Parameter(names = {"-j", "--json"}, presentValue = "true", absentValue = "false") boolean json,
             @Descriptor("provider [domain:]bus:dev.fn") String provider,
             @Descriptor("client [domain:]bus:dev.fn") String client) {
         PciMachine m = core.machine();
-        var r = doctor.check(m, Doctor.dev(m, provider), Doctor.dev(m, client), doctor.rules(kernel, "-k"));
+        var r = doctor.check(m, Doctor.dev(m, provider), Doctor.dev(m, client), named(kernel));
         return out(r, json);
     }
 
@@ -156,7 +157,12 @@ public class P2pCommands {
             @Descriptor("only these devices (default: every endpoint)") String... bdfs) {
         PciMachine m = core.machine();
         List<PciDevice> devs = devices(m, bdfs == null ? List.of() : List.of(bdfs));
-        return out(doctor.matrix(m, devs, doctor.rules(kernel, "-k"), classSet(classes)), json);
+        return out(doctor.matrix(m, devs, named(kernel), classSet(classes)), json);
+    }
+
+    /** The rule set -k names, or null when none is named (the doctor then takes the machine's own). */
+    private RuleSet named(String kernel) {
+        return kernel == null || kernel.isBlank() ? null : doctor.rules(kernel, "-k");
     }
 
     /** The matrix's devices: the ones given, else every endpoint; EINVAL with fewer than two. */

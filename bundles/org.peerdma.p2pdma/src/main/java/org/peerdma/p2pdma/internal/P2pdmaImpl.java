@@ -137,11 +137,16 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     }
 
     @Deactivate
-    void deactivate() {
+    void deactivate(org.osgi.framework.BundleContext ctx) {
+        // the whole system going down (the end of a run): nothing will use the memory again, so do not wait
+        // for allocations a script left behind (rmmod with users left still waits, as the kernel does)
+        shuttingDown = ctx != null && ctx.getBundle(0).getState() == org.osgi.framework.Bundle.STOPPING;
         for (PciDevice d : List.copyOf(providers.keySet())) {
             release(d);
         }
     }
+
+    private volatile boolean shuttingDown;
 
     // ---------------------------------------------------------------- decisions
 
@@ -605,9 +610,13 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         s.mappings.forEach(MappingImpl::close); // pci_p2pdma_unmap_mappings: user mappings torn down
         for (DevPagemap pg : s.pgmaps) {
             try {
-                zone.memunmapPages(pg, releaseWait);
+                zone.memunmapPages(pg, shuttingDown ? Duration.ZERO : releaseWait);
             } catch (KernelException ex) {
-                LOG.warn("{}: {}", pdev.name(), ex.getMessage());
+                if (shuttingDown) {
+                    LOG.debug("{}: at shutdown: {}", pdev.name(), ex.getMessage());
+                } else {
+                    LOG.warn("{}: {}", pdev.name(), ex.getMessage());
+                }
             }
         }
         s.mapTypes.clear();

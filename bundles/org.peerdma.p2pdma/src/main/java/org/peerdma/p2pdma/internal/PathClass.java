@@ -15,6 +15,9 @@ final class PathClass {
     }
 
     static String of(P2pVerdict v) {
+        if (v.provider() == v.client()) {
+            return "X"; // nvidia-smi's "Self"
+        }
         PciDevice common = v.commonUpstream();
         if (common == null) {
             if (v.provider().hostBridge() == v.client().hostBridge()) {
@@ -30,23 +33,14 @@ final class PathClass {
         if (common == v.provider() || common == v.client()) {
             return "PIX";
         }
+        // PIX: at most one PCIe switch between them (the common switch counts once; switches below it on either
+        // side add more), also when the common device is a root port: nvidia-smi topo -m on the ASUS ESC8000A
+        // says PIX for the two functions of one ConnectX-7 on a root port
         int switches = 0;
-        boolean rootPort = false;
         for (PathNode n : v.path()) {
-            PciDevice d = n.device();
-            if (d.portType() == PciePortType.UPSTREAM_PORT) {
+            if (n.device().portType() == PciePortType.UPSTREAM_PORT) {
                 switches++;
             }
-            if (d.portType() == PciePortType.ROOT_PORT && d.isBridge()) {
-                rootPort = true;
-            }
-        }
-        if (common.portType() == PciePortType.DOWNSTREAM_PORT || common.portType() == PciePortType.UPSTREAM_PORT) {
-            // the common switch counts once; switches below it on either side add more
-            return switches <= 1 ? "PIX" : "PXB";
-        }
-        if (rootPort || common.portType() == PciePortType.ROOT_PORT) {
-            return "PXB";
         }
         return switches <= 1 ? "PIX" : "PXB";
     }

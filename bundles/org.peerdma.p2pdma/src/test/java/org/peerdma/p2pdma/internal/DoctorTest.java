@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.peerdma.errno.KernelException;
 import org.peerdma.mm.internal.TestZone;
+import org.peerdma.p2pdma.doctor.P2pDoctor;
 import org.peerdma.p2pdma.KernelVersion;
 import org.peerdma.p2pdma.MapType;
 import org.peerdma.p2pdma.doctor.CheckReport;
@@ -118,7 +119,7 @@ class DoctorTest {
         assertThat(Schemas.problems(json.replace("\"ruleId\" : \"acs-redirect-host-bridge\"", "\"ruleId\" : \"made-up\"")))
                 .isNotEmpty();
         assertThat(Schemas.problems(json.replace("\"nvidiaSmiClass\"", "\"nvidiaSmiKlass\""))).isNotEmpty();
-        assertThat(Schemas.problems(json.replace("\"schemaVersion\" : \"1.0\"", "\"schemaVersion\" : \"2.0\"")))
+        assertThat(Schemas.problems(json.replace("\"schemaVersion\" : \"" + P2pDoctor.SCHEMA_VERSION + "\"", "\"schemaVersion\" : \"2.0\"")))
                 .isNotEmpty();
     }
 
@@ -126,7 +127,7 @@ class DoctorTest {
     void jsonKeepsTheDocumentedFieldOrder() {
         PciMachine m = core.load(io.sample());
         String json = doctor.json(doctor.check(m, dev("03:00.0"), dev("05:00.0"), null));
-        assertThat(json).startsWith("{\n  \"schemaVersion\" : \"1.0\",\n  \"kind\" : \"check\",\n  \"machine\" : {");
+        assertThat(json).startsWith("{\n  \"schemaVersion\" : \"" + P2pDoctor.SCHEMA_VERSION + "\",\n  \"kind\" : \"check\",\n  \"machine\" : {");
         assertThat(json.indexOf("\"verdict\"")).isLessThan(json.indexOf("\"path\""));
         assertThat(json).contains("\"remediation\" : {").contains("\"alternatives\" : [ ]");
     }

@@ -200,7 +200,7 @@ class PciCommandsTest {
         assertThat(cmds.rescan()).isEqualTo("rescan: no new devices");
         cmds.acs("02:08.0", "0");
         assertThat(cmds.reboot()).isEqualTo(
-                "rebooted 'small' from test: 10 devices, 2 host bridges, 0 machine notes, 0 device notes");
+                "rebooted 'small' from test: 10 devices, 2 host bridges, 1 machine notes, 0 device notes");
         assertThat(core.get(Bdf.parse("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
     }
 

@@ -27,6 +27,8 @@ final class MachineImpl implements PciMachine {
     final Map<Long, BusImpl> buses = new HashMap<>();
     final List<String> notes = new CopyOnWriteArrayList<>();
     final AtomicLong generation = new AtomicLong();
+    /** uname -r of the machine described, or null. */
+    volatile String kernelRelease;
 
     MachineImpl(String name, String source, String arch, CpuInfo cpu) {
         this.name = name;
@@ -55,6 +57,11 @@ final class MachineImpl implements PciMachine {
     @Override
     public String source() {
         return source;
+    }
+
+    @Override
+    public String kernelRelease() {
+        return kernelRelease;
     }
 
     @Override

@@ -248,9 +248,11 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         if (dto.notes != null) {
             m.notes.addAll(dto.notes);
         }
+        m.kernelRelease = dto.kernelRelease == null || dto.kernelRelease.isBlank() ? null : dto.kernelRelease.strip();
         List<HostBridgeDTO> hbs = dto.hostBridges == null ? List.of() : dto.hostBridges;
+        List<String> inferredNuma = new ArrayList<>();
         for (HostBridgeDTO h : hbs) {
-            if (h.bus < 0 || h.bus > 0xff || h.domain < 0 || h.domain > 0xffff) {
+            if (h.bus < 0 || h.bus > 0xff || h.domain < 0) {
                 throw KernelException.einval("host bridge %s: domain/bus %x:%x out of range", h.name, h.domain, h.bus);
             }
             for (var o : m.hosts) {
@@ -278,13 +280,47 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
                 windows.add(new Window(w.cpuStart, w.size, w.offset, w.io, w.prefetchable));
             }
             String name = h.name != null ? h.name : String.format("pci%04x:%02x", h.domain, h.bus);
-            HostBridgeImpl hb = new HostBridgeImpl(name, h.domain, h.bus, end, windows,
-                    h.numaNode == null ? -1 : h.numaNode, false);
+            int numa = h.numaNode == null ? -1 : h.numaNode;
+            if (numa < 0) {
+                numa = numaOfDevices(dto, h.domain, h.bus, end);
+                if (numa >= 0) {
+                    inferredNuma.add(name + " " + numa);
+                }
+            }
+            HostBridgeImpl hb = new HostBridgeImpl(name, h.domain, h.bus, end, windows, numa, false);
             hb.root = new BusImpl(h.domain, h.bus, null, null, hb, false);
             m.hosts.add(hb);
             m.buses.put(MachineImpl.busKey(h.domain, h.bus), hb.root);
         }
+        if (!inferredNuma.isEmpty()) {
+            m.notes.add("NUMA nodes of host bridges from the devices below them (Linux gives every device its host "
+                    + "bridge's node): " + String.join(", ", inferredNuma));
+        }
         return m;
+    }
+
+    /** The one NUMA node the devices on buses START..END of DOMAIN report, or -1 (none, or several). */
+    static int numaOfDevices(MachineDTO dto, int domain, int start, int end) {
+        int found = -1;
+        for (DeviceDTO d : dto.devices == null ? List.<DeviceDTO>of() : dto.devices) {
+            if (d == null || d.numaNode == null || d.numaNode < 0 || d.bdf == null) {
+                continue;
+            }
+            Bdf b;
+            try {
+                b = Bdf.parse(d.bdf);
+            } catch (KernelException bad) {
+                continue; // reported when the device is enumerated
+            }
+            if (b.domain() != domain || b.bus() < start || b.bus() > end) {
+                continue;
+            }
+            if (found >= 0 && found != d.numaNode) {
+                return -1;
+            }
+            found = d.numaNode;
+        }
+        return found;
     }
 
     /** Post-enumeration for new devices: pci= options, then notifiers and uevents. */
@@ -379,6 +415,7 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         dto.source = m.source;
         dto.format = "peerdma";
         dto.arch = m.arch;
+        dto.kernelRelease = m.kernelRelease;
         if (!m.cpu.isUnknown()) {
             dto.cpu = new org.peerdma.pci.dto.CpuDTO();
             dto.cpu.vendor = m.cpu.vendor();

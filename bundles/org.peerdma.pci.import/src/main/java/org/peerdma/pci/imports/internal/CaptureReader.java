@@ -84,6 +84,7 @@ final class CaptureReader {
             CpuDTO cpu = LscpuParser.parse(lines(cpuinfo));
             if (cpu != null) {
                 m.cpu = cpu;
+                m.notes.removeIf(n -> n.contains("no cpuinfo file beside the sysfs copy")); // the capture's has it
             }
         }
         String release = first(dir.resolve("uname-r.txt"));

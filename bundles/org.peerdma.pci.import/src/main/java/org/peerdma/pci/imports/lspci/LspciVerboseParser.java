@@ -113,7 +113,9 @@ public final class LspciVerboseParser {
         }
         MachineDTO m = new MachineDTO();
         m.source = src.name();
-        boolean vv = records.stream().anyMatch(r -> r.controlSeen);
+        // -vv: Control lines, or (a paste cut down to what matters) ACS bits or a link status
+        boolean vv = records.stream().anyMatch(r -> r.controlSeen || r.dev.linkWidth != null
+                || r.dev.acs != null && r.dev.acs.ctrl != null);
         m.format = !verbose ? FORMAT_ONE_LINE : vv ? FORMAT_VVV : FORMAT_V;
         for (LspciRecord r : records) {
             m.devices.add(r.dev);
