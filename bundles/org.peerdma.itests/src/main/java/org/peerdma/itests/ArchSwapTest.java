@@ -46,14 +46,38 @@ class ArchSwapTest {
         Runtime.startAll(ctx);
     }
 
-    /** The IOMMU's page table maps the IOVA to the buffer, or the IOMMU was unloaded meanwhile. */
-    private static boolean iommuNow(org.peerdma.iommu.Iommu iommu, PciDevice dev, long iova, long phys) {
+    /**
+     * The IOMMU's page table maps the IOVA to the buffer. A translation that finds nothing (-1), or an IOMMU
+     * whose module is gone, is right only for a mapping that is being revoked: one still live a second later
+     * is wrong. (The IOMMU and its DMA ops leave in one unregistration, so the tracker may hear of it before
+     * the DMA API has revoked the ops' mappings.)
+     */
+    private static boolean iommuNow(org.osgi.util.tracker.ServiceTracker<org.peerdma.iommu.Iommu, ?> iommus,
+            PciDevice dev, DmaMapping m, long iova, long phys) {
+        long t = -1;
         try {
-            long t = iommu.translate(dev, iova);
-            return t == phys || t == -1;
+            // the IOMMU of now: a module loaded again is a new instance with its own page tables
+            org.peerdma.iommu.Iommu iommu = (org.peerdma.iommu.Iommu) iommus.getService();
+            if (iommu != null) {
+                t = iommu.translate(dev, iova);
+            }
         } catch (RuntimeException gone) {
-            return true; // the service object of an unloaded module: its mappings were revoked
+            t = -1; // the service object of an unloaded module
         }
+        if (t == phys) {
+            return true;
+        }
+        long end = System.nanoTime() + 1_000_000_000L;
+        while (m.isLive() && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        return t == -1 && !m.isLive();
+    }
+
+    /** Wait until the mappers have done {@code n} more mappings through {@code ops}: the phase really ran. */
+    private static void mapsThrough(java.util.Map<String, AtomicLong> byOps, String ops, long n) throws Exception {
+        long from = byOps.computeIfAbsent(ops, k -> new AtomicLong()).get();
+        Runtime.eventually(n + " mappings through " + ops, 10_000, () -> byOps.get(ops).get() >= from + n);
     }
 
     @Test
@@ -62,7 +86,10 @@ class ArchSwapTest {
         PciCore core = Runtime.await(ctx, PciCore.class, 5000);
         Runtime.eventually("sample booted", 5000, () -> core.machine().devices().size() == 22);
         DmaApi dma = Runtime.await(ctx, DmaApi.class, 5000);
-        org.peerdma.iommu.Iommu iommu = Runtime.await(ctx, org.peerdma.iommu.Iommu.class, 5000);
+        Runtime.await(ctx, org.peerdma.iommu.Iommu.class, 5000);
+        var iommus = new org.osgi.util.tracker.ServiceTracker<org.peerdma.iommu.Iommu, org.peerdma.iommu.Iommu>(ctx,
+                org.peerdma.iommu.Iommu.class, null);
+        iommus.open();
         P2pdma p2pdma = Runtime.await(ctx, P2pdma.class, 5000);
         P2pMem mem = Runtime.await(ctx, P2pMem.class, 5000);
         PciDevice gpu = core.get(Bdf.parse("03:00.0"));
@@ -77,6 +104,7 @@ class ArchSwapTest {
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong ok = new AtomicLong();
+        java.util.Map<String, AtomicLong> byOps = new java.util.concurrent.ConcurrentHashMap<>();
         List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
@@ -93,7 +121,7 @@ class ArchSwapTest {
                             case "arm64-direct" -> got == phys + ARM64_OFFSET;
                             // an IOVA is right when the IOMMU's page table maps it to the buffer; the IOMMU
                             // may already be gone (its mappings then are revoked, not wrong)
-                            case "iommu" -> !m.isLive() || iommuNow(iommu, nic, got, phys);
+                            case "iommu" -> iommuNow(iommus, nic, m, got, phys);
                             default -> false;
                         };
                         if (!right) {
@@ -101,7 +129,8 @@ class ArchSwapTest {
                         }
                         dma.unmap(m);
                         ok.incrementAndGet();
-                    } catch (RuntimeException ex) {
+                        byOps.computeIfAbsent(m.opsName(), k -> new AtomicLong()).incrementAndGet();
+                    } catch (Throwable ex) {
                         problems.add("failed: " + ex);
                     }
                 }
@@ -111,14 +140,14 @@ class ArchSwapTest {
         }
         try {
             for (int round = 0; round < 8; round++) {
-                Thread.sleep(30);
+                mapsThrough(byOps, "x86-direct", 50);
                 sh.run("kmod:rmmod -f arch_x86");
                 assertThat(dma.opsName(nic)).isEqualTo("arm64-direct");
                 assertThat(p2pdma.arch()).isEqualTo("arm64");
                 // arm64 has no host-bridge whitelist and no CPU rule: the cached answer is gone at once
                 assertThat(mem.mapType(gpu, far)).isEqualTo(MapType.NOT_SUPPORTED);
                 assertThat(p2pdma.check(gpu, far, null).rule()).contains("arm64 arch has no host-bridge whitelist");
-                Thread.sleep(30);
+                mapsThrough(byOps, "arm64-direct", 50);
                 sh.run("kmod:modprobe arch_x86");
                 Runtime.eventually("x86 back", 5000, () -> "x86_64".equals(p2pdma.arch()));
                 assertThat(dma.opsName(nic)).isEqualTo("x86-direct");
@@ -126,7 +155,7 @@ class ArchSwapTest {
                 // and the IOMMU comes and goes under the same load
                 sh.run("kmod:modprobe iommu");
                 Runtime.eventually("iommu translating", 5000, () -> "iommu".equals(dma.opsName(nic)));
-                Thread.sleep(30);
+                mapsThrough(byOps, "iommu", 50);
                 sh.run("kmod:rmmod -f iommu");
                 assertThat(dma.opsName(nic)).isEqualTo("x86-direct");
             }
@@ -137,8 +166,11 @@ class ArchSwapTest {
                 th.join(10_000);
             }
             mem.release(gpu);
+            iommus.close();
         }
+        assertThat(threads).as("mapper threads that did not stop").noneMatch(Thread::isAlive);
         assertThat(problems).isEmpty();
+        assertThat(byOps.keySet()).as("mappings ran through every ops").contains("x86-direct", "arm64-direct", "iommu");
         assertThat(ok.get()).isGreaterThan(1000);
         assertThat(dma.mappings(nic)).isEmpty();
     }

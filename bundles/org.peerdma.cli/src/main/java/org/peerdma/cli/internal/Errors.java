@@ -24,6 +24,19 @@ final class Errors {
         return x;
     }
 
+    /**
+     * isArgumentMismatch - whether {@code t} is Java reflection refusing the arguments Gogo chose for a
+     * command's method (a number too big for an {@code int} parameter: "argument type mismatch"), thrown
+     * before the command ran: a wrong-arguments error, not a failure of the command.
+     */
+    static boolean isArgumentMismatch(Throwable t) {
+        if (!(t instanceof IllegalArgumentException) || t.getStackTrace().length == 0) {
+            return false;
+        }
+        String top = t.getStackTrace()[0].getClassName();
+        return top.startsWith("jdk.internal.reflect.") || top.startsWith("sun.reflect.");
+    }
+
     /** message - "ERRNO: what was wrong"; internal errors say so without a stack trace. */
     static String message(Throwable t) {
         Throwable x = unwrap(t);

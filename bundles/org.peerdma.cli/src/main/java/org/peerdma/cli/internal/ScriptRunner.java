@@ -259,7 +259,8 @@ final class ScriptRunner {
             List<String> close = usage.suggest(typed, gogo.session.get(".commands"));
             err.println(where + Texts.clip(typed) + ": command not found"
                     + (close.isEmpty() ? "" : "; did you mean: " + String.join(", ", close) + "?"));
-        } else if (ex instanceof IllegalArgumentException && String.valueOf(ex.getMessage()).startsWith("Cannot coerce")) {
+        } else if (ex instanceof IllegalArgumentException && String.valueOf(ex.getMessage()).startsWith("Cannot coerce")
+                || Errors.isArgumentMismatch(ex)) {
             err.println(where + "EINVAL: wrong arguments for " + Texts.clip(name));
             for (String u : usage.of(name)) {
                 err.println(u);

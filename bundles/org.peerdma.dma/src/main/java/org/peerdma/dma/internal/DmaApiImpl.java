@@ -114,6 +114,19 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
         }
     }
 
+    /**
+     * checkRange - a range that wraps past the top of the 64-bit physical address space is refused: the
+     * kernel's own arithmetic (dma_capable's {@code end = addr + size - 1}, iommu_map's range) would wrap
+     * and map pages at address 0.
+     */
+    private static void checkRange(long phys, long size) {
+        checkSize(size);
+        if (Long.compareUnsigned(phys + size - 1, phys) < 0) {
+            throw KernelException.einval("DMA mapping of %#x+%d wraps past the end of the physical address space",
+                    phys, size);
+        }
+    }
+
     /** One attempt of a mapping through the given ops: the entries, or null for DMA_MAPPING_ERROR. */
     private interface Attempt {
         List<SgEntry> map(Ops o);
@@ -162,7 +175,7 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
     @Override
     public DmaMapping mapPage(PciDevice dev, long phys, long size, DmaDirection dir) {
         live(dev);
-        checkSize(size);
+        checkRange(phys, size);
         return map(dev, "page", dir, o -> {
             long dma = o.ops.mapPage(dev, phys, size, dir, mask(dev));
             return dma == DMA_MAPPING_ERROR ? null : List.of(new SgEntry(phys, size, dma, size));
@@ -176,7 +189,7 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
             throw KernelException.einval("dma_map_sg with no entries");
         }
         for (SgEntry e : sgl) {
-            checkSize(e.length());
+            checkRange(e.phys(), e.length());
         }
         List<SgEntry> copy = List.copyOf(sgl);
         return map(dev, "sg", dir, o -> {
@@ -188,7 +201,7 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
     @Override
     public DmaMapping mapResource(PciDevice dev, long physAddr, long size, DmaDirection dir) {
         live(dev);
-        checkSize(size);
+        checkRange(physAddr, size);
         return map(dev, "resource", dir, o -> {
             long dma = o.ops.mapResource(dev, physAddr, size, dir, mask(dev));
             return dma == DMA_MAPPING_ERROR ? null : List.of(new SgEntry(physAddr, size, dma, size));

@@ -172,6 +172,21 @@ class DmaApiImplTest {
         assertThat(dma.mapPage(nic, 0x1_0000_0000L, 4096, DmaDirection.TO_DEVICE).isLive()).isTrue();
         assertThatThrownBy(() -> dma.mapPage(nic, 0, 0, DmaDirection.TO_DEVICE)).hasMessageContaining("0 bytes");
         assertThatThrownBy(() -> dma.mapSg(nic, List.of(), DmaDirection.TO_DEVICE)).hasMessageContaining("no entries");
+        // a range that wraps past 2^64 maps nothing, for every kind of mapping
+        dma.setMask(nic, -1L);
+        int before = dma.mappings(nic).size();
+        for (Runnable wrap : List.<Runnable>of(
+                () -> dma.mapPage(nic, 0xffff_ffff_ffff_f000L, 8192, DmaDirection.BIDIRECTIONAL),
+                () -> dma.mapResource(nic, -4096L, 8192, DmaDirection.BIDIRECTIONAL),
+                () -> dma.mapSg(nic, List.of(SgEntry.of(0x1000, 4096), SgEntry.of(-4096L, 8192)),
+                        DmaDirection.TO_DEVICE))) {
+            assertThatThrownBy(wrap::run).satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.EINVAL))
+                    .hasMessageContaining("wraps past the end of the physical address space");
+        }
+        assertThat(dma.mappings(nic)).hasSize(before);
+        DmaMapping top = dma.mapPage(nic, 0xffff_ffff_ffff_f000L, 4096, DmaDirection.BIDIRECTIONAL);
+        assertThat(top.isLive()).isTrue(); // the last page itself is fine
+        dma.unmap(top);
         assertThat(dma.holders()).containsExactly("0000:00:01.0: 1 DMA mapping(s)");
     }
 

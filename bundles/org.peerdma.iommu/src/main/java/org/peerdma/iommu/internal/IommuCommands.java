@@ -50,10 +50,21 @@ public class IommuCommands {
     }
 
     @Descriptor("put a device's group in an identity (passthrough) domain or back to translated (iommu_group/type)")
-    public String identity(@Descriptor("device") String bdf, @Descriptor("true or false") boolean on) {
+    public String identity(@Descriptor("device") String bdf, @Descriptor("true or false (also on/off, 1/0)") String on) {
         PciDevice d = dev(bdf);
-        iommu.setIdentity(d, on);
+        iommu.setIdentity(d, bool(on));
         return d.name() + ": domain " + iommu.domainType(d);
+    }
+
+    /** bool - a yes/no argument as typed; anything else is EINVAL (Gogo would read "maybe" as false). */
+    static boolean bool(String text) {
+        String t = text == null ? "" : text.strip().toLowerCase(java.util.Locale.ROOT);
+        return switch (t) {
+            case "true", "on", "1", "yes" -> true;
+            case "false", "off", "0", "no" -> false;
+            default -> throw KernelException.einval("'%s' is not true or false (on/off, 1/0)",
+                    org.peerdma.util.Texts.clip(text));
+        };
     }
 
     @Descriptor("what the IOMMU does to DMA from CLIENT to PROVIDER's P2P memory, beside p2pdma's verdict")

@@ -45,7 +45,11 @@ public interface GrantTable {
      */
     int endForeignAccessRef(int ref);
 
-    /** tryEndForeignAccess - gnttab_try_end_foreign_access: as endForeignAccessRef, freeing the ref on success. */
+    /**
+     * tryEndForeignAccess - gnttab_try_end_foreign_access: as endForeignAccessRef, freeing the ref on success.
+     * Errors (this and endForeignAccessRef, endForeignAccess): EINVAL for a ref outside the table, a reserved
+     * ref (0-7) or one that is not allocated.
+     */
     boolean tryEndForeignAccess(int ref);
 
     /**

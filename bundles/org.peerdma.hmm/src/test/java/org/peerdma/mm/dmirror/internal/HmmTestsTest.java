@@ -656,20 +656,31 @@ class HmmTestsTest {
         mm.write(a, new byte[(int) (pages * P)]);
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         java.util.List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger moves = new java.util.concurrent.atomic.AtomicInteger();
         Thread mover = new Thread(() -> {
+            try {
+                writing.await();
+            } catch (InterruptedException ex) {
+                return;
+            }
             for (int i = 0; i < 500 && problems.isEmpty(); i++) {
                 int r1 = d0.migrateToDev(mm, new Cmd(a, pages, null));
                 int r2 = d0.migrateToSys(mm, new Cmd(a, pages, null));
                 if (r1 != 0 && r1 != -2 || r2 != 0) {
                     problems.add("migration failed: " + r1 + " " + r2);
                 }
+                moves.incrementAndGet();
             }
             stop.set(true);
         }, "mover");
         mover.start();
         int n = 0;
+        int overlapping = 0; // rounds during which at least one migration went on: the race really ran
         while (!stop.get() && problems.isEmpty()) {
             n++;
+            int movesBefore = moves.get();
+            writing.countDown();
             for (int pg = 0; pg < pages; pg++) {
                 // what the previous round wrote must still be there (a lost write shows up here)
                 byte[] back = new byte[4];
@@ -686,9 +697,13 @@ class HmmTestsTest {
                     problems.add("page " + pg + " round " + n + ": write returned " + w);
                 }
             }
+            if (moves.get() != movesBefore) {
+                overlapping++;
+            }
         }
         mover.join();
         assertThat(problems).isEmpty();
+        assertThat(overlapping).as("writer rounds that overlapped a migration (of %d rounds)", n).isGreaterThanOrEqualTo(20);
         byte[] last = new byte[4];
         mm.read(a + 64, last);
         assertThat(java.nio.ByteBuffer.wrap(last).getInt()).isEqualTo(n * 100);

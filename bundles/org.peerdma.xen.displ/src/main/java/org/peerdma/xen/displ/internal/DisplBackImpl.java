@@ -254,10 +254,18 @@ public class DisplBackImpl implements DisplBack {
         int[] px = pixels(fe);
         BufferedImage img = new BufferedImage(f.width, f.height, BufferedImage.TYPE_INT_ARGB);
         img.setRGB(0, 0, f.width, f.height, px, 0, f.width);
-        try {
-            if (!ImageIO.write(img, "png", out.toFile())) {
+        try (java.io.OutputStream os = java.nio.file.Files.newOutputStream(out)) {
+            if (!ImageIO.write(img, "png", os)) {
                 throw new KernelException(Errno.EIO, "no PNG writer in this JVM");
             }
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new KernelException(Errno.ENOENT, out + ": no such file or directory");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new KernelException(Errno.EACCES, out + ": permission denied");
+        } catch (java.nio.file.FileSystemException e) {
+            String why = String.valueOf(e.getReason());
+            throw new KernelException(why.contains("Is a directory") ? Errno.EISDIR
+                    : why.contains("Not a directory") ? Errno.ENOTDIR : Errno.EIO, out + ": " + why);
         } catch (IOException e) {
             throw new KernelException(Errno.EIO, out + ": " + e.getMessage());
         }

@@ -12,6 +12,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.peerdma.errno.KernelException;
 import org.junit.jupiter.api.io.TempDir;
 import org.peerdma.dmabuf.core.internal.DmaBufCoreImpl;
 import org.peerdma.xen.displ.DisplBack;
@@ -95,6 +96,11 @@ class DisplTest {
         }
         Path png = tmp.resolve("frame.png");
         back.writePng(g.domid(), png);
+        for (var bad : java.util.Map.of(tmp.resolve("no/such/dir/x.png"), "ENOENT", tmp, "EISDIR",
+                png.resolve("x.png"), "ENOTDIR").entrySet()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> back.writePng(g.domid(), bad.getKey()))
+                    .isInstanceOf(KernelException.class).hasMessageStartingWith(bad.getValue() + ": ");
+        }
         BufferedImage img = ImageIO.read(png.toFile());
         assertThat(img.getWidth()).isEqualTo(W);
         assertThat(img.getHeight()).isEqualTo(H);

@@ -118,8 +118,13 @@ class GntdevTest {
         assertThat(Displif.dataPages(1)).isEqualTo(1);
         assertThat(Displif.grefOffset(0)).isEqualTo(4);
         assertThat(Displif.grefOffset(1022)).isEqualTo(4092);
-        assertThatThrownBy(() -> Displif.grefOffset(1023)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Displif.dirPages(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Displif.grefOffset(1023)).isInstanceOf(org.peerdma.errno.KernelException.class)
+                .hasMessageStartingWith("EINVAL: gref index 1023");
+        assertThatThrownBy(() -> Displif.dirPages(0)).isInstanceOf(org.peerdma.errno.KernelException.class);
+        assertThatThrownBy(() -> Displif.dataPages(-1)).hasMessageStartingWith("EINVAL: buffer size -1");
+        // no overflow at the top of the range
+        assertThat(Displif.dataPages(Long.MAX_VALUE)).isEqualTo(Long.MAX_VALUE / 4096 + 1);
+        assertThat(Displif.dirPages(Long.MAX_VALUE)).isPositive();
     }
 
     private void shareAndWalk(int n) {

@@ -170,8 +170,27 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
         inUse--;
     }
 
+    /**
+     * checkRef - a ref this table handed out: not outside the table, not one of the reserved entries
+     * (the toolstack's console and xenstore pages), not free. Ending a ref nobody was granted would put it on
+     * the free list twice (gnttab's put_free_entry has no check; the model refuses).
+     */
+    private synchronized void checkRef(int ref) {
+        if (ref < 0 || ref >= allocated.length) {
+            throw KernelException.einval("grant ref %d is outside the grant table (%d entries)", ref, allocated.length);
+        }
+        if (ref < NR_RESERVED_ENTRIES) {
+            throw KernelException.einval("grant ref %d is reserved (refs 0-%d belong to the console and xenstore)", ref,
+                    NR_RESERVED_ENTRIES - 1);
+        }
+        if (!allocated[ref]) {
+            throw KernelException.einval("grant ref %d is not allocated", ref);
+        }
+    }
+
     @Override
     public int endForeignAccessRef(int ref) {
+        checkRef(ref);
         if (hv.clearEntry(ref)) {
             return 1;
         }
@@ -181,6 +200,7 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
 
     @Override
     public boolean tryEndForeignAccess(int ref) {
+        checkRef(ref);
         boolean ok = hv.clearEntry(ref);
         if (ok) {
             freeReference(ref);

@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.peerdma.errno.Errno;
+import org.peerdma.errno.KernelException;
 import org.peerdma.xen.gnttab.GrantTable;
 import org.peerdma.xen.hv.GrantMap;
 import org.peerdma.xen.hv.Hypercalls;
@@ -53,6 +55,27 @@ class GrantTableImplTest {
         assertThatThrownBy(() -> gnttab.freeReference(100)).hasMessageContaining("not allocated");
         assertThatThrownBy(() -> gnttab.grantForeignAccessRef(100, 0, 1, false)).hasMessageContaining("not allocated");
         assertThat(gnttab.holders()).containsExactly("2 grant reference(s) in use");
+    }
+
+    @Test
+    void endingARefThatWasNeverHandedOutIsRefusedAndLeavesTheFreeListAlone() {
+        int free = gnttab.freeCount();
+        for (int bad : new int[] {-1, 0, 7, 8, 511, 512, Integer.MAX_VALUE}) {
+            assertThatThrownBy(() -> gnttab.tryEndForeignAccess(bad))
+                    .satisfies(e -> assertThat(((KernelException) e).errno()).isEqualTo(Errno.EINVAL))
+                    .hasMessageMatching("EINVAL: grant ref -?\\d+ is (outside the grant table.*|reserved.*|not allocated)");
+            assertThatThrownBy(() -> gnttab.endForeignAccessRef(bad)).isInstanceOf(KernelException.class);
+            assertThatThrownBy(() -> gnttab.endForeignAccess(bad, null)).isInstanceOf(KernelException.class);
+        }
+        assertThat(gnttab.freeCount()).isEqualTo(free);
+        // without the check, ending ref 8 before it was granted put it on the free list twice
+        int a = gnttab.grantForeignAccess(0, 1, false);
+        int b = gnttab.grantForeignAccess(0, 2, false);
+        assertThat(a).isNotEqualTo(b);
+        assertThat(gnttab.tryEndForeignAccess(a)).isTrue();
+        assertThatThrownBy(() -> gnttab.tryEndForeignAccess(a)).hasMessageContaining("not allocated");
+        assertThat(gnttab.tryEndForeignAccess(b)).isTrue();
+        assertThat(gnttab.freeCount()).isEqualTo(free);
     }
 
     @Test
