@@ -67,6 +67,15 @@ public interface P2pMem {
     P2pMapping mmapAllocate(PciDevice pdev, long length, long pgoff, boolean shared);
 
     /**
+     * addUserMapping - note a user mapping of p2pmem/allocate (the file's i_mmap), with how to zap its
+     * ptes. At teardown, release runs every zap before it waits for the pages (p2pdma_unmap_mappings), so
+     * a process that still maps the memory does not hold the device's removal up; its next access faults.
+     * Return: a handle whose close() forgets the mapping (munmap); null when the provider is already gone
+     * (the caller unmaps at once).
+     */
+    AutoCloseable addUserMapping(PciDevice pdev, Runnable zap);
+
+    /**
      * mapType - pci_p2pdma_map_type(provider, client): NOT_SUPPORTED without p2pdma; otherwise the
      * cached type, computed on a miss in the newest rules and returned as UNKNOWN in v5.x.
      */

@@ -4,7 +4,7 @@
  * explanation of each verdict. Several kernel versions' rules are selectable.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.peerdma.p2pdma;
 
 import org.osgi.annotation.bundle.Export;

@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * as services; a mapping is always unmapped by the ops that made it, and when those ops leave,
  * their mappings are revoked (the departing IOMMU or arch tore its state down with it).
  */
-@Component(service = {DmaApi.class, ModuleUsage.class})
-public class DmaApiImpl implements DmaApi, ModuleUsage {
+@Component(service = {DmaApi.class, ModuleUsage.class, org.peerdma.pci.PciBusNotifier.class},
+        property = {"peerdma.whiteboard=true", "service.ranking:Integer=-100"})
+public class DmaApiImpl implements DmaApi, ModuleUsage, org.peerdma.pci.PciBusNotifier {
     private static final Logger LOG = LoggerFactory.getLogger("dma");
     static final long DEFAULT_MASK = 0xffffffffL;
 
@@ -72,6 +73,49 @@ public class DmaApiImpl implements DmaApi, ModuleUsage {
         if (n > 0) {
             LOG.warn("DMA ops {} left with {} live mapping(s): revoked", props.get(DmaOps.NAME), n);
         }
+    }
+
+    /**
+     * deviceRemoving - the device leaves (remove, surprise unplug): what its driver left mapped is unmapped
+     * through the ops that made it and revoked for the holder (a later unmap is silent), as the IOMMU's
+     * iommu_release_device takes the device's domain and IOVAs with it; CONFIG_DMA_API_DEBUG's message
+     * names the leak. Ranked last of the bus notifiers: drivers and p2pdma release theirs first.
+     */
+    @Override
+    public void deviceRemoving(PciDevice dev) {
+        releaseDevice(dev);
+    }
+
+    @Override
+    public void machineLoaded(org.peerdma.pci.PciMachine machine) {
+        for (PciDevice d : List.copyOf(live.keySet())) {
+            if (d.isRemoved()) {
+                releaseDevice(d);
+            }
+        }
+        masks.keySet().removeIf(PciDevice::isRemoved);
+        overrides.keySet().removeIf(PciDevice::isRemoved);
+    }
+
+    private void releaseDevice(PciDevice dev) {
+        List<MappingImpl> l = live.remove(dev);
+        int n = 0;
+        for (MappingImpl m : l == null ? List.<MappingImpl>of() : l) {
+            if (m.state.compareAndSet("live", "revoked")) {
+                n++;
+                try {
+                    unmapWith(m);
+                } catch (RuntimeException ex) {
+                    LOG.debug("{}: unmapping {} at removal: {}", dev.name(), m, ex.getMessage());
+                }
+            }
+        }
+        if (n > 0) {
+            LOG.error("DMA-API: {}: device driver has pending DMA allocations while released from device "
+                    + "[count={}]: unmapped", dev.name(), n);
+        }
+        masks.remove(dev);
+        overrides.remove(dev);
     }
 
     /** get_dma_ops(dev). Errors: ENODEV when there are no ops at all. */

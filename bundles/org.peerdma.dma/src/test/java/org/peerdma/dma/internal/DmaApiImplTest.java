@@ -191,6 +191,28 @@ class DmaApiImplTest {
     }
 
     @Test
+    void aDeviceThatGoesAwayTakesItsMappingsWithIt() {
+        OffsetOps a = new OffsetOps(0);
+        dma.addOps(a, props("a", "direct", 0));
+        DmaMapping page = dma.mapPage(nic, 0x1000, 4096, DmaDirection.TO_DEVICE);
+        DmaMapping res = dma.mapResource(nic, 0x9000_0000L, 8192, DmaDirection.BIDIRECTIONAL);
+        DmaMapping other = dma.mapPage(gpu, 0x2000, 4096, DmaDirection.TO_DEVICE);
+        dma.setMask(nic, -1L);
+        dma.deviceRemoving(nic);
+        // unmapped through the ops that made them, revoked for their holder, the mask forgotten
+        assertThat(a.log).containsExactlyInAnyOrder("unmap 1000", "unmap_resource 90000000");
+        assertThat(page.isLive()).isFalse();
+        assertThat(res.isLive()).isFalse();
+        assertThat(dma.mappings(nic)).isEmpty();
+        assertThat(dma.holders()).containsExactly("0000:00:02.0: 1 DMA mapping(s)");
+        dma.unmap(page); // the driver's late unmap: silent, nothing unmapped twice
+        assertThat(a.log).hasSize(2);
+        assertThat(other.isLive()).isTrue();
+        assertThat(dma.mask(nic)).isEqualTo(0xffffffffL);
+        dma.unmap(other);
+    }
+
+    @Test
     void departingOpsRevokeTheirMappings() {
         OffsetOps a = new OffsetOps(0);
         Map<String, Object> pa = props("a", "direct", 5);

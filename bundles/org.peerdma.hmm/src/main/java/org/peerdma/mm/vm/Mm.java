@@ -46,6 +46,15 @@ public interface Mm {
     int insertPage(Vma vma, long addr, long pfn);
 
     /**
+     * unmapMappingRange - unmap_mapping_range for one file's mappings in this mm: the ptes of every vma
+     * created with {@code ops} (the file's mapping) that fall in [start, start + length) are zapped, their
+     * page references dropped, the vmas kept (a later access faults through {@code ops}). Used when a
+     * device's memory goes away under a user mapping (p2pdma_unmap_mappings).
+     * Return: the number of ptes zapped; -EINVAL for an unaligned or empty range.
+     */
+    long unmapMappingRange(VmOps ops, long start, long length);
+
+    /**
      * madvise - MADV_HUGEPAGE / MADV_NOHUGEPAGE: whether anonymous private memory of the range may be
      * mapped by transparent huge pages (2 MiB, when a whole aligned block fits in the vma). Return: 0;
      * -EINVAL (unaligned, other advice, a hugetlb or special vma); -ENOMEM (part of the range unmapped).

@@ -3,7 +3,7 @@
  * mprotect), mmu interval notifiers (mm/mmu_notifier.c) and hmm_range_fault (mm/hmm.c).
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.peerdma.mm.vm;
 
 import org.osgi.annotation.bundle.Export;

@@ -81,14 +81,26 @@ public class P2pCommands {
     @Descriptor("pci_free_p2pmem: give memory back")
     public String free(@Descriptor("device") String bdf, @Descriptor("virt address as alloc printed it") String virt,
             @Descriptor("bytes") String bytes) {
-        PciDevice d = Doctor.dev(core.machine(), bdf);
         long v;
         try {
             v = Long.parseUnsignedLong(virt.replaceFirst("^0x", ""), 16);
         } catch (NumberFormatException ex) {
             throw KernelException.einval("'%s' is not a hex address", virt);
         }
+        // a provider removed while this allocation was held: the shell, as the client, still holds its pci_dev
+        PciDevice gone = mem instanceof P2pdmaImpl impl ? impl.dyingProvider(org.peerdma.pci.Bdf.parse(bdf)) : null;
+        PciDevice now = gone == null ? Doctor.dev(core.machine(), bdf) : null;
+        if (gone != null && core.machine().devices().stream().anyMatch(x -> x.bdf().equals(gone.bdf())
+                && mem.providers().contains(x))) {
+            now = Doctor.dev(core.machine(), bdf); // the same address is a provider again: that one is meant
+        }
+        PciDevice d = now != null ? now : gone;
         mem.free(d, v, size(bytes));
+        if (d == gone) {
+            long left = ((P2pdmaImpl) mem).dyingAllocated(d);
+            return d.name() + " (removed) " + (left == 0 ? "teardown complete: every allocation returned"
+                    : left + " bytes still allocated");
+        }
         return d.name() + " available " + mem.info(d).available();
     }
 

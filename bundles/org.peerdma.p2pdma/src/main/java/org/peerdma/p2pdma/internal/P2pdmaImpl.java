@@ -94,6 +94,11 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     private volatile KernelVersion version = KernelVersion.NEWEST;
     private volatile Duration releaseWait = Duration.ofSeconds(5);
     private final Map<PciDevice, ProviderState> providers = new ConcurrentHashMap<>();
+    /**
+     * Providers released while clients still held allocations: their teardown waits in memunmap_pages with
+     * the pool still there, so a client's pci_free_p2pmem (with the pci_dev it holds) still works.
+     */
+    private final Map<PciDevice, ProviderState> dying = new ConcurrentHashMap<>();
 
     /**
      * standalone - p2pdma wired by hand, as DS would wire it, for tests and benchmarks outside OSGi.
@@ -349,10 +354,35 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     public void free(PciDevice pdev, long virt, long size) {
         ProviderState s = providers.get(pdev);
         if (s == null) {
+            s = dying.get(pdev);
+        }
+        if (s == null) {
             throw KernelException.einval("%s has no p2pmem to free %#x into", pdev.name(), virt);
         }
         DevPagemap owner = s.pool.free(virt, size);
         zone.putRef(owner, allocHolder(virt));
+        if (s.pool.avail() == s.pool.size()) {
+            dying.remove(pdev, s); // the last client allocation is back: the teardown completes
+        }
+    }
+
+    /**
+     * dyingProvider - a removed provider whose teardown still waits for client allocations, by address:
+     * what a client that holds the pci_dev frees into. Return: null when there is none.
+     */
+    PciDevice dyingProvider(org.peerdma.pci.Bdf bdf) {
+        for (PciDevice d : dying.keySet()) {
+            if (d.bdf().equals(bdf)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** @return the bytes still allocated from a dying provider's pool (0 when it is not one). */
+    long dyingAllocated(PciDevice pdev) {
+        ProviderState s = dying.get(pdev);
+        return s == null ? 0 : s.pool.size() - s.pool.avail();
     }
 
     @Override
@@ -440,6 +470,19 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
     @Override
     public List<PciDevice> providers() {
         return providers.keySet().stream().sorted((a, b) -> a.bdf().compareTo(b.bdf())).toList();
+    }
+
+    @Override
+    public AutoCloseable addUserMapping(PciDevice pdev, Runnable zap) {
+        java.util.Objects.requireNonNull(zap);
+        synchronized (providers) { // release removes the state under this lock before it zaps
+            ProviderState s = providers.get(pdev);
+            if (s == null) {
+                return null;
+            }
+            s.userMappings.add(zap);
+            return () -> s.userMappings.remove(zap);
+        }
     }
 
     @Override
@@ -607,7 +650,19 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         if (s == null) {
             return;
         }
-        s.mappings.forEach(MappingImpl::close); // pci_p2pdma_unmap_mappings: user mappings torn down
+        // p2pdma_unmap_mappings: every process mapping p2pmem/allocate loses its ptes (and page references)
+        for (Runnable zap : s.userMappings) {
+            try {
+                zap.run();
+            } catch (RuntimeException ex) {
+                LOG.warn("{}: zapping a user mapping failed: {}", pdev.name(), ex.toString());
+            }
+        }
+        s.userMappings.clear();
+        s.mappings.forEach(MappingImpl::close);
+        if (s.pool.avail() != s.pool.size()) {
+            dying.put(pdev, s);
+        }
         for (DevPagemap pg : s.pgmaps) {
             try {
                 zone.memunmapPages(pg, shuttingDown ? Duration.ZERO : releaseWait);

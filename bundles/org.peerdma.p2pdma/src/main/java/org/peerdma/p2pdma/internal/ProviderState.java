@@ -19,6 +19,8 @@ final class ProviderState {
     /** map_types, keyed (domain &lt;&lt; 16) | pci_dev_id(client). */
     final Map<Integer, MapType> mapTypes = new ConcurrentHashMap<>();
     final List<MappingImpl> mappings = new CopyOnWriteArrayList<>();
+    /** The p2pmem/allocate file's user mappings (its i_mmap): how to zap each one's ptes at teardown. */
+    final List<Runnable> userMappings = new CopyOnWriteArrayList<>();
     volatile long cacheGeneration;
     volatile boolean published;
 

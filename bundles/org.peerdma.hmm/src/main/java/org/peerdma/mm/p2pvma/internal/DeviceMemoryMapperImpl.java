@@ -77,8 +77,27 @@ public class DeviceMemoryMapperImpl implements DeviceMemoryMapper {
             return e.returnValue();
         }
         try {
-            // no fault handler: every page is inserted now
-            long addr = mm.mmapDevice(0, size, Vm.PROT_READ | Vm.PROT_WRITE, Vm.MAP_SHARED, (mm2, v, a, w) -> -14);
+            // no fault handler: every page is inserted now; once the device's memory is gone a fault is SIGBUS
+            AutoCloseable[] noted = new AutoCloseable[1];
+            VmOps file = new VmOps() {
+                @Override
+                public int fault(Mm mm2, Vma v, long a, boolean w) {
+                    return -14;
+                }
+
+                @Override
+                public void close(Vma v) {
+                    // the last piece of the mapping is gone: nothing left for the teardown to zap
+                    if (noted[0] != null && mm.vmas().stream().noneMatch(o -> o != v && o.ops() == this)) {
+                        try {
+                            noted[0].close();
+                        } catch (Exception ignored) {
+                            // a list removal
+                        }
+                    }
+                }
+            };
+            long addr = mm.mmapDevice(0, size, Vm.PROT_READ | Vm.PROT_WRITE, Vm.MAP_SHARED, file);
             if (addr < 0) {
                 return addr;
             }
@@ -89,6 +108,12 @@ public class DeviceMemoryMapperImpl implements DeviceMemoryMapper {
                     mm.munmap(addr, size);
                     return r;
                 }
+            }
+            // the provider's teardown zaps this mapping's ptes (they hold the page references)
+            noted[0] = p2pmem.addUserMapping(provider, () -> mm.unmapMappingRange(file, addr, size));
+            if (noted[0] == null) {
+                mm.munmap(addr, size);
+                return -19;
             }
             return addr;
         } finally {

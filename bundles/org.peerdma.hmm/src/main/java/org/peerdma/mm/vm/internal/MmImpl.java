@@ -458,6 +458,36 @@ final class MmImpl implements Mm {
         }
     }
 
+    @Override
+    public long unmapMappingRange(VmOps ops, long start, long length) {
+        if (ops == null || length <= 0 || (start & (Vm.PAGE_SIZE - 1)) != 0 || start + pageUp(length) < start) {
+            return EINVAL;
+        }
+        long end = start + pageUp(length);
+        mmapLock.writeLock().lock();
+        try {
+            long n = 0;
+            for (VmaImpl v : overlapping(start, end)) {
+                if (v.ops != ops) {
+                    continue;
+                }
+                long s = Math.max(start, v.start);
+                long e = Math.min(end, v.end);
+                long[] count = new long[1];
+                invalidate(s, e, "unmap", null, true, () -> {
+                    synchronized (this) {
+                        count[0] = ptes.subMap(s >>> Vm.PAGE_SHIFT, true, (e - 1) >>> Vm.PAGE_SHIFT, true).size();
+                    }
+                    clearPtes(s, e);
+                });
+                n += count[0];
+            }
+            return n;
+        } finally {
+            mmapLock.writeLock().unlock();
+        }
+    }
+
     /** Notifiers first, then the ptes (pages freed), then the vmas split or dropped. */
     private void unmapLocked(long start, long len) {
         long end = start + len;
