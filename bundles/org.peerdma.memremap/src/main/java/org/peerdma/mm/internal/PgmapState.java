@@ -64,7 +64,13 @@ final class PgmapState {
             }
             if (ref.compareAndSet(v, v + 1)) {
                 if (holder != null) {
-                    refHolders.computeIfAbsent(holder, h -> new AtomicInteger()).incrementAndGet();
+                    // atomically with put's removal of a count that reached 0 (else this increment could land on
+                    // a counter that put is removing, and the holder's own put would then find nothing)
+                    refHolders.compute(holder, (h, c) -> {
+                        AtomicInteger n = c == null ? new AtomicInteger() : c;
+                        n.incrementAndGet();
+                        return n;
+                    });
                 }
                 return true;
             }
@@ -73,12 +79,13 @@ final class PgmapState {
 
     void put(long n, String holder) {
         if (holder != null) {
-            AtomicInteger c = refHolders.get(holder);
-            if (c == null || c.get() <= 0) {
+            boolean[] held = new boolean[1];
+            refHolders.computeIfPresent(holder, (h, c) -> {
+                held[0] = c.get() > 0;
+                return !held[0] || c.decrementAndGet() == 0 ? null : c;
+            });
+            if (!held[0]) {
                 throw KernelException.einval("%s holds no reference on %s", holder, pgmap.name);
-            }
-            if (c.decrementAndGet() == 0) {
-                refHolders.remove(holder, c);
             }
         }
         long v = ref.addAndGet(-n);

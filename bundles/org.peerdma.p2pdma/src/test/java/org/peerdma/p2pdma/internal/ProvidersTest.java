@@ -100,6 +100,42 @@ class ProvidersTest {
         throw new AssertionError("no error");
     }
 
+    /**
+     * Many threads allocating and freeing small buffers: a free that returned the range to the pool before it
+     * dropped the pagemap reference named after the address let another thread take both over, and the
+     * first free's put then removed the second owner's reference ("holds no reference" at its own free).
+     */
+    @Test
+    void concurrentAllocAndFreeKeepEveryReferenceWithItsBuffer() throws Exception {
+        PciDevice nvme = d("03:00.0");
+        p2p.addResource(nvme, 2, 0, 0);
+        List<Throwable> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 20_000; i++) {
+                        long v = p2p.alloc(nvme, 4096);
+                        if (v != 0) {
+                            p2p.free(nvme, v, 4096);
+                        }
+                    }
+                } catch (Throwable ex) {
+                    failed.add(ex);
+                }
+            });
+            th.start();
+            threads.add(th);
+        }
+        for (Thread th : threads) {
+            th.join(60_000);
+        }
+        assertThat(threads).noneMatch(Thread::isAlive);
+        assertThat(failed).isEmpty();
+        assertThat(p2p.info(nvme).available()).isEqualTo(1 << 20);
+        assertThat(zone.holders(zone.pagemaps().get(0))).isEmpty();
+    }
+
     @Test
     void addResourceArgumentChecks() {
         PciDevice nvme = d("03:00.0");

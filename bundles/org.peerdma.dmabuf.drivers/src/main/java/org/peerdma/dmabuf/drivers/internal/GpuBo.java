@@ -27,7 +27,8 @@ import org.peerdma.pci.PciDevice;
 
 /**
  * One buffer object and its dma_buf_ops (amdgpu_dma_buf.c). Every op runs with the buffer's
- * reservation lock held (the core's rule), which also guards this object's state.
+ * reservation lock held (the core's rule), which also guards this object's state; attach and detach,
+ * which the core calls unlocked, take it themselves.
  */
 final class GpuBo implements DmaBufOps {
     static final long PAGE = 4096;
@@ -87,7 +88,14 @@ final class GpuBo implements DmaBufOps {
                 reason = "p2pdma: " + verdict(client);
             }
         }
-        attachments.put(a, new AttachState(allow, reason));
+        // the core calls attach and detach without the reservation lock (as dma_buf_attach does): this map
+        // is read under that lock by every other op, so it is changed under it too
+        b.resv().lock();
+        try {
+            attachments.put(a, new AttachState(allow, reason));
+        } finally {
+            b.resv().unlock();
+        }
         return 0;
     }
 
@@ -101,7 +109,12 @@ final class GpuBo implements DmaBufOps {
 
     @Override
     public void detach(DmaBuf b, DmaBufAttachment a) {
-        attachments.remove(a);
+        b.resv().lock();
+        try {
+            attachments.remove(a);
+        } finally {
+            b.resv().unlock();
+        }
     }
 
     @Override
