@@ -48,15 +48,23 @@ public record HyperDmabufId(int id, int[] rngKey) {
         return String.format("%#x:%08x%08x%08x", id, rngKey[0], rngKey[1], rngKey[2]);
     }
 
-    /** parse - the toString form back. Errors: IllegalArgumentException naming the text. */
+    /**
+     * parse - the toString form back: {@code 0xID:KEY}, the id in any form {@link Long#decode} takes
+     * within 32 bits (ids of domains whose low byte is 0x80 or more print as 0x80000000 and above), and
+     * exactly 24 hex digits of key. Errors: IllegalArgumentException naming the text.
+     */
     public static HyperDmabufId parse(String s) {
         try {
-            String[] p = s.split(":");
-            String k = p[1];
-            if (k.length() != 24) {
+            String[] p = s.split(":", -1);
+            if (p.length != 2 || !p[1].matches("[0-9a-fA-F]{24}")) {
                 throw new IllegalArgumentException();
             }
-            return new HyperDmabufId(Integer.decode(p[0]), new int[] {Integer.parseUnsignedInt(k.substring(0, 8), 16),
+            long id = Long.decode(p[0].strip());
+            if (id < Integer.MIN_VALUE || id > 0xFFFF_FFFFL) {
+                throw new IllegalArgumentException();
+            }
+            String k = p[1];
+            return new HyperDmabufId((int) id, new int[] {Integer.parseUnsignedInt(k.substring(0, 8), 16),
                 Integer.parseUnsignedInt(k.substring(8, 16), 16), Integer.parseUnsignedInt(k.substring(16), 16)});
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("'" + s + "' is not a hyper_dmabuf id (0xID:24 hex digits of key)");

@@ -8,7 +8,6 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.jar.JarFile;
@@ -73,9 +72,7 @@ public class KmodCommands {
             @Parameter(names = {"-b", "--bundles"}, presentValue = "true", absentValue = "false") boolean bundles) {
         List<Module> mods = modules.all().stream().filter(m -> bundles || m.declared()).toList();
         List<String[]> available = all ? availableInModulePath(mods) : List.of();
-        int w = Math.max(19, Math.max(mods.stream().mapToInt(m -> m.name().length()).max().orElse(0),
-                available.stream().mapToInt(a -> a[0].length()).max().orElse(0)) + 1);
-        StringBuilder sb = new StringBuilder(String.format("%-" + w + "s %8s  %s%n", "Module", "Size", "Used by"));
+        List<LsmodRow> rows = new ArrayList<>();
         for (Module m : mods) {
             if (!all && !m.isLoaded()) {
                 continue;
@@ -85,14 +82,33 @@ public class KmodCommands {
                 users = users.stream().filter(Module::declared).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
             }
             List<String> holders = m.isLoaded() ? modules.holders(m) : List.of();
-            String by = users.stream().map(Module::name).sorted().collect(Collectors.joining(","));
-            String line = String.format("%-" + w + "s %8d  %d %s", m.name(), size(m.bundle()), users.size() + holders.size(),
-                    by);
-            if (!holders.isEmpty()) {
-                line += (by.isEmpty() ? "" : " ") + "[" + holders.size() + " live]";
+            rows.add(new LsmodRow(m.name(), size(m.bundle()), users.stream().map(Module::name).toList(), holders.size(),
+                    state(m.bundle().getState())));
+        }
+        return lsmodTable(rows, available, all);
+    }
+
+    /** One line of lsmod: name, size, the modules using it, live objects it reports, its state. */
+    record LsmodRow(String name, long size, List<String> users, int live, String state) {
+    }
+
+    /**
+     * lsmodTable - the lsmod output: "Module Size Used by" with the name column as wide as the longest
+     * name (at least 19, as lsmod's), the use count (users plus live objects), the users sorted,
+     * "[N live]", the state with {@code all}, then what the module path can still load.
+     */
+    static String lsmodTable(List<LsmodRow> rows, List<String[]> available, boolean all) {
+        int w = Math.max(19, Math.max(rows.stream().mapToInt(r -> r.name().length()).max().orElse(0),
+                available.stream().mapToInt(a -> a[0].length()).max().orElse(0)) + 1);
+        StringBuilder sb = new StringBuilder(String.format("%-" + w + "s %8s  %s%n", "Module", "Size", "Used by"));
+        for (LsmodRow r : rows) {
+            String by = r.users().stream().sorted().collect(Collectors.joining(","));
+            String line = String.format("%-" + w + "s %8d  %d %s", r.name(), r.size(), r.users().size() + r.live(), by);
+            if (r.live() > 0) {
+                line += (by.isEmpty() ? "" : " ") + "[" + r.live() + " live]";
             }
             if (all) {
-                line += "  " + state(m.bundle());
+                line += "  " + r.state();
             }
             sb.append(line.stripTrailing()).append('\n');
         }
@@ -110,8 +126,17 @@ public class KmodCommands {
             have.add(m.name().replace('-', '_'));
             have.add(m.bundle().getSymbolicName());
         }
+        return available(modpath(), have);
+    }
+
+    /**
+     * available - the modules of the module path {@code dirs} that are not installed ({@code have}:
+     * module and symbolic names): [name, size in bytes] rows, by name, the first jar of a name winning.
+     * Jars without a module capability are left out.
+     */
+    static List<String[]> available(List<Path> dirs, Set<String> have) {
         java.util.TreeMap<String, String[]> out = new java.util.TreeMap<>();
-        for (Path dir : modpath()) {
+        for (Path dir : dirs) {
             if (!Files.isDirectory(dir)) {
                 continue;
             }
@@ -135,8 +160,8 @@ public class KmodCommands {
             + "NAME param=value ... sets load-time parameters")
     public String modprobe(@Descriptor("module name, symbolic name, bundle id or jar path") String name,
             @Descriptor("param=value settings") String... params) {
+        Map<String, String> settings = ParamValues.parse(params);
         Module m = findOrInstall(name);
-        Map<String, String> settings = parseParams(params);
         if (m.isLoaded()) {
             if (settings.isEmpty()) {
                 return m.name() + " is already loaded";
@@ -190,10 +215,7 @@ public class KmodCommands {
         List<String> holders = modules.holders(m);
         StringBuilder warn = new StringBuilder();
         if (!users.isEmpty() || !holders.isEmpty()) {
-            String msg = "Module " + m.name() + " is in use"
-                    + (users.isEmpty() ? "" : " by: " + users.stream().map(Module::name).sorted()
-                            .collect(Collectors.joining(" ")))
-                    + (holders.isEmpty() ? "" : " (" + holders.size() + " live: " + String.join("; ", holders) + ")");
+            String msg = inUse(m.name(), users.stream().map(Module::name).toList(), holders);
             if (!force) {
                 throw new KernelException(Errno.EBUSY, msg);
             }
@@ -208,6 +230,13 @@ public class KmodCommands {
         return warn + "unloaded " + m.name();
     }
 
+    /** The EBUSY text of rmmod: "Module X is in use by: a b (N live: ...)". */
+    static String inUse(String name, List<String> users, List<String> holders) {
+        return "Module " + name + " is in use"
+                + (users.isEmpty() ? "" : " by: " + users.stream().sorted().collect(Collectors.joining(" ")))
+                + (holders.isEmpty() ? "" : " (" + holders.size() + " live: " + String.join("; ", holders) + ")");
+    }
+
     @Descriptor("show a module's information and parameters (like modinfo)")
     public String modinfo(@Descriptor("module name") String name) {
         Module m = modules.find(name);
@@ -219,7 +248,7 @@ public class KmodCommands {
         row(sb, "description", Modules.description(b));
         row(sb, "license", Modules.header(b, "Bundle-License"));
         row(sb, "bsn", b.getSymbolicName());
-        row(sb, "state", state(b));
+        row(sb, "state", state(b.getState()));
         row(sb, "depends", modules.dependencies(m).stream().map(Module::name).sorted()
                 .collect(Collectors.joining(",")));
         for (Param p : params(m)) {
@@ -231,8 +260,8 @@ public class KmodCommands {
     @Descriptor("show a module's parameters and values (/sys/module/NAME/parameters), or set those writable at run time")
     public String modparam(@Descriptor("module name") String name,
             @Descriptor("param=value settings; none to show") String... params) {
+        Map<String, String> settings = ParamValues.parse(params);
         Module m = modules.find(name);
-        Map<String, String> settings = parseParams(params);
         if (!settings.isEmpty()) {
             if (!m.isLoaded()) {
                 throw new KernelException(Errno.ENOENT, "module " + m.name() + " is not loaded: use modprobe "
@@ -249,12 +278,7 @@ public class KmodCommands {
 
     private String modparamSet(Module m, Map<String, String> settings) {
         for (Map.Entry<String, String> e : settings.entrySet()) {
-            Param p = param(m, e.getKey());
-            String problem = p.ad.validate(e.getValue());
-            if (problem != null && !problem.isEmpty()) {
-                throw KernelException.einval("%s: bad value '%s' for %s: %s%s", m.name(),
-                        org.peerdma.util.Texts.clip(e.getValue()), p.name, problem, allowed(p.ad));
-            }
+            ParamValues.value(m.name(), param(m, e.getKey()).ad, e.getValue()); // every value checked before any is set
         }
         for (String key : settings.keySet()) {
             Param p = param(m, key);
@@ -265,8 +289,8 @@ public class KmodCommands {
             }
         }
         applyParams(m, settings, true);
-        return "set " + settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-                .collect(Collectors.joining(" ")) + " on " + m.name();
+        return "set " + settings.entrySet().stream().map(e -> e.getValue() == null ? e.getKey() : e.getKey() + "="
+                + e.getValue()).collect(Collectors.joining(" ")) + " on " + m.name();
     }
 
     private record Param(String pid, String name, String description, String type, boolean runtime,
@@ -293,7 +317,7 @@ public class KmodCommands {
             AttributeDefinition[] ads = ocd.getAttributeDefinitions(ObjectClassDefinition.ALL);
             for (AttributeDefinition ad : ads == null ? new AttributeDefinition[0] : ads) {
                 out.add(new Param(pid, ad.getID(), ad.getDescription() == null ? ad.getName() : ad.getDescription(),
-                        typeName(ad.getType()), m.runtimeParams().contains(ad.getID()), ad));
+                        ParamValues.typeName(ad.getType()), m.runtimeParams().contains(ad.getID()), ad));
             }
         }
         return out;
@@ -301,7 +325,7 @@ public class KmodCommands {
 
     private Param param(Module m, String key) {
         for (Param p : params(m)) {
-            if (p.name.equals(key)) {
+            if (ParamValues.sameName(key, p.name)) {
                 return p;
             }
         }
@@ -331,15 +355,13 @@ public class KmodCommands {
 
     private void applyParams(Module m, Map<String, String> settings, boolean runtime) {
         Map<String, Dictionary<String, Object>> byPid = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : settings.entrySet()) {
+        Map<Param, Object> values = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : settings.entrySet()) { // every value checked before anything is written
             Param p = param(m, e.getKey());
-            String problem = p.ad.validate(e.getValue());
-            if (problem != null && !problem.isEmpty()) {
-                throw KernelException.einval("%s: bad value '%s' for %s: %s%s", m.name(),
-                        org.peerdma.util.Texts.clip(e.getValue()), p.name, problem, allowed(p.ad));
-            }
-            Dictionary<String, Object> d = byPid.computeIfAbsent(p.pid, pid -> current(pid));
-            d.put(p.name, convert(p.ad, e.getValue()));
+            values.put(p, ParamValues.value(m.name(), p.ad, e.getValue()));
+        }
+        for (Map.Entry<Param, Object> e : values.entrySet()) {
+            byPid.computeIfAbsent(e.getKey().pid, pid -> current(pid)).put(e.getKey().name, e.getValue());
         }
         for (Map.Entry<String, Dictionary<String, Object>> e : byPid.entrySet()) {
             try {
@@ -413,24 +435,6 @@ public class KmodCommands {
         return out;
     }
 
-    /** " (one of: a, b, c)" or " (at least N)" from the attribute's metatype, or "". */
-    private static String allowed(AttributeDefinition ad) {
-        String[] opts = ad.getOptionValues();
-        if (opts != null && opts.length > 0) {
-            return " (one of: " + String.join(", ", opts) + ")";
-        }
-        String type = switch (ad.getType()) {
-            case AttributeDefinition.INTEGER, AttributeDefinition.LONG, AttributeDefinition.SHORT,
-                    AttributeDefinition.BYTE -> "an integer";
-            case AttributeDefinition.BOOLEAN -> "true or false";
-            case AttributeDefinition.DOUBLE, AttributeDefinition.FLOAT -> "a number";
-            default -> "text";
-        };
-        String[] d = ad.getDefaultValue();
-        return " (" + type + (d == null || d.length == 0 ? "" : ", default " + String.join(",", d))
-                + (ad.getDescription() == null || ad.getDescription().isBlank() ? "" : "; " + ad.getDescription()) + ")";
-    }
-
     private Dictionary<String, Object> current(String pid) {
         try {
             Dictionary<String, Object> d = configAdmin.getConfiguration(pid, "?").getProperties();
@@ -445,55 +449,6 @@ public class KmodCommands {
         } catch (IOException ex) {
             throw new KernelException(Errno.EIO, "reading configuration " + pid + ": " + ex.getMessage());
         }
-    }
-
-    private static Object convert(AttributeDefinition ad, String v) {
-        try {
-            return switch (ad.getType()) {
-                case AttributeDefinition.INTEGER -> Integer.decode(v);
-                case AttributeDefinition.LONG -> Long.decode(v);
-                case AttributeDefinition.BOOLEAN -> parseBool(v);
-                default -> v;
-            };
-        } catch (NumberFormatException ex) {
-            throw KernelException.einval("'%s' is not a number for %s", v, ad.getID());
-        }
-    }
-
-    /** kstrtobool: y/Y/1/on are true, n/N/0/off false. */
-    private static boolean parseBool(String v) {
-        String s = v.toLowerCase(Locale.ROOT);
-        if (s.equals("1") || s.startsWith("y") || s.equals("on") || s.equals("true")) {
-            return true;
-        }
-        if (s.equals("0") || s.startsWith("n") || s.equals("off") || s.equals("false")) {
-            return false;
-        }
-        throw KernelException.einval("'%s' is not a boolean", v);
-    }
-
-    private static String typeName(int t) {
-        return switch (t) {
-            case AttributeDefinition.INTEGER -> "int";
-            case AttributeDefinition.LONG -> "long";
-            case AttributeDefinition.BOOLEAN -> "bool";
-            default -> "charp";
-        };
-    }
-
-    private static Map<String, String> parseParams(String[] params) {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (params == null) {
-            return out;
-        }
-        for (String p : params) {
-            int eq = p.indexOf('=');
-            if (eq <= 0) {
-                throw KernelException.einval("'%s' is not param=value", p);
-            }
-            out.put(p.substring(0, eq), p.substring(eq + 1));
-        }
-        return out;
     }
 
     /** The module by name, or installed from a jar path or from the module path. */
@@ -518,21 +473,36 @@ public class KmodCommands {
     }
 
     private List<Path> modpath() {
-        String p = ctx.getProperty("peerdma.modpath");
+        return modpath(ctx.getProperty("peerdma.modpath"));
+    }
+
+    /** modpath - the module path from {@code peerdma.modpath} (directories split on the path separator), default "modules". */
+    static List<Path> modpath(String p) {
         List<Path> out = new ArrayList<>();
         for (String s : (p == null || p.isBlank() ? "modules" : p).split(java.io.File.pathSeparator)) {
-            out.add(Path.of(s.strip()));
+            if (!s.isBlank()) {
+                out.add(Path.of(s.strip()));
+            }
         }
         return out;
     }
 
-    /** A jar given by path, or one in the module path whose module name or symbolic name matches. */
     private Path locate(String name) {
-        Path direct = Path.of(name);
-        if (name.endsWith(".jar") && Files.isRegularFile(direct)) {
+        return locate(name, modpath());
+    }
+
+    /** locate - a jar given by path, or the first one in {@code dirs} whose module or symbolic name is {@code name}. */
+    static Path locate(String name, List<Path> dirs) {
+        Path direct;
+        try {
+            direct = Path.of(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            direct = null; // not a path (a NUL in it): only a module name
+        }
+        if (direct != null && name.endsWith(".jar") && Files.isRegularFile(direct)) {
             return direct;
         }
-        for (Path dir : modpath()) {
+        for (Path dir : dirs) {
             if (!Files.isDirectory(dir)) {
                 continue;
             }
@@ -549,7 +519,11 @@ public class KmodCommands {
         return null;
     }
 
-    private static List<String> jarNames(Path jar) {
+    /**
+     * jarNames - what a jar answers to: its symbolic name, then its peerdma module names ('-' read as
+     * '_'); empty for a file that is not a jar or has no manifest.
+     */
+    static List<String> jarNames(Path jar) {
         try (JarFile jf = new JarFile(jar.toFile())) {
             var mf = jf.getManifest();
             if (mf == null) {
@@ -591,8 +565,9 @@ public class KmodCommands {
         return n * 1024;
     }
 
-    private static String state(Bundle b) {
-        return switch (b.getState()) {
+    /** The module's state as lsmod -a and modinfo show it, from the bundle state. */
+    static String state(int bundleState) {
+        return switch (bundleState) {
             case Bundle.ACTIVE -> "Live";
             case Bundle.STARTING -> "Loading";
             case Bundle.STOPPING -> "Unloading";

@@ -38,7 +38,8 @@ record Module(Bundle bundle, String name, List<String> pids, List<String> runtim
         return new Module(b, bsn == null ? "bundle" + b.getBundleId() : bsn, List.of(), List.of(), false);
     }
 
-    private static List<String> strings(Object o) {
+    /** The List&lt;String&gt; attribute of the capability (or a comma-separated string), blanks dropped. */
+    static List<String> strings(Object o) {
         if (o instanceof List<?> l) {
             return l.stream().map(String::valueOf).filter(s -> !s.isBlank()).toList();
         }
@@ -53,8 +54,15 @@ record Module(Bundle bundle, String name, List<String> pids, List<String> runtim
     }
 
     boolean matches(String query) {
+        return matches(name, bundle.getSymbolicName(), bundle.getBundleId(), query);
+    }
+
+    /**
+     * matches - whether {@code query} names the module: its module name ('-' and '_' alike, as modprobe
+     * takes them), its symbolic name or its bundle id.
+     */
+    static boolean matches(String name, String bsn, long id, String query) {
         String q = query.replace('-', '_');
-        return name.replace('-', '_').equals(q) || q.equals(bundle.getSymbolicName())
-                || q.equals(String.valueOf(bundle.getBundleId()));
+        return name.replace('-', '_').equals(q) || query.equals(bsn) || q.equals(bsn) || query.equals(String.valueOf(id));
     }
 }

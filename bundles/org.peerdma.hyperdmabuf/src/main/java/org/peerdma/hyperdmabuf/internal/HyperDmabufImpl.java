@@ -53,6 +53,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     static final int ENOENT = -2;
     static final int ENOMEM = -12;
     static final int EBUSY = -16;
+    static final int EFAULT = -14;
 
     @Reference
     DmaBufCore core;
@@ -100,7 +101,14 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     private final Deque<Integer> reusableIds = new ArrayDeque<>();
     private int count;
     private final Map<Integer, Exported> exported = new HashMap<>();
-    private final Map<Integer, Imported> imported = new HashMap<>();
+    /**
+     * The IMPORT list by the whole hid (id and key), as the driver's hash list finds with
+     * hyper_dmabuf_hid_keycomp: an exporter reuses an id (with a new key) once its last user here
+     * released it, and the two imports are different buffers until the old one's users let go.
+     */
+    private final Map<HyperDmabufId, Imported> imported = new HashMap<>();
+    /** EXPORT_REMOTEs past the fast path and not finished: a backend switch waits for them (EBUSY). */
+    private int exportsInFlight;
     private final Deque<Event> events = new ArrayDeque<>();
     private ScheduledExecutorService work;
     private final DeviceNode dev = DeviceNode.platform("hyper_dmabuf", null);
@@ -156,8 +164,8 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         if (b == bknd) {
             return 0;
         }
-        if (!exported.isEmpty() || !imported.isEmpty()) {
-            return EBUSY;
+        if (!exported.isEmpty() || !imported.isEmpty() || exportsInFlight > 0) {
+            return EBUSY; // an EXPORT_REMOTE under way shares through the backend in use and sends through it
         }
         bknd.unbind();
         bknd = b;
@@ -223,7 +231,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
 
     // ================================================================ ids (hyper_dmabuf_id.c)
 
-    private synchronized HyperDmabufId newId() {
+    private synchronized HyperDmabufId newId(HyperDmabufBackend bknd) {
         int id;
         if (!reusableIds.isEmpty()) {
             id = reusableIds.pop(); // the most recently freed first
@@ -259,7 +267,8 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         ScheduledFuture<?> unexportWork;
         int active;
         final Deque<DmaBufAttachment> shadowAttach = new ArrayDeque<>();
-        final Deque<SgTable> shadowSgt = new ArrayDeque<>();
+        /** Shadow mappings with the attachment each was made on (unmapped through that one). */
+        final Deque<ShadowMap> shadowSgt = new ArrayDeque<>();
         final Deque<BufMap> shadowVmap = new ArrayDeque<>();
 
         Exported(HyperDmabufId hid, int remote, DmaBuf buf, DmaBufAttachment attach, SgTable sgt, long[] pfns,
@@ -274,6 +283,10 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             this.file = file;
             this.priv = priv;
         }
+    }
+
+    /** A shadow mapping: the attachment that mapped it, which must be the one that unmaps it. */
+    record ShadowMap(DmaBufAttachment attach, SgTable sgt) {
     }
 
     /** An imported buffer: what the exporter announced, and the local dma-buf once exported here. */
@@ -304,8 +317,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     }
 
     private Imported findImported(HyperDmabufId hid) {
-        Imported i = imported.get(hid.id());
-        return i != null && i.hid.equals(hid) ? i : null;
+        return imported.get(hid);
     }
 
     // ================================================================ the device file
@@ -334,6 +346,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
 
         @Override
         public Export exportRemote(int fd, int remote, byte[] privIn) {
+            HyperDmabufBackend bknd = HyperDmabufImpl.this.bknd;
             if (remote == bknd.domid()) {
                 return new Export(EINVAL, HyperDmabufId.INVALID);
             }
@@ -369,11 +382,27 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 Message m = exportMsg(same.hid, 0, 0, 0, 0, priv);
                 return new Export(bknd.send(remote, m, false) < 0 ? EBUSY : 0, same.hid);
             }
+            HyperDmabufBackend through;
+            synchronized (HyperDmabufImpl.this) {
+                through = HyperDmabufImpl.this.bknd; // no switch until this export is listed or undone
+                exportsInFlight++;
+            }
+            try {
+                return fullExport(through, buf, remote, priv);
+            } finally {
+                synchronized (HyperDmabufImpl.this) {
+                    exportsInFlight--;
+                }
+            }
+        }
+
+        /** The full path of EXPORT_REMOTE (the buffer's reference is the caller's: kept on success, put on failure). */
+        private Export fullExport(HyperDmabufBackend bknd, DmaBuf buf, int remote, byte[] priv) {
             if (!bknd.txReady(remote)) {
                 core.put(buf);
                 return new Export(EINVAL, HyperDmabufId.INVALID);
             }
-            HyperDmabufId hid = newId();
+            HyperDmabufId hid = newId(bknd);
             if (hid.id() == -1) {
                 core.put(buf);
                 return new Export(ENOMEM, HyperDmabufId.INVALID);
@@ -474,7 +503,10 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     return 0;
                 }
                 e.unexportSched = true;
-                e.unexportWork = work.schedule(() -> unexportNow(e), Math.max(0, delayMs), TimeUnit.MILLISECONDS);
+                // msecs_to_jiffies: a negative delay is MAX_JIFFY_OFFSET, a timeout that never comes (until
+                // a re-export of the same buffer cancels it)
+                e.unexportWork = delayMs < 0 ? work.schedule(() -> unexportNow(e), Long.MAX_VALUE, TimeUnit.NANOSECONDS)
+                        : work.schedule(() -> unexportNow(e), delayMs, TimeUnit.MILLISECONDS);
                 return 0;
             }
         }
@@ -637,8 +669,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         while (!e.shadowVmap.isEmpty()) {
             core.vunmapUnlocked(e.buf, e.shadowVmap.pop());
         }
-        while (!e.shadowSgt.isEmpty() && !e.shadowAttach.isEmpty()) {
-            core.unmapAttachmentUnlocked(e.shadowAttach.peek(), e.shadowSgt.pop(), DmaDirection.BIDIRECTIONAL);
+        while (!e.shadowSgt.isEmpty()) {
+            ShadowMap m = e.shadowSgt.pop();
+            core.unmapAttachmentUnlocked(m.attach(), m.sgt(), DmaDirection.BIDIRECTIONAL);
         }
         while (!e.shadowAttach.isEmpty()) {
             core.detach(e.shadowAttach.pop());
@@ -680,9 +713,13 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             }
         }
 
+        /** A new mapping: refused once the import is invalid (unexported, or its exporter is gone) or unmapped. */
         private void live() {
             synchronized (HyperDmabufImpl.this) {
-                if (!imp.valid && imp.mapped == null) {
+                if (imp.mapped == null) {
+                    throw KernelException.enodev("hyper_dmabuf %s: its pages are unmapped", imp.hid);
+                }
+                if (!imp.valid) {
                     throw KernelException.enodev("hyper_dmabuf %s: the exporter unexported it", imp.hid);
                 }
             }
@@ -762,7 +799,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     imp.mapped = null;
                 }
                 if (imp.importers == 0 && !imp.valid) {
-                    imported.remove(imp.hid.id());
+                    imported.remove(imp.hid, imp); // not a newer import that reuses the id with another key
                 }
             }
         }
@@ -792,7 +829,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     if (i.importers > 0) {
                         i.valid = false;
                     } else {
-                        imported.remove(hid.id());
+                        imported.remove(hid);
                     }
                 }
                 req.stat = Message.REQ_PROCESSED;
@@ -809,18 +846,29 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 req.stat = Message.REQ_PROCESSED;
             }
             case Message.EXPORT_FD_FAILED -> {
+                Exported clean = null;
                 synchronized (this) {
                     Exported e = findExported(hid);
-                    if (e == null) {
+                    if (e == null || e.active <= 0) {
+                        // the driver decrements blindly: a FAILED without an EXPORT_FD before it would take
+                        // active below 0, and the buffer could never be cleaned up
                         req.stat = Message.REQ_ERROR;
                         return;
                     }
                     e.active--;
+                    if (e.active == 0 && !e.valid && !e.unexportSched) {
+                        clean = e; // unexported while this import was under way: nobody will RELEASE it now
+                    }
                 }
                 req.stat = Message.REQ_PROCESSED;
+                if (clean != null) {
+                    Exported c = clean;
+                    work.execute(() -> cleanupExport(c));
+                }
             }
             case Message.OPS_TO_SOURCE -> req.stat = remoteSync(hid, req.op[4]) == 0 ? Message.REQ_PROCESSED : Message.REQ_ERROR;
-            default -> req.stat = Message.REQ_ERROR; // OPS_TO_REMOTE: not used by this driver
+            // OPS_TO_REMOTE: queued and ignored by the driver's workqueue ("probably not needed")
+            default -> req.stat = Message.REQ_PROCESSED;
         }
     }
 
@@ -833,9 +881,17 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 if (i == null) {
                     return;
                 }
+                if (m.op[8] < 0) {
+                    i.valid = false; // the driver's kcalloc of a negative size fails: "set it invalid"
+                    return;
+                }
                 i.priv = priv; // private data update
             } else {
-                imported.put(hid.id(), new Imported(hid, m.op[4], m.op[5], m.op[6], m.op[7], priv));
+                if (m.op[8] < 0) {
+                    LOG.warn("EXPORT of {} with private data of {} bytes: not imported", hid, m.op[8]);
+                    return; // kcalloc fails, the import is dropped
+                }
+                imported.put(hid, new Imported(hid, m.op[4], m.op[5], m.op[6], m.op[7], priv));
             }
             events.addLast(new Event(HYPER_DMABUF_NEW_IMPORT, hid, priv));
             while (events.size() > MAX_DEPTH_EVENT_QUEUE) {
@@ -866,9 +922,11 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     DmaBufAttachment a;
                     synchronized (this) {
                         if (e.shadowAttach.isEmpty()) {
-                            return -14; // -EFAULT
+                            return EFAULT;
                         }
                         a = e.shadowAttach.pop();
+                        // mappings still held on it are unmapped by dma_buf_detach (with a warning)
+                        e.shadowSgt.removeIf(m -> m.attach() == a);
                     }
                     core.detach(a);
                 }
@@ -878,28 +936,29 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                         a = e.shadowAttach.peek();
                     }
                     if (a == null) {
-                        return -14;
+                        return EFAULT;
                     }
                     SgTable t = core.mapAttachmentUnlocked(a, DmaDirection.BIDIRECTIONAL);
                     synchronized (this) {
-                        e.shadowSgt.push(t);
+                        e.shadowSgt.push(new ShadowMap(a, t));
                     }
                 }
                 case Message.OPS_UNMAP -> {
-                    DmaBufAttachment a;
-                    SgTable t;
+                    ShadowMap t;
                     synchronized (this) {
                         if (e.shadowSgt.isEmpty() || e.shadowAttach.isEmpty()) {
-                            return -14;
+                            return EFAULT;
                         }
-                        t = e.shadowSgt.pop();
-                        a = e.shadowAttach.peek();
+                        t = e.shadowSgt.pop(); // the latest mapping, through the attachment that made it
                     }
-                    core.unmapAttachmentUnlocked(a, t, DmaDirection.BIDIRECTIONAL);
+                    core.unmapAttachmentUnlocked(t.attach(), t.sgt(), DmaDirection.BIDIRECTIONAL);
                 }
                 case Message.OPS_RELEASE -> {
                     boolean clean;
                     synchronized (this) {
+                        if (e.active <= 0) {
+                            return EFAULT; // no EXPORT_FD to release: active stays at 0 (the driver would go below)
+                        }
                         e.active--;
                         clean = e.active == 0 && !e.valid && !e.unexportSched;
                     }
@@ -919,19 +978,14 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     BufMap v;
                     synchronized (this) {
                         if (e.shadowVmap.isEmpty()) {
-                            return -14;
+                            return EFAULT;
                         }
                         v = e.shadowVmap.pop();
                     }
                     core.vunmapUnlocked(e.buf, v);
                 }
-                case Message.OPS_MMAP -> {
-                    LOG.warn("remote sync: mmap is not supported");
-                    return EINVAL;
-                }
-                default -> {
-                    return EINVAL;
-                }
+                case Message.OPS_MMAP -> LOG.warn("remote sync: synchronized mmap is not supported"); // answered 0
+                default -> LOG.debug("remote sync: unknown operation {}", Integer.toHexString(op)); // the driver's 0
             }
         } catch (KernelException ex) {
             return ex.returnValue();
@@ -964,7 +1018,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 if (i.hid.exporterDomid() == (domid & 0xFF)) {
                     i.valid = false;
                     if (i.importers == 0) {
-                        imported.remove(i.hid.id());
+                        imported.remove(i.hid, i);
                         if (i.mapped != null) {
                             unmap.add(i.mapped);
                             i.mapped = null;

@@ -60,6 +60,25 @@ public class HdmabufCommands {
         return what + ": ok";
     }
 
+    /**
+     * An int argument of an ioctl. Numbers come from Gogo as longs, and an int parameter would take
+     * only their low 32 bits (4294967298 would be domain 2): EINVAL instead.
+     */
+    static int intArg(long v, String what) {
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw KernelException.einval("%s %d is out of range (a 32-bit int)", what, v);
+        }
+        return (int) v;
+    }
+
+    /** A file descriptor argument: EBADF for one no fd table can hold. */
+    static int fdArg(long fd) {
+        if (fd < 0 || fd > Integer.MAX_VALUE) {
+            throw new KernelException(Errno.EBADF, "fd " + fd + " is not an open file descriptor");
+        }
+        return (int) fd;
+    }
+
     private static HyperDmabufId hid(String s) {
         try {
             return HyperDmabufId.parse(s);
@@ -69,31 +88,31 @@ public class HdmabufCommands {
     }
 
     @Descriptor("TX_CH_SETUP to a domain")
-    public String tx(@Descriptor("remote domid") int d) {
-        return check(file.txChSetup(d), "TX_CH_SETUP d" + d);
+    public String tx(@Descriptor("remote domid") long d) {
+        return check(file.txChSetup(intArg(d, "domain")), "TX_CH_SETUP d" + d);
     }
 
     @Descriptor("RX_CH_SETUP from a domain")
-    public String rx(@Descriptor("source domid") int d) {
-        return check(file.rxChSetup(d), "RX_CH_SETUP d" + d);
+    public String rx(@Descriptor("source domid") long d) {
+        return check(file.rxChSetup(intArg(d, "domain")), "RX_CH_SETUP d" + d);
     }
 
     @Descriptor("a dumb buffer of this domain's own pages (needs gntdev in this kernel); prints its fd")
-    public synchronized String dumb(@Descriptor("width") int w, @Descriptor("height") int h) {
+    public synchronized String dumb(@Descriptor("width") long w, @Descriptor("height") long h) {
         Object d = dumb;
         if (!(d instanceof org.peerdma.xen.gntdev.DumbBuffers db)) {
             throw KernelException.enodev("no dumb-buffer driver in this kernel");
         }
-        int fd = db.create(proc, w, h, 32);
+        int fd = db.create(proc, intArg(w, "width"), intArg(h, "height"), 32);
         check(fd, "CREATE_DUMB");
         fds.add(fd);
         return "fd " + fd;
     }
 
     @Descriptor("write text into a buffer")
-    public synchronized String write(@Descriptor("fd") int fd, @Descriptor("offset") long off, @Descriptor("text") String t) {
+    public synchronized String write(@Descriptor("fd") long fd, @Descriptor("offset") long off, @Descriptor("text") String t) {
         byte[] b = t.getBytes(StandardCharsets.UTF_8);
-        DmaBuf buf = proc.get(fd);
+        DmaBuf buf = proc.get(fdArg(fd));
         try {
             core.writeBytes(buf, off, b);
         } finally {
@@ -103,8 +122,8 @@ public class HdmabufCommands {
     }
 
     @Descriptor("read text from a buffer")
-    public synchronized String read(@Descriptor("fd") int fd, @Descriptor("offset") long off, @Descriptor("bytes") int len) {
-        DmaBuf buf = proc.get(fd);
+    public synchronized String read(@Descriptor("fd") long fd, @Descriptor("offset") long off, @Descriptor("bytes") long len) {
+        DmaBuf buf = proc.get(fdArg(fd));
         try {
             return new String(core.readBytes(buf, off, len), StandardCharsets.UTF_8);
         } finally {
@@ -113,8 +132,8 @@ public class HdmabufCommands {
     }
 
     @Descriptor("EXPORT_REMOTE a buffer to a domain, with optional private data; prints the id")
-    public String export(@Descriptor("fd") int fd, @Descriptor("remote domid") int d, @Descriptor("private data") String... priv) {
-        HyperDmabufFile.Export e = file.exportRemote(fd, d, priv.length > 0 ? String.join(" ", priv).getBytes(
+    public String export(@Descriptor("fd") long fd, @Descriptor("remote domid") long d, @Descriptor("private data") String... priv) {
+        HyperDmabufFile.Export e = file.exportRemote(fdArg(fd), intArg(d, "domain"), priv.length > 0 ? String.join(" ", priv).getBytes(
                 StandardCharsets.UTF_8) : null);
         check(e.ret(), "EXPORT_REMOTE");
         return "hid " + e.hid();
@@ -129,8 +148,9 @@ public class HdmabufCommands {
     }
 
     @Descriptor("UNEXPORT after a delay")
-    public String unexport(@Descriptor("hid") String h, @Descriptor("delay ms (default 0)") int... ms) {
-        return check(file.unexport(hid(h), ms.length > 0 ? ms[0] : 0), "UNEXPORT");
+    public String unexport(@Descriptor("hid") String h,
+            @Descriptor("delay ms (default 0; negative: never, as msecs_to_jiffies makes it)") long... ms) {
+        return check(file.unexport(hid(h), ms.length > 0 ? intArg(ms[0], "delay") : 0), "UNEXPORT");
     }
 
     @Descriptor("QUERY an item: type exporter importer size busy unexported delayed_unexported priv_size priv")
@@ -164,11 +184,11 @@ public class HdmabufCommands {
     }
 
     @Descriptor("close a shell fd")
-    public synchronized String close(@Descriptor("fd") int fd) {
-        if (!fds.remove((Integer) fd)) {
+    public synchronized String close(@Descriptor("fd") long fd) {
+        if (fd < 0 || fd > Integer.MAX_VALUE || !fds.remove((Integer) (int) fd)) {
             throw new KernelException(Errno.EBADF, "fd " + fd + " is not open in this shell");
         }
-        check(proc.close(fd), "close");
+        check(proc.close((int) fd), "close");
         return "fd " + fd + " closed";
     }
 

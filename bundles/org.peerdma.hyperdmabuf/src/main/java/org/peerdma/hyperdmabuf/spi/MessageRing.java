@@ -60,6 +60,12 @@ public final class MessageRing {
         return ring.getInt(0);
     }
 
+    /** @return whether req_prod is more than {@value #SLOTS} requests ahead of {@code cons}, or behind it. */
+    boolean bogus(int cons) {
+        int pending = ring.getInt(0) - cons; // wraps like the ring's free-running indices
+        return pending < 0 || pending > SLOTS;
+    }
+
     /** The receiver's parser. */
     @FunctionalInterface
     public interface Parser {
@@ -68,10 +74,17 @@ public final class MessageRing {
 
     /**
      * consume - the receiver's side: parse every request from {@code cons} up to req_prod, answer
-     * each in place. Return: the new consumer index (equal to cons when there was nothing).
+     * each in place. The other side writes req_prod: one more than {@value #SLOTS} requests ahead of
+     * {@code cons} (or behind it) is a bogus ring, and nothing is parsed, as Xen backends halt on
+     * RING_REQUEST_PROD_OVERFLOW (blkback: "Frontend provided bogus ring requests"); without the check
+     * a req_prod just behind cons would have the receiver parse 2^32 - 1 stale slots.
+     * Return: the new consumer index (equal to cons when there was nothing, or the ring is bogus).
      */
     public int consume(int cons, Parser p) {
         int prod = ring.getInt(0);
+        if (bogus(cons)) {
+            return cons;
+        }
         while (cons != prod) {
             int at = slot(cons);
             Message m = new Message(ring.getInt(at + 8));

@@ -56,6 +56,9 @@ final class ImporterImpl implements DmaBufImporter {
     private final Supplier<DeviceDma> engine;
 
     ImporterImpl(DmaBufCore core, PciDevice dev, boolean dynamic, Supplier<DeviceDma> engine) {
+        if (dev == null) {
+            throw KernelException.einval("an importer driver binds to a PCI device: none given");
+        }
         this.core = core;
         this.dev = DeviceNode.of(dev);
         this.dynamic = dynamic;
@@ -73,6 +76,11 @@ final class ImporterImpl implements DmaBufImporter {
         try {
             Mapped m = mapped.get(a);
             if (m != null) {
+                // dma_buf_map_attachment with a cached mapping: two directions for one attachment are not allowed
+                if (m.dir() != dir && m.dir() != DmaDirection.BIDIRECTIONAL) {
+                    throw new KernelException(Errno.EBUSY, String.format("%s: the attachment is mapped %s: unmap it "
+                            + "before mapping it %s", dev.pci().name(), m.dir(), dir));
+                }
                 return m.sgt();
             }
             SgTable sgt = core.mapAttachment(a, dir);
@@ -121,9 +129,14 @@ final class ImporterImpl implements DmaBufImporter {
     @Override
     public DeviceDma.Route route(DmaBufAttachment a, long offset) {
         DeviceDma e = engine();
-        Mapped m = mappingFor(a, offset, 1);
-        long[] at = locate(m.sgt(), offset);
-        return e.route(dev.pci(), at[0]);
+        a.buf().resv().lock();
+        try {
+            Mapped m = mappingFor(a, offset, 1);
+            long[] at = locate(m.sgt(), offset);
+            return e.route(dev.pci(), at[0]);
+        } finally {
+            a.buf().resv().unlock();
+        }
     }
 
     private DeviceDma engine() {
@@ -172,8 +185,22 @@ final class ImporterImpl implements DmaBufImporter {
         throw KernelException.einval("offset %d is past the mapping's %d bytes", offset, seen);
     }
 
+    /**
+     * The device's access, under the reservation lock: the exporter moves the buffer (and calls
+     * move_notify) with that lock held, so a move waits for an access in flight, as it waits for the
+     * importer's fences, and the access never uses addresses a move has already unmapped.
+     */
     private void access(DmaBufAttachment a, long offset, ByteBuffer buf, boolean write) {
         DeviceDma e = engine();
+        a.buf().resv().lock();
+        try {
+            accessLocked(e, a, offset, buf, write);
+        } finally {
+            a.buf().resv().unlock();
+        }
+    }
+
+    private void accessLocked(DeviceDma e, DmaBufAttachment a, long offset, ByteBuffer buf, boolean write) {
         Mapped m = mappingFor(a, offset, buf.remaining());
         DmaDirection d = m.dir();
         if (write ? d == DmaDirection.TO_DEVICE : d == DmaDirection.FROM_DEVICE) {

@@ -9,6 +9,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -44,6 +45,12 @@ import org.peerdma.util.Sizes;
  * dma-buf from the shell. The shell is one process: its fds, attachments (numbered) and fences
  * (numbered) live here, and are all closed, detached and signalled when the commands go away
  * (immediate: a delayed component would be disposed, and the shell's fds closed, after every command).
+ *
+ * <p>Arguments: numbers are taken as {@code long} and checked here (Gogo would cut a number to 32 bits
+ * for an {@code int} parameter: fd 4294967299 would be fd 3); arguments Gogo cannot give to a typed
+ * method (missing, extra, a word where a number goes, {@code 0x} numbers) reach {@link #_main}, which
+ * parses them itself, so every wrong argument is an errno with the usage, never Gogo's
+ * IllegalArgumentException.
  */
 @Component(service = DmaBufCommands.class, immediate = true, property = {"osgi.command.scope=dmabuf", "osgi.command.function=bufs",
     "osgi.command.function=show", "osgi.command.function=heaps", "osgi.command.function=heapalloc",
@@ -155,7 +162,7 @@ public class DmaBufCommands {
     }
 
     @Descriptor("show a buffer's attachments, their mappings and fences (with the exporter's report for GPU buffers)")
-    public synchronized String show(@Descriptor("shell fd") int fd) {
+    public synchronized String show(@Descriptor("shell fd") long fd) {
         DmaBuf b = buf(fd);
         try {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
@@ -194,7 +201,7 @@ public class DmaBufCommands {
     }
 
     @Descriptor("DMA_HEAP_IOCTL_ALLOC: allocate from a heap; prints the new fd")
-    public synchronized int heapalloc(@Descriptor("heap name (system, reserved)") String heap,
+    public synchronized long heapalloc(@Descriptor("heap name (system, reserved)") String heap,
             @Descriptor("bytes (K/M/G suffixes)") String size) {
         int fd = check(need(heaps, "dma_heap").alloc(proc, heap,
                 new DmaHeaps.AllocationData(Sizes.parse(size), 0, DmaHeaps.O_RDWR | DmaHeaps.O_CLOEXEC, 0)),
@@ -203,26 +210,31 @@ public class DmaBufCommands {
     }
 
     @Descriptor("udmabuf: a sealed memfd of the given size, filled with a byte, turned into a dma-buf")
-    public synchronized int udmabuf(@Descriptor("bytes (page multiple; K/M/G suffixes)") String size,
+    public synchronized long udmabuf(@Descriptor("bytes (page multiple; K/M/G suffixes)") String size,
             @Descriptor("fill byte (a character, default 0)") String... fill) {
         Udmabuf u = need(udmabuf, "udmabuf");
         long n = Sizes.parse(size);
         Memfd m = Memfd.create("gogo", Memfd.MFD_ALLOW_SEALING);
         check(m.ftruncate(n), "ftruncate of the memfd");
         check(m.addSeals(Memfd.F_SEAL_SHRINK), "F_ADD_SEALS");
-        if (fill.length > 0 && !fill[0].isEmpty()) {
-            byte[] b = new byte[(int) Math.min(n, 1 << 20)];
-            java.util.Arrays.fill(b, (byte) fill[0].charAt(0));
-            for (long off = 0; off < n; off += b.length) {
-                m.write(off, off + b.length <= n ? b : java.util.Arrays.copyOf(b, (int) (n - off)));
-            }
-        }
         int memfd = proc.install(m);
+        int fd;
         try {
-            return opened(check(u.create(proc, memfd, 0, 0, n), "UDMABUF_CREATE"));
+            // UDMABUF_CREATE first: it checks the size against size_limit_mb before any page is touched,
+            // where filling first would have written every byte of a 1T memfd
+            fd = check(u.create(proc, memfd, 0, 0, n), "UDMABUF_CREATE");
+            if (fill.length > 0 && !fill[0].isEmpty()) {
+                byte[] b = new byte[(int) Math.min(n, 1 << 20)];
+                java.util.Arrays.fill(b, (byte) fill[0].charAt(0));
+                for (long off = 0; off < n; off += b.length) {
+                    check(m.write(off, off + b.length <= n ? b : java.util.Arrays.copyOf(b, (int) (n - off))),
+                            "write to the memfd");
+                }
+            }
         } finally {
             proc.close(memfd); // the udmabuf holds the pages
         }
+        return opened(fd);
     }
 
     @Descriptor("bind the GPU-like exporter to a device: a BAR's first bytes become VRAM (p2pdma memory)")
@@ -241,13 +253,13 @@ public class DmaBufCommands {
     }
 
     @Descriptor("allocate a buffer in the GPU's VRAM and export it; prints the new fd")
-    public synchronized int gpualloc(@Descriptor("GPU") String bdf, @Descriptor("bytes (K/M/G suffixes)") String size) {
+    public synchronized long gpualloc(@Descriptor("GPU") String bdf, @Descriptor("bytes (K/M/G suffixes)") String size) {
         PciDevice d = dev(bdf);
         return opened(check(need(gpu, "gpu_exporter").allocate(proc, d, Sizes.parse(size)), "allocation on " + d.name()));
     }
 
     @Descriptor("attach a device's importer driver to a buffer: nic (dynamic, allow_peer2peer) or nvme (static)")
-    public synchronized int attach(@Descriptor("shell fd") int fd, @Descriptor("importing device") String bdf,
+    public synchronized long attach(@Descriptor("shell fd") long fd, @Descriptor("importing device") String bdf,
             @Descriptor("nic (default) or nvme") String... kind) {
         DmaBufImporters drv = need(importers, "dmabuf_importers");
         PciDevice d = dev(bdf);
@@ -260,7 +272,7 @@ public class DmaBufCommands {
         DmaBuf b = buf(fd);
         try {
             DmaBufAttachment a = imp.attach(b);
-            Att att = new Att(ids.incrementAndGet(), fd, a, imp, new DmaDirection[1]);
+            Att att = new Att(ids.incrementAndGet(), (int) fd, a, imp, new DmaDirection[1]);
             atts.put(att.id(), att);
             System.err.println(String.format(Locale.ROOT, "attachment %d: %s %s on fd %d, peer2peer=%b", att.id(),
                     d.name(), imp.dynamic() ? "dynamic" : "static", fd, a.peer2peer()));
@@ -271,14 +283,17 @@ public class DmaBufCommands {
     }
 
     @Descriptor("map an attachment for its device (dma_buf_map_attachment); prints the DMA addresses")
-    public synchronized String map(@Descriptor("attachment") int id,
+    public synchronized String map(@Descriptor("attachment") long id,
             @Descriptor("direction: bidirectional (default), to_device, from_device") String... dir) {
         Att a = att(id);
         DmaDirection d = dir.length > 0 ? direction(dir[0]) : DmaDirection.BIDIRECTIONAL;
+        boolean cached = a.importer().mapped(a.attach());
         SgTable sgt = a.importer().map(a.attach(), d);
-        a.dir()[0] = d;
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "attachment %d mapped %s, %d segment(s)%n", id, d,
-                sgt.entries().size()));
+        if (!cached || a.dir()[0] == null) {
+            a.dir()[0] = d; // a cached mapping keeps the direction it was made with
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "attachment %d mapped %s, %d segment(s)%n", id,
+                a.dir()[0], sgt.entries().size()));
         for (SgEntry e : sgt.entries()) {
             sb.append(String.format(Locale.ROOT, "  dma %#x len %d (phys %#x)%n", e.dmaAddress(), e.dmaLength(), e.phys()));
         }
@@ -286,22 +301,22 @@ public class DmaBufCommands {
     }
 
     @Descriptor("unmap an attachment")
-    public synchronized String unmap(@Descriptor("attachment") int id) {
+    public synchronized String unmap(@Descriptor("attachment") long id) {
         Att a = att(id);
         return a.importer().unmap(a.attach()) ? "attachment " + id + " unmapped" : "attachment " + id + " was not mapped";
     }
 
     @Descriptor("detach an attachment (unmapping it first)")
-    public synchronized String detach(@Descriptor("attachment") int id) {
+    public synchronized String detach(@Descriptor("attachment") long id) {
         Att a = att(id);
         a.importer().detach(a.attach());
-        atts.remove(id);
+        atts.remove(a.id());
         return "attachment " + id + " detached";
     }
 
     @Descriptor("close a shell fd (attachments made through it are detached first)")
-    public synchronized String close(@Descriptor("shell fd") int fd) {
-        if (!fds.contains(fd)) {
+    public synchronized String close(@Descriptor("shell fd") long fd) {
+        if (fd < 0 || fd > Integer.MAX_VALUE || !fds.contains((int) fd)) {
             throw new KernelException(Errno.EBADF, "fd " + fd + " is not open in the shell");
         }
         for (Att a : List.copyOf(atts.values())) {
@@ -310,13 +325,13 @@ public class DmaBufCommands {
                 atts.remove(a.id());
             }
         }
-        check(proc.close(fd), "close");
-        fds.remove(fd);
+        check(proc.close((int) fd), "close");
+        fds.remove((int) fd);
         return "fd " + fd + " closed";
     }
 
     @Descriptor("write text into a buffer through a kernel mapping (vmap)")
-    public synchronized String write(@Descriptor("shell fd") int fd, @Descriptor("byte offset") long off,
+    public synchronized String write(@Descriptor("shell fd") long fd, @Descriptor("byte offset") long off,
             @Descriptor("text") String text) {
         byte[] data = text.getBytes(StandardCharsets.UTF_8);
         DmaBuf b = buf(fd);
@@ -329,8 +344,8 @@ public class DmaBufCommands {
     }
 
     @Descriptor("read bytes of a buffer through a kernel mapping (vmap), as text")
-    public synchronized String read(@Descriptor("shell fd") int fd, @Descriptor("byte offset") long off,
-            @Descriptor("bytes") int len) {
+    public synchronized String read(@Descriptor("shell fd") long fd, @Descriptor("byte offset") long off,
+            @Descriptor("bytes") long len) {
         if (len < 0) {
             throw KernelException.einval("length %d is negative", len);
         }
@@ -344,30 +359,48 @@ public class DmaBufCommands {
 
     @Descriptor("the attachment's device reads the buffer with its own DMA (mapping first if needed), as text, "
             + "and says where the access went")
-    public synchronized String devread(@Descriptor("attachment") int id, @Descriptor("byte offset") long off,
-            @Descriptor("bytes") int len) {
+    public synchronized String devread(@Descriptor("attachment") long id, @Descriptor("byte offset") long off,
+            @Descriptor("bytes") long len) {
         Att a = att(id);
         if (len < 0) {
             throw KernelException.einval("length %d is negative", len);
         }
-        java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocate(len);
+        long size = a.attach().buf().size();
+        if (off < 0 || off > size || len > size - off) { // before the bytes are allocated
+            throw KernelException.einval("%d bytes at %d is outside the %d-byte buffer", len, off, size);
+        }
+        java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocate((int) len);
+        boolean mapped = a.importer().mapped(a.attach());
         a.importer().dmaRead(a.attach(), off, dst);
-        return new String(dst.array(), StandardCharsets.UTF_8) + System.lineSeparator() + "  via "
-                + a.importer().route(a.attach(), off).what();
+        devMapped(a, mapped);
+        return new String(dst.array(), StandardCharsets.UTF_8) + System.lineSeparator() + via(a, off, len);
+    }
+
+    /** An access by the device mapped the attachment (BIDIRECTIONAL, as its fault path does) when it was not. */
+    private static void devMapped(Att a, boolean before) {
+        if (!before && a.importer().mapped(a.attach())) {
+            a.dir()[0] = DmaDirection.BIDIRECTIONAL;
+        }
+    }
+
+    private static String via(Att a, long off, long len) {
+        return len == 0 ? "  (nothing transferred)" : "  via " + a.importer().route(a.attach(), off).what();
     }
 
     @Descriptor("the attachment's device writes text into the buffer with its own DMA, and says where it went")
-    public synchronized String devwrite(@Descriptor("attachment") int id, @Descriptor("byte offset") long off,
+    public synchronized String devwrite(@Descriptor("attachment") long id, @Descriptor("byte offset") long off,
             @Descriptor("text") String text) {
         Att a = att(id);
         byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        boolean mapped = a.importer().mapped(a.attach());
         a.importer().dmaWrite(a.attach(), off, java.nio.ByteBuffer.wrap(data));
+        devMapped(a, mapped);
         return data.length + " bytes written by " + a.attach().device().name() + " at " + off + System.lineSeparator()
-                + "  via " + a.importer().route(a.attach(), off).what();
+                + via(a, off, data.length);
     }
 
     @Descriptor("add an unsignalled fence to a buffer's reservation object")
-    public synchronized int fence(@Descriptor("shell fd") int fd,
+    public synchronized long fence(@Descriptor("shell fd") long fd,
             @Descriptor("usage: kernel, write (default), read, bookkeep") String... usage) {
         DmaResvUsage u = usage.length > 0 ? usage(usage[0]) : DmaResvUsage.WRITE;
         DmaBuf b = buf(fd);
@@ -380,7 +413,7 @@ public class DmaBufCommands {
             } finally {
                 b.resv().unlock();
             }
-            Fence fe = new Fence(ids.incrementAndGet(), f, fd, u);
+            Fence fe = new Fence(ids.incrementAndGet(), f, (int) fd, u);
             fences.put(fe.id(), fe);
             System.err.println(String.format(Locale.ROOT, "fence %d (context %d seqno %d) %s on fd %d", fe.id(), context,
                     f.seqno(), u, fd));
@@ -391,28 +424,43 @@ public class DmaBufCommands {
     }
 
     @Descriptor("signal a shell fence, optionally with an error (negative errno)")
-    public synchronized String signal(@Descriptor("fence") int id, @Descriptor("error, e.g. -5") int... error) {
-        Fence f = fences.get(id);
+    public synchronized String signal(@Descriptor("fence") long id, @Descriptor("error, e.g. -5") long... error) {
+        Fence f = id < Integer.MIN_VALUE || id > Integer.MAX_VALUE ? null : fences.get((int) id);
         if (f == null) {
-            throw KernelException.einval("no fence %d in the shell", id);
+            throw KernelException.einval("no fence %d in the shell (have: %s)", id, fences.keySet());
+        }
+        if (error.length > 0 && (error[0] >= 0 || error[0] < -DmaFence.MAX_ERRNO)) {
+            // dma_fence_set_error WARNs on anything but -MAX_ERRNO..-1 (and stores it): refused here
+            throw KernelException.einval("fence error %d is not a negative errno (-1..-%d)", error[0], DmaFence.MAX_ERRNO);
+        }
+        if (f.fence().isSignaled()) {
+            return "fence " + id + " was already signalled"; // an error set now would change what waiters saw
         }
         if (error.length > 0) {
-            f.fence().setError(error[0]);
+            f.fence().setError((int) error[0]);
         }
         int r = f.fence().signal();
         return r == 0 ? "fence " + id + " signalled (status " + f.fence().getStatus() + ")"
                 : "fence " + id + " was already signalled";
     }
 
+    static final String WAIT_USAGE = "dmabuf:wait FD USAGE MS (usage kernel, write, read or bookkeep; MS 0..2147483647)";
+
     @Descriptor("wait on a buffer's fences of a usage (dma_resv_wait_timeout)")
-    public String wait(@Descriptor("shell fd") int fd, @Descriptor("usage (default read: everything but bookkeep)") String usage,
-            @Descriptor("timeout in ms") long ms) {
+    public String wait(@Descriptor("shell fd") long fd, @Descriptor("usage: kernel, write, read (everything but "
+            + "bookkeep) or bookkeep") String usage, @Descriptor("timeout in ms (0..2147483647)") long ms) {
+        DmaResvUsage u = usage(usage);
+        if (ms < 0 || ms > Integer.MAX_VALUE) {
+            // msecs_to_jiffies takes an unsigned int and makes "negative" ones infinite: say so instead
+            throw new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "timeout %d ms is outside 0..%d (usage: %s)",
+                    ms, Integer.MAX_VALUE, WAIT_USAGE));
+        }
         DmaBuf b;
         synchronized (this) {
             b = buf(fd);
         }
         try {
-            long r = b.resv().waitTimeout(usage(usage), true, (ms * DmaFence.HZ + 999) / 1000); // msecs_to_jiffies
+            long r = b.resv().waitTimeout(u, true, (ms * DmaFence.HZ + 999) / 1000); // msecs_to_jiffies
             if (r < 0) {
                 throw new KernelException(Errno.of((int) r).orElse(Errno.EINTR), "wait on fd " + fd + " failed");
             }
@@ -422,8 +470,150 @@ public class DmaBufCommands {
         }
     }
 
+    // ================================================================ arguments Gogo cannot give to the typed methods
+
+    /** Usage lines, by function. */
+    static final Map<String, String> USAGE = Map.ofEntries(Map.entry("bufs", "dmabuf:bufs"),
+            Map.entry("show", "dmabuf:show FD"), Map.entry("heaps", "dmabuf:heaps"),
+            Map.entry("heapalloc", "dmabuf:heapalloc HEAP SIZE"), Map.entry("udmabuf", "dmabuf:udmabuf SIZE [FILL]"),
+            Map.entry("gpuprobe", "dmabuf:gpuprobe BDF [BAR [SIZE]]"), Map.entry("gpualloc", "dmabuf:gpualloc BDF SIZE"),
+            Map.entry("attach", "dmabuf:attach FD BDF [nic|nvme]"),
+            Map.entry("map", "dmabuf:map ATTACHMENT [bidirectional|to_device|from_device]"),
+            Map.entry("unmap", "dmabuf:unmap ATTACHMENT"), Map.entry("detach", "dmabuf:detach ATTACHMENT"),
+            Map.entry("close", "dmabuf:close FD"), Map.entry("write", "dmabuf:write FD OFFSET TEXT"),
+            Map.entry("read", "dmabuf:read FD OFFSET BYTES"), Map.entry("devread", "dmabuf:devread ATTACHMENT OFFSET BYTES"),
+            Map.entry("devwrite", "dmabuf:devwrite ATTACHMENT OFFSET TEXT"),
+            Map.entry("fence", "dmabuf:fence FD [kernel|write|read|bookkeep]"), Map.entry("signal", "dmabuf:signal FENCE [ERROR]"),
+            Map.entry("wait", WAIT_USAGE));
+
+    /**
+     * _main - what Gogo calls when no typed method takes the arguments as given (Gogo passes the
+     * function's name first): a missing or extra argument, a word where a number goes, a number Gogo
+     * does not read ({@code 0x10}) or one past 64 bits. The arguments are read here, and the typed
+     * method runs with them; a wrong one is EINVAL naming it, with the usage.
+     */
+    public Object _main(String function, String... args) {
+        String fn = function == null ? "" : function.toLowerCase(Locale.ROOT);
+        String usage = USAGE.get(fn);
+        if (usage == null) {
+            throw KernelException.einval("no dmabuf command '%s'", function);
+        }
+        String[] v = args == null ? new String[0] : args;
+        Args a = new Args(fn, usage, v);
+        switch (fn) {
+            case "bufs":
+                a.count(0, 0);
+                return bufs();
+            case "heaps":
+                a.count(0, 0);
+                return heaps();
+            case "show":
+                a.count(1, 1);
+                return show(a.number(0, "FD"));
+            case "heapalloc":
+                a.count(2, 2);
+                return heapalloc(v[0], v[1]);
+            case "udmabuf":
+                a.count(1, 2);
+                return udmabuf(v[0], rest(v, 1));
+            case "gpuprobe":
+                a.count(1, 3);
+                return gpuprobe(v[0], rest(v, 1));
+            case "gpualloc":
+                a.count(2, 2);
+                return gpualloc(v[0], v[1]);
+            case "attach":
+                a.count(2, 3);
+                return attach(a.number(0, "FD"), v[1], rest(v, 2));
+            case "map":
+                a.count(1, 2);
+                return map(a.number(0, "ATTACHMENT"), rest(v, 1));
+            case "unmap":
+                a.count(1, 1);
+                return unmap(a.number(0, "ATTACHMENT"));
+            case "detach":
+                a.count(1, 1);
+                return detach(a.number(0, "ATTACHMENT"));
+            case "close":
+                a.count(1, 1);
+                return close(a.number(0, "FD"));
+            case "write":
+                a.count(3, 3);
+                return write(a.number(0, "FD"), a.number(1, "OFFSET"), v[2]);
+            case "read":
+                a.count(3, 3);
+                return read(a.number(0, "FD"), a.number(1, "OFFSET"), a.number(2, "BYTES"));
+            case "devread":
+                a.count(3, 3);
+                return devread(a.number(0, "ATTACHMENT"), a.number(1, "OFFSET"), a.number(2, "BYTES"));
+            case "devwrite":
+                a.count(3, 3);
+                return devwrite(a.number(0, "ATTACHMENT"), a.number(1, "OFFSET"), v[2]);
+            case "fence":
+                a.count(1, 2);
+                return fence(a.number(0, "FD"), rest(v, 1));
+            case "signal":
+                return a.count(1, 2) == 1 ? signal(a.number(0, "FENCE")) : signal(a.number(0, "FENCE"), a.number(1, "ERROR"));
+            default: // "wait"
+                return waitArgs(v);
+        }
+    }
+
+    private static String[] rest(String[] v, int from) {
+        return java.util.Arrays.copyOfRange(v, from, v.length);
+    }
+
+    private String waitArgs(String... args) {
+        Args a = new Args("wait", WAIT_USAGE, args);
+        a.count(3, 3);
+        return wait(a.number(0, "FD"), args[1], a.number(2, "MS"));
+    }
+
+    /**
+     * getWait - {@code dmabuf:wait} with no arguments. Gogo looks the function up by name (also
+     * "getwait") among all public methods, Object's too: without this form it would call
+     * Object.wait() and fail with IllegalMonitorStateException. A method of this class comes before
+     * Object's, and with nothing to convert it wins.
+     */
+    public String getWait(CommandSession session) {
+        return waitArgs();
+    }
+
+    /** getWait - {@code dmabuf:wait X}: otherwise Object.wait(long). */
+    public String getWait(Object one) {
+        return waitArgs(String.valueOf(one));
+    }
+
+    /** getWait - {@code dmabuf:wait X Y}: otherwise Object.wait(long, int). */
+    public String getWait(Object one, Object two) {
+        return waitArgs(String.valueOf(one), String.valueOf(two));
+    }
+
+    /** Arguments as typed, checked against one command's usage. */
+    private record Args(String fn, String usage, String[] args) {
+        /** @return the count; EINVAL with the usage when it is not between min and max. */
+        int count(int min, int max) {
+            if (args.length < min || args.length > max) {
+                throw new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "wrong arguments for %s (%s): usage: %s",
+                        fn, args.length < min ? "missing " + (min - args.length) : (args.length - max) + " too many", usage));
+            }
+            return args.length;
+        }
+
+        /** @return argument {@code i} as a number (decimal, 0x hex, 0 octal); EINVAL naming it otherwise. */
+        long number(int i, String what) {
+            String s = args[i] == null ? "" : args[i].strip();
+            try {
+                return Long.decode(s);
+            } catch (NumberFormatException e) {
+                throw new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "wrong arguments for %s: %s '%s' is not "
+                        + "a number (64 bits at most): usage: %s", fn, what, org.peerdma.util.Texts.clip(s), usage));
+            }
+        }
+    }
+
     /** A new shell fd: its description on stderr, the number as the result (so {@code fd = (gpualloc ...)} works). */
-    private int opened(int fd) {
+    private long opened(int fd) {
         fds.add(fd);
         DmaBuf b = proc.get(fd);
         try {
@@ -436,15 +626,15 @@ public class DmaBufCommands {
     }
 
     /** The buffer behind a shell fd, with a reference the caller puts. */
-    private DmaBuf buf(int fd) {
-        if (!fds.contains(fd)) {
+    private DmaBuf buf(long fd) {
+        if (fd < 0 || fd > Integer.MAX_VALUE || !fds.contains((int) fd)) {
             throw new KernelException(Errno.EBADF, "fd " + fd + " is not a dma-buf open in the shell (open: " + fds + ")");
         }
-        return proc.get(fd);
+        return proc.get((int) fd);
     }
 
-    private Att att(int id) {
-        Att a = atts.get(id);
+    private Att att(long id) {
+        Att a = id < Integer.MIN_VALUE || id > Integer.MAX_VALUE ? null : atts.get((int) id);
         if (a == null) {
             throw KernelException.einval("no attachment %d in the shell (have: %s)", id, atts.keySet());
         }
