@@ -14,7 +14,8 @@ public interface DumbBuffers {
     /**
      * create - a buffer of {@code height} rows of {@code width * bpp/8} bytes (pitch rounded up
      * to 64 bytes, size to pages), exported as an fd of {@code proc}. Return: the fd; -EINVAL for
-     * a zero or negative size or bpp not 8/16/24/32; -ENOMEM when the domain has too few free pages.
+     * a zero or negative size or bpp not 8/16/24/32; -ENOMEM when the domain has too few free pages; -ESRCH
+     * when the domain is dying.
      */
     int create(FdTable proc, int width, int height, int bpp);
 

@@ -7,7 +7,9 @@ import org.peerdma.dmabuf.core.BufMap;
 
 /**
  * An open gntdev file. Results are the ioctls': a positive value or 0 on success, -errno on
- * failure, nothing taken then.
+ * failure, nothing taken then. Every ioctl also fails with -EBADF once the file is closed (an ioctl
+ * in flight when it closes completes, and the release undoes what it made), and with the
+ * hypercall's -ESRCH when this domain is dying.
  */
 @ProviderType
 public interface GntdevFile extends AutoCloseable {
@@ -45,15 +47,16 @@ public interface GntdevFile extends AutoCloseable {
     int impToRefs(int fd, int domid, int[] refsOut);
 
     /**
-     * impRelease - IOCTL_GNTDEV_DMABUF_IMP_RELEASE: end foreign access to every ref (deferred for
-     * refs still mapped), unmap, detach, put the dma-buf. Return: 0 or -ENOENT.
+     * impRelease - IOCTL_GNTDEV_DMABUF_IMP_RELEASE of the newest import of {@code fd} (a buffer imported
+     * twice is two imports, released one per call, as on gntdev-dmabuf.c's imp_list): end foreign access
+     * to every ref (deferred for refs still mapped), unmap, detach, put the dma-buf. Return: 0 or -ENOENT.
      */
     int impRelease(int fd);
 
     /** @return the error of the last call that returned null. */
     int lastError();
 
-    /** @return fds of live exports / imports of this file. */
+    /** @return fds of live exports / imports of this file, newest first (an fd imported twice is listed twice). */
     List<Integer> exports();
 
     List<Integer> imports();

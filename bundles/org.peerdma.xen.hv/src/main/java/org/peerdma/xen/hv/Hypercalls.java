@@ -69,7 +69,8 @@ public interface Hypercalls {
      * mapGrantRef - GNTTABOP_map_grant_ref of {@code granter}'s entry {@code ref} into this domain
      * with GNTMAP_* {@code flags}. Status: GNTST_bad_gntref when neither host_map nor device_map is
      * asked or the ref is outside the granter's table; GNTST_bad_domain when the granter does not
-     * exist or is this domain; GNTST_general_error when the entry is not permit_access for this
+     * exist or is dying (a domain may map its own grants, as current Xen allows); GNTST_general_error
+     * when the entry is not permit_access for this
      * domain or a writable map of a read-only grant is asked; GNTST_no_device_space when the
      * maptrack table is full.
      */

@@ -23,7 +23,8 @@ public interface GrantTable {
 
     /**
      * grantForeignAccess - gnttab_grant_foreign_access(domid, frame, readonly): a free ref, filled as
-     * GTF_permit_access (| GTF_readonly). Return: the ref, or -ENOSPC.
+     * GTF_permit_access (| GTF_readonly). Return: the ref, or -ENOSPC. Errors: XenError ESRCH once this domain
+     * is dying (its calls fail); no ref is taken then.
      */
     int grantForeignAccess(int domid, long gfn, boolean readonly);
 

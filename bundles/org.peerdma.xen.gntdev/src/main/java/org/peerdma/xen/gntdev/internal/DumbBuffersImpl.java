@@ -49,7 +49,12 @@ public class DumbBuffersImpl implements DumbBuffers {
         if (count > Integer.MAX_VALUE) {
             return -Xen.EINVAL;
         }
-        long[] gfns = pages.alloc((int) count, "dumb buffer");
+        long[] gfns;
+        try {
+            gfns = pages.alloc((int) count, "dumb buffer");
+        } catch (org.peerdma.xen.hv.XenError e) {
+            return -e.errno(); // this domain is dying: its pages cannot be reached (ESRCH)
+        }
         if (gfns == null) {
             return -Xen.ENOMEM;
         }

@@ -137,7 +137,14 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
         int flags = Xen.GNTMAP_host_map | Xen.GNTMAP_device_map | (readonly ? Xen.GNTMAP_readonly : 0);
         List<GrantMap> done = new ArrayList<>(refs.length);
         for (int ref : refs) {
-            GrantMap m = hv.mapGrantRef(domid, ref, flags);
+            GrantMap m;
+            try {
+                m = hv.mapGrantRef(domid, ref, flags);
+            } catch (XenError e) {
+                // this domain is dying: the hypercall fails (its mappings already went with it)
+                unmapAll(done);
+                throw e;
+            }
             if (!m.ok()) {
                 LOG.warn("gntdev: map of d{} ref {} failed: GNTST {} ({}): {}", domid, ref, m.status(),
                         Xen.gntstName(m.status()), m.message());
@@ -167,8 +174,13 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
     final class FileImpl implements GntdevFile {
         final FdTable proc;
         final List<PagesImpl> maps = new ArrayList<>();
-        final Map<Integer, ExportImpl> exports = new ConcurrentHashMap<>();
-        final Map<Integer, ImportImpl> imports = new ConcurrentHashMap<>();
+        /**
+         * exp_list and imp_list of gntdev-dmabuf.c: lists, newest first (list_add), searched by fd for the first
+         * match. The same dma-buf may be imported twice (two entries with one fd, released one per IMP_RELEASE);
+         * an export leaves its own entry at release.
+         */
+        final java.util.Deque<ExportImpl> exports = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        final java.util.Deque<ImportImpl> imports = new java.util.concurrent.ConcurrentLinkedDeque<>();
         private volatile int lastError;
         private boolean closed;
 
@@ -183,11 +195,21 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
 
         @Override
         public synchronized GrantPages mapGrantRefs(int domid, int[] refs, boolean readonly) {
+            if (closed) {
+                lastError = -Errno.EBADF.number();
+                return null;
+            }
             if (refs == null || badCount(refs.length)) {
                 lastError = -Xen.EINVAL;
                 return null;
             }
-            List<GrantMap> m = mapAll(domid, refs, readonly);
+            List<GrantMap> m;
+            try {
+                m = mapAll(domid, refs, readonly);
+            } catch (XenError e) {
+                lastError = -e.errno();
+                return null;
+            }
             if (m == null) {
                 lastError = -Xen.EINVAL;
                 return null;
@@ -199,6 +221,9 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
 
         @Override
         public synchronized int expFromRefs(int flags, int domid, int[] refs) {
+            if (closed) {
+                return -Errno.EBADF.number();
+            }
             if (refs == null || badCount(refs.length)) {
                 return -Xen.EINVAL;
             }
@@ -206,7 +231,12 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
                 LOG.debug("Wrong dma-buf flags: {}", String.format("%#x", flags));
                 return -Xen.EINVAL;
             }
-            List<GrantMap> m = mapAll(domid, refs, false);
+            List<GrantMap> m;
+            try {
+                m = mapAll(domid, refs, false);
+            } catch (XenError ex) {
+                return -ex.errno();
+            }
             if (m == null) {
                 return -Xen.EINVAL;
             }
@@ -224,14 +254,25 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
                 return fd;
             }
             e.fd = fd;
-            exports.put(fd, e);
+            exports.addFirst(e);
             LOG.debug("Exporting DMA buffer with fd {}", fd);
             return fd;
         }
 
         @Override
         public int expWaitReleased(int fd, int waitToMs) {
-            ExportImpl e = exports.get(fd);
+            synchronized (this) {
+                if (closed) {
+                    return -Errno.EBADF.number();
+                }
+            }
+            ExportImpl e = null;
+            for (ExportImpl x : exports) { // dmabuf_exp_wait_obj_get_dmabuf: the first with that fd
+                if (x.fd == fd) {
+                    e = x;
+                    break;
+                }
+            }
             if (e == null) {
                 return -Xen.ENOENT;
             }
@@ -245,6 +286,11 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
 
         @Override
         public int impToRefs(int fd, int domid, int[] refsOut) {
+            synchronized (this) {
+                if (closed) {
+                    return -Errno.EBADF.number();
+                }
+            }
             if (refsOut == null || badCount(refsOut.length)) {
                 return -Xen.EINVAL;
             }
@@ -281,13 +327,37 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
                 if (refs == null) {
                     throw new KernelException(Errno.ENOSPC, "no grant references for " + count + " pages");
                 }
-                for (int k = 0; k < count; k++) {
-                    gnttab.grantForeignAccessRef(refs[k], domid, gfns[k], false);
+                int granted = 0;
+                try {
+                    for (; granted < count; granted++) {
+                        gnttab.grantForeignAccessRef(refs[granted], domid, gfns[granted], false);
+                    }
+                } catch (XenError e) {
+                    // this domain is dying: end what was granted (nobody has the refs yet), free the rest
+                    for (int k = 0; k < count; k++) {
+                        if (k < granted) {
+                            gnttab.endForeignAccess(refs[k], null);
+                        } else {
+                            gnttab.freeReference(refs[k]);
+                        }
+                    }
+                    throw e;
+                }
+                ImportImpl imp = new ImportImpl(fd, buf, a, sgt, refs);
+                boolean raced;
+                synchronized (this) {
+                    raced = closed;
+                    if (!raced) {
+                        imports.addFirst(imp); // list_add: the newest first
+                    }
+                }
+                if (raced) {
+                    // close() ran while this ioctl was in flight: the release that follows it drops the import
+                    imp.release();
                 }
                 System.arraycopy(refs, 0, refsOut, 0, count);
-                imports.put(fd, new ImportImpl(fd, buf, a, sgt, refs));
                 return 0;
-            } catch (KernelException e) {
+            } catch (KernelException | XenError e) {
                 if (sgt != null) {
                     core.unmapAttachmentUnlocked(a, sgt, DmaDirection.BIDIRECTIONAL);
                 }
@@ -295,13 +365,18 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
                     core.detach(a);
                 }
                 core.put(buf);
-                return e.returnValue();
+                return e instanceof XenError x ? -x.errno() : ((KernelException) e).returnValue();
             }
         }
 
         @Override
         public int impRelease(int fd) {
-            ImportImpl i = imports.remove(fd);
+            synchronized (this) {
+                if (closed) {
+                    return -Errno.EBADF.number();
+                }
+            }
+            ImportImpl i = unlinkImport(fd);
             if (i == null) {
                 return -Xen.ENOENT;
             }
@@ -309,14 +384,30 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
             return 0;
         }
 
+        /** dmabuf_imp_find_unlink: the first import with that fd, taken off the list (once, if two race). */
+        private ImportImpl unlinkImport(int fd) {
+            while (true) {
+                ImportImpl found = null;
+                for (ImportImpl x : imports) {
+                    if (x.fd == fd) {
+                        found = x;
+                        break;
+                    }
+                }
+                if (found == null || imports.remove(found)) {
+                    return found;
+                }
+            }
+        }
+
         @Override
         public List<Integer> exports() {
-            return List.copyOf(exports.keySet());
+            return exports.stream().map(e -> e.fd).toList();
         }
 
         @Override
         public List<Integer> imports() {
-            return List.copyOf(imports.keySet());
+            return imports.stream().map(i -> i.fd).toList();
         }
 
         @Override
@@ -327,10 +418,14 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
                 }
                 closed = true;
             }
-            for (ImportImpl i : List.copyOf(imports.values())) {
-                impRelease(i.fd);
+            for (ImportImpl i; (i = imports.pollFirst()) != null;) {
+                i.release();
             }
-            for (PagesImpl p : List.copyOf(maps)) {
+            List<PagesImpl> ms;
+            synchronized (this) {
+                ms = List.copyOf(maps);
+            }
+            for (PagesImpl p : ms) {
                 p.close();
             }
             maybeGone();
@@ -345,7 +440,7 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
         /** The module leaves: every mapping of this file goes; exported buffers are revoked. */
         void revokeAll() {
             close();
-            for (ExportImpl e : List.copyOf(exports.values())) {
+            for (ExportImpl e : List.copyOf(exports)) {
                 e.revoke();
             }
             files.remove(this);
@@ -504,7 +599,7 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
         @Override
         public void release(DmaBuf buf) {
             unmapPages();
-            file.exports.remove(fd);
+            file.exports.remove(this);
             released.countDown();
             file.maybeGone();
         }
@@ -529,7 +624,7 @@ public class GntdevImpl implements Gntdev, ModuleUsage {
         void revoke() {
             LOG.warn("gntdev: export fd {} of d{} revoked while still referenced", fd, domid);
             unmapPages();
-            file.exports.remove(fd);
+            file.exports.remove(this);
             released.countDown();
         }
     }

@@ -1008,6 +1008,11 @@ public final class MachineImpl implements Hypervisor {
             ds = List.copyOf(domains.values());
         }
         for (Dom d : ds) {
+            if (d.events.isShutdown()) {
+                // a dying domain's event thread takes nothing new: wait for what it had queued
+                d.events.awaitTermination(5, TimeUnit.SECONDS);
+                continue;
+            }
             java.util.concurrent.CountDownLatch l = new java.util.concurrent.CountDownLatch(1);
             d.post(l::countDown);
             l.await(5, TimeUnit.SECONDS);

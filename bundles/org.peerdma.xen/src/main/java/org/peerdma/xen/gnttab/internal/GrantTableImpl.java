@@ -119,7 +119,12 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
             return -Xen.ENOSPC;
         }
         int ref = take();
-        hv.writeEntry(ref, Xen.GTF_permit_access | (readonly ? Xen.GTF_readonly : 0), domid, gfn);
+        try {
+            hv.writeEntry(ref, Xen.GTF_permit_access | (readonly ? Xen.GTF_readonly : 0), domid, gfn);
+        } catch (RuntimeException e) {
+            freeReference(ref); // a dying domain's write fails (XenError ESRCH): the call takes nothing
+            throw e;
+        }
         made.incrementAndGet();
         return ref;
     }
@@ -224,30 +229,44 @@ public class GrantTableImpl implements GrantTable, ModuleUsage {
         }
     }
 
-    /** gnttab_handle_deferred: one timer pass. */
-    private void pass() {
-        int done = 0;
+    /**
+     * gnttab_handle_deferred: one timer pass. It looks at {@value #FREE_PER_ITERATION} entries from the head
+     * of the queue whether or not it can free them (`while (nr--)`), puts the ones still mapped back at the
+     * tail, and stops early when it meets the first of those again; "still pending" is counted per look
+     * (warn_delay). Package-private so tests can run a pass without the timer.
+     */
+    void pass() {
         List<Runnable> releases = new java.util.ArrayList<>();
         synchronized (this) {
             tick = null;
-            int n = deferred.size();
-            for (int i = 0; i < n && done < FREE_PER_ITERATION; i++) {
-                Deferred d = deferred.poll();
-                if (hv.clearEntry(d.ref)) {
-                    freeReference(d.ref);
-                    if (d.release != null) {
-                        releases.add(d.release);
+            try {
+                Deferred first = null;
+                for (int nr = FREE_PER_ITERATION; nr > 0 && !deferred.isEmpty(); nr--) {
+                    Deferred d = deferred.peek();
+                    if (d == first) {
+                        break;
                     }
-                    done++;
-                    continue;
+                    boolean cleared = hv.clearEntry(d.ref);
+                    deferred.poll();
+                    if (cleared) {
+                        freeReference(d.ref);
+                        if (d.release != null) {
+                            releases.add(d.release);
+                        }
+                        continue;
+                    }
+                    if (++d.tries[0] == WARN_DELAY) {
+                        LOG.warn("g.e. {} still pending", String.format("%#x", d.ref));
+                    }
+                    if (first == null) {
+                        first = d;
+                    }
+                    deferred.add(d);
                 }
-                if (++d.tries[0] == WARN_DELAY) {
-                    LOG.warn("g.e. {} still pending", String.format("%#x", d.ref));
+            } finally {
+                if (!deferred.isEmpty() && tick == null) {
+                    tick = timer.schedule(this::pass, periodMs, TimeUnit.MILLISECONDS);
                 }
-                deferred.add(d);
-            }
-            if (!deferred.isEmpty()) {
-                tick = timer.schedule(this::pass, periodMs, TimeUnit.MILLISECONDS);
             }
         }
         releases.forEach(Runnable::run);

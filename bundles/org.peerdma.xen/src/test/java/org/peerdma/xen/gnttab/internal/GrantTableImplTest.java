@@ -146,4 +146,68 @@ class GrantTableImplTest {
         assertThat(gnttab.deferredCount()).isZero();
         assertThat(gnttab.inUse()).isZero();
     }
+
+    /**
+     * gnttab_handle_deferred looks at free_per_iteration (10) entries a pass whether or not it can free them
+     * (`while (nr--)`), re-queueing the ones still mapped at the tail and stopping when it meets the first of
+     * those again. With 15 still-mapped entries ahead of 10 unmapped ones, the first pass frees nothing.
+     * The passes are run by hand (the timer's period is an hour), so nothing depends on timing.
+     */
+    @Test
+    void aTimerPassLooksAtTenDeferredEntriesWhetherOrNotItFreesThem() {
+        gnttab.periodMs = 3_600_000;
+        List<GrantMap> maps = new ArrayList<>();
+        List<Integer> released = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            int ref = gnttab.grantForeignAccess(0, i, false);
+            maps.add(dom0.mapGrantRef(guest.domid(), ref, Xen.GNTMAP_host_map));
+            int n = i;
+            gnttab.endForeignAccess(ref, () -> released.add(n));
+        }
+        for (GrantMap m : maps.subList(15, 25)) {
+            dom0.unmapGrantRef(m.handle());
+        }
+        gnttab.pass();
+        assertThat(gnttab.deferredCount()).as("pass 1 looked at entries 0-9 only: all still mapped").isEqualTo(25);
+        assertThat(released).isEmpty();
+        gnttab.pass(); // 10-14 mapped, 15-19 freed
+        assertThat(released).containsExactly(15, 16, 17, 18, 19);
+        gnttab.pass(); // 20-24 freed, then 0-4 still mapped
+        assertThat(released).hasSize(10);
+        assertThat(gnttab.deferredCount()).isEqualTo(15);
+        for (GrantMap m : maps.subList(0, 15)) {
+            dom0.unmapGrantRef(m.handle());
+        }
+        gnttab.pass(); // queue now 5-9, 10-14, 0-4
+        assertThat(released.subList(10, 20)).containsExactly(5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+        gnttab.pass();
+        assertThat(released.subList(20, 25)).containsExactly(0, 1, 2, 3, 4);
+        assertThat(gnttab.deferredCount()).isZero();
+        assertThat(gnttab.inUse()).isZero();
+        gnttab.pass(); // an empty queue: nothing happens
+        assertThat(gnttab.freeCount()).isEqualTo(512 - 8);
+    }
+
+    /** Fewer than ten entries, all still mapped: each is looked at once a pass, then the pass stops. */
+    @Test
+    void aPassOverEntriesStillMappedLooksAtEachOnceAndKeepsTheirOrder() {
+        gnttab.periodMs = 3_600_000;
+        List<GrantMap> maps = new ArrayList<>();
+        List<Integer> released = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            int ref = gnttab.grantForeignAccess(0, i, false);
+            maps.add(dom0.mapGrantRef(guest.domid(), ref, Xen.GNTMAP_host_map));
+            int n = i;
+            gnttab.endForeignAccess(ref, () -> released.add(n));
+        }
+        gnttab.pass();
+        gnttab.pass();
+        assertThat(gnttab.deferredCount()).isEqualTo(3);
+        for (int i = 2; i >= 0; i--) {
+            dom0.unmapGrantRef(maps.get(i).handle());
+        }
+        gnttab.pass();
+        assertThat(released).as("freed in queue order").containsExactly(0, 1, 2);
+        assertThat(gnttab.inUse()).isZero();
+    }
 }
