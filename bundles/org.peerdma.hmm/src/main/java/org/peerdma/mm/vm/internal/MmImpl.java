@@ -26,6 +26,8 @@ import org.peerdma.mm.vm.VmOps;
 final class MmImpl implements Mm {
     static final long TOP = 0x7f00_0000_0000L;
     static final long EINVAL = -22;
+    /** x86_64's TASK_SIZE_MAX with 4-level paging: the top of a process's address space. */
+    static final long TASK_SIZE = 0x7ffffffff000L;
     static final long ENOMEM = -12;
 
     private final String name;
@@ -446,6 +448,10 @@ final class MmImpl implements Mm {
         if (length <= 0 || (addr & (Vm.PAGE_SIZE - 1)) != 0) {
             return (int) EINVAL;
         }
+        // do_vmi_munmap: start > TASK_SIZE || len > TASK_SIZE - start is -EINVAL
+        if (Long.compareUnsigned(addr, TASK_SIZE) > 0 || Long.compareUnsigned(length, TASK_SIZE - addr) > 0) {
+            return (int) EINVAL;
+        }
         mmapLock.writeLock().lock();
         try {
             if (!hugetlbSplitOk(addr, addr + pageUp(length))) {
@@ -561,6 +567,10 @@ final class MmImpl implements Mm {
             return (int) EINVAL;
         }
         long end = addr + pageUp(length);
+        // do_mprotect_pkey: end <= start is -ENOMEM, and nothing is mapped above TASK_SIZE
+        if (Long.compareUnsigned(end, addr) <= 0 || Long.compareUnsigned(end, TASK_SIZE) > 0) {
+            return (int) ENOMEM;
+        }
         mmapLock.writeLock().lock();
         try {
             List<VmaImpl> over = covering(addr, end);
@@ -628,6 +638,12 @@ final class MmImpl implements Mm {
             return (int) EINVAL;
         }
         long end = addr + pageUp(length);
+        if (Long.compareUnsigned(end, addr) < 0) {
+            return (int) EINVAL; // madvise: end < start
+        }
+        if (Long.compareUnsigned(end, TASK_SIZE) > 0) {
+            return (int) ENOMEM; // not mapped
+        }
         mmapLock.writeLock().lock();
         try {
             List<VmaImpl> over = covering(addr, end);

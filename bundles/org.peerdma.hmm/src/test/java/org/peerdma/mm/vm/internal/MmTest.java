@@ -65,6 +65,14 @@ class MmTest {
         assertThat(mm.read(a + P, new byte[1])).as("unmapped").isEqualTo(-14);
         assertThat(mm.rssPages()).as("the page under the hole freed").isEqualTo(1);
         assertThat(mm.munmap(a, 0)).isEqualTo(-22);
+        // ranges that run past the top of the address space, as the kernel answers them
+        long huge = 0x7fffffffffffffffL;
+        assertThat(mm.munmap(0x7effffff0000L, huge)).as("len > TASK_SIZE - start").isEqualTo(-22);
+        assertThat(mm.munmap(-4096L, P)).as("start > TASK_SIZE").isEqualTo(-22);
+        assertThat(mm.mprotect(0x7effffff0000L, huge, PROT_READ)).as("nothing mapped up there").isEqualTo(-12);
+        assertThat(mm.mprotect(-4096L, 2 * P, PROT_READ)).as("end <= start").isEqualTo(-12);
+        assertThat(mm.madvise(-4096L, 2 * P, org.peerdma.mm.vm.Vm.MADV_HUGEPAGE)).as("end < start").isEqualTo(-22);
+        assertThat(mm.madvise(0x7effffff0000L, huge, org.peerdma.mm.vm.Vm.MADV_HUGEPAGE)).isEqualTo(-12);
         assertThat(mm.munmap(a, 16 * P)).as("holes are fine").isZero();
         assertThat(mm.vmas()).isEmpty();
     }
