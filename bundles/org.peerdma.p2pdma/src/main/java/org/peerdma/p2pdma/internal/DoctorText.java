@@ -70,6 +70,12 @@ final class DoctorText {
                         e.why()));
             }
         }
+        org.peerdma.p2pdma.doctor.Directions rw = r.directions();
+        if (rw != null) {
+            // the hardware's side, apart from the kernel's direction-blind decision (nvidia-smi topo -p2p w / r)
+            sb.append(String.format(Locale.ROOT, "hardware writes %s, reads %s: %s: %s%s%n", rw.write(), rw.read(),
+                    rw.platform(), rw.basis(), rw.documented() ? "" : " (not documented)"));
+        }
         for (String w : v.kernelLog()) {
             sb.append("kernel: ").append(w).append('\n');
         }
