@@ -374,7 +374,23 @@ public class DoctorImpl implements P2pDoctor {
             }
         }
         String opt = r.disableAcsRedirParam();
-        return new Remediation(opt, "rmmod -f pci ; modprobe pci \"" + opt + "\"", ports);
+        List<String> entries = new ArrayList<>();
+        for (PathNode n : r.path()) {
+            if (n.redirects()) {
+                entries.add(configAcsBits(n.acsCtrl() & ~Acs.REDIRECT_BITS & Acs.ALL) + "@" + n.device().name());
+            }
+        }
+        return new Remediation(opt, "rmmod -f pci ; modprobe pci \"" + opt + "\"", ports,
+                "pci=config_acs=" + String.join(";", entries));
+    }
+
+    /** The seven characters of a config_acs= entry that set ACSCtl to {@code ctrl}: DT first, SV last. */
+    static String configAcsBits(int ctrl) {
+        StringBuilder sb = new StringBuilder(7);
+        for (int bit = 6; bit >= 0; bit--) {
+            sb.append((ctrl >> bit & 1) == 1 ? '1' : '0');
+        }
+        return sb.toString();
     }
 
     static HostBridges hostBridges(HostBridgeCheck hb) {

@@ -59,6 +59,10 @@ final class DoctorText {
                 sb.append("fix now:     ").append(p.setpci()).append("   (clears ")
                         .append(String.join(" ", p.clearBits())).append("; lost at reboot)\n");
             }
+            if (fix.configAcs() != null) {
+                sb.append("or, kernel 6.11+: ").append(fix.configAcs())
+                        .append("   (every bit given: IOMMU isolation bits stay as they are)\n");
+            }
             sb.append("in this model: ").append(fix.modelCommand()).append("   or: acs BDF -RR -CR -EC\n");
         }
         HostBridges hb = r.hostBridges();

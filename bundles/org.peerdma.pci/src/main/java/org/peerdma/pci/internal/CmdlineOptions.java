@@ -7,7 +7,7 @@ import java.util.Set;
 /**
  * The pci= kernel command line option as pci_setup() (drivers/pci/pci.c) splits it: options
  * separated by ',', each either known, known-but-not-modelled, or unknown ("PCI: Unknown
- * option"). Only disable_acs_redir= changes the model.
+ * option"). disable_acs_redir= and config_acs= change the model.
  */
 final class CmdlineOptions {
     /** Options the kernel accepts that this model records but does not act on. */
@@ -23,12 +23,15 @@ final class CmdlineOptions {
     final String raw;
     /** The value of disable_acs_redir= (the last one given wins, as in the kernel), or null. */
     final String disableAcsRedir;
+    /** The value of config_acs= (the last one given wins), or null. */
+    final String configAcs;
     /** Kernel-style log lines produced while parsing. */
     final List<String> log;
 
-    private CmdlineOptions(String raw, String disableAcsRedir, List<String> log) {
+    private CmdlineOptions(String raw, String disableAcsRedir, String configAcs, List<String> log) {
         this.raw = raw;
         this.disableAcsRedir = disableAcsRedir;
+        this.configAcs = configAcs;
         this.log = List.copyOf(log);
     }
 
@@ -39,6 +42,7 @@ final class CmdlineOptions {
         }
         List<String> log = new ArrayList<>();
         String acs = null;
+        String config = null;
         for (String opt : raw.split(",", -1)) {
             if (opt.isEmpty()) {
                 continue;
@@ -46,12 +50,15 @@ final class CmdlineOptions {
             if (opt.startsWith("disable_acs_redir=")) {
                 acs = opt.substring("disable_acs_redir=".length());
                 log.add("pci=" + opt + ": ACS redirect will be disabled on matching devices at enumeration");
+            } else if (opt.startsWith("config_acs=")) {
+                config = opt.substring("config_acs=".length());
+                log.add("pci=" + opt + ": ACS control of matching devices will be configured at enumeration");
             } else if (NOT_MODELLED.contains(opt) || NOT_MODELLED.contains(opt.split("=", 2)[0])) {
                 log.add("pci=" + opt + ": accepted by the kernel, not modelled by peerdma");
             } else {
                 log.add("PCI: Unknown option `" + opt + "'");
             }
         }
-        return new CmdlineOptions(raw, acs, log);
+        return new CmdlineOptions(raw, acs, config, log);
     }
 }

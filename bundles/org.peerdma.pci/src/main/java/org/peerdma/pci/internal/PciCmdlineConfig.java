@@ -11,7 +11,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     String PID = "org.peerdma.pci";
 
     @AttributeDefinition(name = "pci", description = "Value of pci= as on the kernel command line, options "
-            + "separated by ','. Modelled: disable_acs_redir=<pci_dev>[;<pci_dev>...] with <pci_dev> "
-            + "[<domain>:]<bus>:<dev>.<fn>[/<dev>.<fn>]* or pci:<vendor>:<device>[:<subvendor>:<subdevice>].")
+            + "separated by ','. Modelled: disable_acs_redir=<pci_dev>[;<pci_dev>...] and "
+            + "config_acs=<bits>@<pci_dev>[;<bits>@<pci_dev>...] (bits: 0, 1 or x per ACS bit, rightmost SV) with "
+            + "<pci_dev> [<domain>:]<bus>:<dev>.<fn>[/<dev>.<fn>]* or pci:<vendor>:<device>[:<subvendor>:<subdevice>].")
     String pci() default "";
 }

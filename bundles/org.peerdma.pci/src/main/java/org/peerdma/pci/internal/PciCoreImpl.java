@@ -326,7 +326,9 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     /** Post-enumeration for new devices: pci= options, then notifiers and uevents. */
     private void enumerated(List<DevImpl> added) {
         for (DevImpl d : added) {
+            int fw = d.acsCtrl; // caps.fw_ctrl: both options start from what firmware left
             applyDisableAcsRedir(d);
+            applyConfigAcs(d, fw);
         }
         for (DevImpl d : added) {
             for (PciBusNotifier n : notifiers) {
@@ -357,6 +359,74 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         int now = old & ~Acs.REDIRECT_BITS;
         setCtrl(dev, now);
         log(dev, dev.bdf + ": disabled ACS redirect");
+    }
+
+    /**
+     * pci=config_acs= as __pci_config_acs() applies it in pci_enable_acs() (kernel 6.11 and later, with the
+     * v6.15 fix also in 6.12.y): entries {@code <bits>@<pci_dev>} separated by ';', the first one naming the
+     * device wins; in {@code <bits>} the rightmost character is bit 0 (SV, then TB RR CR UF EC DT), each
+     * {@code 0} (force off), {@code 1} (force on) or {@code x} (unchanged). On a listed device every bit
+     * outside the mask takes the firmware value: ctrl = (fw_ctrl & ~mask) | (flags & mask). It runs after
+     * disable_acs_redir=, so it wins for a device both name.
+     */
+    private void applyConfigAcs(DevImpl dev, int fwCtrl) {
+        String p = active().configAcs;
+        if (p == null || p.isEmpty() || !dev.hasAcs()) {
+            return; // pci_enable_acs returns before the options when the device has no ACS capability
+        }
+        int pos = 0;
+        int mask = 0;
+        int flags = 0;
+        int ret = 0;
+        while (pos < p.length()) {
+            int at = p.indexOf('@', pos);
+            if (at < 0) {
+                log(dev, "PCI: ACS Flags missing");
+                return;
+            }
+            mask = 0;
+            flags = 0;
+            int shift = 0;
+            for (int i = at - 1; i >= pos; i--, shift++) {
+                char c = p.charAt(i);
+                if (c == '0' || c == '1') {
+                    if (shift > 15) {
+                        log(dev, dev.bdf + ": Invalid ACS flags specified");
+                        return;
+                    }
+                    mask |= 1 << shift;
+                    if (c == '1') {
+                        flags |= 1 << shift;
+                    }
+                } else if (c != 'x' && c != 'X') {
+                    log(dev, dev.bdf + ": Invalid ACS flags specified");
+                    return;
+                }
+            }
+            if ((mask & ~Acs.ALL) != 0) {
+                log(dev, dev.bdf + ": Invalid ACS flags specified");
+                return;
+            }
+            DevStrMatch.Result r = DevStrMatch.match(dev, p, at + 1);
+            ret = r.ret();
+            pos = r.end();
+            if (ret < 0) {
+                log(dev, "PCI: Can't parse ACS command line parameter");
+                return;
+            } else if (ret == 1) {
+                break;
+            }
+            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
+                return;
+            }
+            pos++;
+        }
+        if (ret != 1) {
+            return;
+        }
+        int now = (fwCtrl & ~mask) | (flags & mask);
+        setCtrl(dev, now);
+        log(dev, String.format("%s: Configured ACS to %#06x", dev.bdf, now));
     }
 
     /** The matching loop of pci_disable_acs_redir(): true when {@code p} names {@code dev}. */

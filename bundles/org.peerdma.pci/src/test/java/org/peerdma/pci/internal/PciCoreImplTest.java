@@ -185,6 +185,39 @@ class PciCoreImplTest {
         assertThat(core.snapshot().devices.get(3).acs.ctrl).isZero();
     }
 
+    /** pci=config_acs= as 6.11+ parses and applies it (with the v6.15 fix, in 6.12.y too). */
+    @Test
+    void configAcsSetsForcedBitsAndTakesTheRestFromFirmware() {
+        // root port 00:01.0 at ACSCtl 0: "11xx" forces CR and RR on (the case: 6.12 sets 0x000c)
+        PciCoreImpl core = Fixtures.core("config_acs=11xx@0000:00:01.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("00:01.0")).acsCtrl()).isEqualTo(Acs.RR | Acs.CR);
+        assertThat(core.cmdlineLog()).contains("0000:00:01.0: Configured ACS to 0x000c");
+        assertThat(core.get(b("02:08.0")).acsCtrl()).as("not listed: untouched").isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+
+        // several entries, the first that names the device wins; rightmost character is SV
+        core = Fixtures.core("config_acs=0000000@0000:02:10.0;x0x00xx@0000:02:08.0;1111111@0000:02:08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:10.0")).acsCtrl()).isZero();
+        assertThat(core.get(b("02:08.0")).acsCtrl()).as("RR CR EC cleared, SV UF kept").isEqualTo(Acs.SV | Acs.UF);
+
+        // both options on one device: config_acs runs second and starts from the firmware value too
+        core = Fixtures.core("disable_acs_redir=0000:02:08.0,config_acs=1xxxx@0000:02:08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+
+        // malformed: no '@', a bad character, a bit beyond DT: the device keeps its value, the log says why
+        for (String bad : new String[] {"config_acs=0000:02:08.0", "config_acs=1z@0000:02:08.0",
+                "config_acs=10000000@0000:02:08.0"}) {
+            core = Fixtures.core(bad);
+            core.load(Fixtures.small());
+            assertThat(core.get(b("02:08.0")).acsCtrl()).as(bad).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
+            assertThat(core.cmdlineLog()).as(bad).anyMatch(l -> l.contains("ACS Flags missing")
+                    || l.contains("Invalid ACS flags specified"));
+            assertThat(core.cmdlineLog()).noneMatch(l -> l.contains("Unknown option"));
+        }
+    }
+
     @Test
     void disableAcsRedirByAddressPathAndIds() {
         PciCoreImpl core = Fixtures.core("disable_acs_redir=0000:02:08.0");

@@ -1,0 +1,88 @@
+package org.peerdma.p2pdma.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.peerdma.mm.internal.TestZone;
+import org.peerdma.p2pdma.doctor.CheckReport;
+import org.peerdma.p2pdma.doctor.Remediation;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciMachine;
+import org.peerdma.pci.TopologyIO;
+import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.pci.imports.internal.TestIo;
+import org.peerdma.pci.internal.PciCoreImpl;
+import org.peerdma.pci.internal.TestCmdline;
+import org.peerdma.testkit.Schemas;
+
+/**
+ * The doctor advises only options the model understands: booting the same machine with each boot option it
+ * prints (disable_acs_redir= and the 6.11+ config_acs= form) makes the pair go peer to peer, as the real
+ * kernel would, and config_acs keeps the ports' other ACS bits.
+ */
+class RemediationProvedTest {
+    private static final Path REAL = TestIo.shared().resolve("topologies/real");
+    private final TopologyIO io = TestIo.io();
+
+    private CheckReport check(PciCoreImpl core, MachineDTO dto, String p, String c) {
+        PciMachine m = core.load(dto);
+        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        CheckReport r = doctor.check(m, core.get(Bdf.parse(p)), core.get(Bdf.parse(c)), null);
+        assertThat(Schemas.problems(doctor.json(r))).isEmpty();
+        return r;
+    }
+
+    private void proved(MachineDTO dto, String p, String c) {
+        CheckReport before = check(new PciCoreImpl(), dto, p, c);
+        Remediation fix = before.remediation();
+        assertThat(fix).isNotNull();
+        assertThat(before.verdict().mapType()).isNotEqualTo("BUS_ADDR");
+        for (String option : new String[] {fix.bootOption(), fix.configAcs()}) {
+            PciCoreImpl booted = TestCmdline.core(option);
+            CheckReport after = check(booted, dto, p, c);
+            assertThat(after.verdict().mapType()).as(option).isEqualTo("BUS_ADDR");
+            assertThat(after.remediation()).as(option).isNull();
+            assertThat(booted.cmdlineLog()).as(option).noneMatch(l -> l.contains("Unknown option")
+                    || l.contains("Invalid ACS") || l.contains("Can't parse"));
+            for (Remediation.PortFix port : fix.ports()) {
+                int was = new PciCoreImpl().load(dto).devices().stream().filter(d -> d.name().equals(port.bdf()))
+                        .findFirst().orElseThrow().acsCtrl();
+                int now = booted.get(Bdf.parse(port.bdf())).acsCtrl();
+                assertThat(now).as(option + " on " + port.bdf()).isEqualTo(was & ~org.peerdma.pci.Acs.REDIRECT_BITS);
+            }
+        }
+    }
+
+    @Test
+    void theSamplesAdviceMakesThePairPeerToPeer() {
+        assertThat(DoctorImpl.configAcsBits(0x11)).isEqualTo("0010001");
+        CheckReport r = check(new PciCoreImpl(), io.sample(), "03:00.0", "05:00.0");
+        assertThat(r.remediation().configAcs()).isEqualTo("pci=config_acs=0010001@0000:02:08.0");
+        proved(io.sample(), "03:00.0", "05:00.0");
+        proved(io.sample(), "03:00.0", "04:00.0");
+    }
+
+    @Test
+    void onARealSwitchWhoseDownstreamPortsRedirect() {
+        // the Rocket Lake box of compute-runtime#935: two Arc Pro B70 below a PEX880xx whose ports redirect
+        // (the thread's "ECAP_ACS+0x6.w=000c on every ReqRedir-capable bridge"; here SV RR CR UF, 0x001d)
+        MachineDTO dto = io.read(REAL.resolve("intel-b70-rocketlake-pex880xx-acs.txt"), TopologyIO.AUTO);
+        for (var dev : dto.devices) {
+            if (dev.bdf != null && !dev.bdf.endsWith(":00:01.0") && new PciCoreImpl().load(io.read(
+                    REAL.resolve("intel-b70-rocketlake-pex880xx-acs.txt"), TopologyIO.AUTO)).devices().stream()
+                    .anyMatch(d -> d.name().equals(dev.bdf) && d.isBridge())) {
+                dev.acs = new org.peerdma.pci.dto.AcsDTO();
+                dev.acs.cap = 0x5f;
+                dev.acs.ctrl = 0x001d;
+            }
+        }
+        PciCoreImpl core = new PciCoreImpl();
+        PciMachine m = core.load(dto);
+        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        var gpus = doctor.endpoints(m).stream().filter(d -> Kinds.of(d).equals("gpu")).toList();
+        assertThat(gpus).hasSizeGreaterThanOrEqualTo(2);
+        proved(dto, gpus.get(0).name(), gpus.get(1).name());
+    }
+}
