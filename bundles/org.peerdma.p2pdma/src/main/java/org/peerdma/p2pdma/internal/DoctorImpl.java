@@ -398,7 +398,22 @@ public class DoctorImpl implements P2pDoctor {
             return null;
         }
         return new HostBridges(hb.sameHostBridge(), hb.cpuSupports(), hb.cpu(), hb.passed(), hb.bridges().stream()
-                .map(e -> new HostBridges.Row(e.hostBridge(), e.device(), e.whitelisted(), e.why())).toList());
+                .map(e -> new HostBridges.Row(e.hostBridge(), e.device(), e.whitelisted(), e.why() + later(e))).toList());
+    }
+
+    private static final java.util.regex.Pattern IDS = java.util.regex.Pattern.compile("\\[([0-9a-f]{4}):([0-9a-f]{4})\\]");
+
+    /**
+     * later - for a host bridge these rules refuse but a newer kernel's whitelist names: which release added
+     * it (the kernel to upgrade to), else "".
+     */
+    static String later(HostBridgeCheck.Entry e) {
+        java.util.regex.Matcher m = IDS.matcher(e.device());
+        if (e.whitelisted() || !m.find() || !e.why().startsWith("Host bridge not in P2PDMA whitelist")) {
+            return "";
+        }
+        Whitelist.Row r = Whitelist.rowFor(Integer.parseInt(m.group(1), 16), Integer.parseInt(m.group(2), 16));
+        return r == null ? "" : "; a newer kernel whitelists it: " + r.describe();
     }
 
     // ------------------------------------------------------------------ matrix

@@ -15,11 +15,26 @@ final class Whitelist {
     static final int ANY = -1;
     static final int REQ_SAME_HOST_BRIDGE = 1;
 
-    record Row(int vendor, int device, int flags, String comment) {
+    /**
+     * One row, with the kernel release that added it (from the linux-pci "applied for vX.Y" mails and the
+     * PCI pull requests; docs/p2pdma.md lists the sources).
+     */
+    record Row(int vendor, int device, int flags, String comment, String since) {
         String describe() {
-            return String.format("%04x:%s%s (%s)", vendor, device == ANY ? "PCI_ANY_ID" : String.format("%04x", device),
-                    (flags & REQ_SAME_HOST_BRIDGE) != 0 ? " REQ_SAME_HOST_BRIDGE" : "", comment);
+            return String.format("%04x:%s%s (%s; since %s)", vendor, device == ANY ? "PCI_ANY_ID"
+                    : String.format("%04x", device), (flags & REQ_SAME_HOST_BRIDGE) != 0 ? " REQ_SAME_HOST_BRIDGE" : "",
+                    comment, since);
         }
+    }
+
+    /** The newest table's row for a host-bridge device, or null. */
+    static Row rowFor(int vendor, int device) {
+        for (Row r : NEWEST) {
+            if (r.vendor() == vendor && (r.device() == ANY || r.device() == device)) {
+                return r;
+            }
+        }
+        return null;
     }
 
     private static final int INTEL = 0x8086;
@@ -30,36 +45,37 @@ final class Whitelist {
 
     /** P-NEW, verbatim order. */
     static final List<Row> NEWEST = List.of(
-            new Row(INTEL, 0x3c00, REQ_SAME_HOST_BRIDGE, "Intel Xeon E5/Core i7"),
-            new Row(INTEL, 0x3c01, REQ_SAME_HOST_BRIDGE, "Intel Xeon E5/Core i7"),
-            new Row(INTEL, 0x2f00, REQ_SAME_HOST_BRIDGE, "Intel Xeon E7 v3/Xeon E5 v3/Core i7"),
-            new Row(INTEL, 0x2f01, REQ_SAME_HOST_BRIDGE, "Intel Xeon E7 v3/Xeon E5 v3/Core i7"),
-            new Row(INTEL, 0x2030, 0, "Intel Skylake-E"),
-            new Row(INTEL, 0x2031, 0, "Intel Skylake-E"),
-            new Row(INTEL, 0x2032, 0, "Intel Skylake-E"),
-            new Row(INTEL, 0x2033, 0, "Intel Skylake-E"),
-            new Row(INTEL, 0x2020, 0, "Intel Skylake-E"),
-            new Row(INTEL, 0x09a2, 0, "Intel Ice Lake and later Xeons"),
-            new Row(INTEL, 0x0b25, 0, "Intel DSA SPR0"),
-            new Row(INTEL, 0x0cfe, 0, "Intel IAX SPR0"),
-            new Row(INTEL, 0x11fb, 0, "Intel DSA GNRD"),
-            new Row(INTEL, 0x1212, 0, "Intel DSA DMR"),
-            new Row(INTEL, 0x1216, 0, "Intel IAA DMR"),
-            new Row(INTEL, 0x4940, 0, "Intel QAT 4xxx"),
-            new Row(INTEL, 0x4942, 0, "Intel QAT 401xx"),
-            new Row(INTEL, 0x4944, 0, "Intel QAT 402xx"),
-            new Row(INTEL, 0x4946, 0, "Intel QAT 420xx"),
-            new Row(INTEL, 0x4948, 0, "Intel QAT 6xxx"),
-            new Row(GOOGLE, ANY, 0, "Google SoCs"),
-            new Row(NVIDIA, 0x2f95, 0, "Nvidia CPUs"),
-            new Row(NVIDIA, 0x2f96, 0, "Nvidia CPUs"),
-            new Row(NVIDIA, 0x2f97, 0, "Nvidia CPUs"),
-            new Row(NVIDIA, 0x2f98, 0, "Nvidia CPUs"),
-            new Row(ZHAOXIN, 0x1003, REQ_SAME_HOST_BRIDGE, "Zhaoxin KX-6000/KH-40000/KX-6000G/KX-7000/KH-50000"),
-            new Row(ZHAOXIN, 0x1005, REQ_SAME_HOST_BRIDGE, "Zhaoxin"),
-            new Row(ZHAOXIN, 0x1006, REQ_SAME_HOST_BRIDGE, "Zhaoxin"),
-            new Row(ZHAOXIN, 0x1007, REQ_SAME_HOST_BRIDGE, "Zhaoxin"),
-            new Row(ZHAOXIN, 0x1008, 0, "Zhaoxin"));
+            new Row(INTEL, 0x3c00, REQ_SAME_HOST_BRIDGE, "Intel Xeon E5/Core i7", "v5.4"),
+            new Row(INTEL, 0x3c01, REQ_SAME_HOST_BRIDGE, "Intel Xeon E5/Core i7", "v5.4"),
+            new Row(INTEL, 0x2f00, REQ_SAME_HOST_BRIDGE, "Intel Xeon E7 v3/Xeon E5 v3/Core i7", "v5.4"),
+            new Row(INTEL, 0x2f01, REQ_SAME_HOST_BRIDGE, "Intel Xeon E7 v3/Xeon E5 v3/Core i7", "v5.4"),
+            new Row(INTEL, 0x2030, 0, "Intel Skylake-E", "v5.6"),
+            new Row(INTEL, 0x2031, 0, "Intel Skylake-E", "v5.7"),
+            new Row(INTEL, 0x2032, 0, "Intel Skylake-E", "v5.7"),
+            new Row(INTEL, 0x2033, 0, "Intel Skylake-E", "v5.7"),
+            new Row(INTEL, 0x2020, 0, "Intel Skylake-E", "v5.6"),
+            new Row(INTEL, 0x09a2, 0, "Intel Ice Lake and later Xeons", "v5.18"),
+            new Row(INTEL, 0x0b25, 0, "Intel DSA SPR0", "v7.2"),
+            new Row(INTEL, 0x0cfe, 0, "Intel IAX SPR0", "v7.2"),
+            new Row(INTEL, 0x11fb, 0, "Intel DSA GNRD", "v7.2"),
+            new Row(INTEL, 0x1212, 0, "Intel DSA DMR", "v7.2"),
+            new Row(INTEL, 0x1216, 0, "Intel IAA DMR", "v7.2"),
+            new Row(INTEL, 0x4940, 0, "Intel QAT 4xxx", "v7.2"),
+            new Row(INTEL, 0x4942, 0, "Intel QAT 401xx", "v7.2"),
+            new Row(INTEL, 0x4944, 0, "Intel QAT 402xx", "v7.2"),
+            new Row(INTEL, 0x4946, 0, "Intel QAT 420xx", "v7.2"),
+            new Row(INTEL, 0x4948, 0, "Intel QAT 6xxx", "v7.2"),
+            new Row(GOOGLE, ANY, 0, "Google SoCs", "v7.1"),
+            new Row(NVIDIA, 0x2f95, 0, "Nvidia CPUs", "v7.3"),
+            new Row(NVIDIA, 0x2f96, 0, "Nvidia CPUs", "v7.3"),
+            new Row(NVIDIA, 0x2f97, 0, "Nvidia CPUs", "v7.3"),
+            new Row(NVIDIA, 0x2f98, 0, "Nvidia CPUs", "v7.3"),
+            new Row(ZHAOXIN, 0x1003, REQ_SAME_HOST_BRIDGE, "Zhaoxin KX-6000/KH-40000/KX-6000G/KX-7000/KH-50000",
+                    "pci/next, for v7.4"),
+            new Row(ZHAOXIN, 0x1005, REQ_SAME_HOST_BRIDGE, "Zhaoxin", "pci/next, for v7.4"),
+            new Row(ZHAOXIN, 0x1006, REQ_SAME_HOST_BRIDGE, "Zhaoxin", "pci/next, for v7.4"),
+            new Row(ZHAOXIN, 0x1007, REQ_SAME_HOST_BRIDGE, "Zhaoxin", "pci/next, for v7.4"),
+            new Row(ZHAOXIN, 0x1008, 0, "Zhaoxin", "pci/next, for v7.4"));
 
     /**
      * v5.x (P-5x): the Intel rows of that era, no AMD rows (the CPU rule replaced them). Rows

@@ -64,6 +64,29 @@ class RemediationProvedTest {
         proved(io.sample(), "03:00.0", "04:00.0");
     }
 
+    /** Every whitelist row carries the release that added it; a host bridge older rules refuse names it. */
+    @Test
+    void aHostBridgeANewerKernelWhitelistsNamesThatRelease() {
+        MachineDTO dto = io.sample();
+        for (var d : dto.devices) {
+            if (d.bdf.equals("0000:00:00.0") || d.bdf.equals("0000:80:00.0")) {
+                d.device = 0x09a2; // an Ice Lake-SP: whitelisted since v5.18
+            }
+        }
+        PciCoreImpl core = new PciCoreImpl();
+        PciMachine m = core.load(dto);
+        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        CheckReport newest = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")), null);
+        assertThat(newest.hostBridges().bridges().get(0).why())
+                .isEqualTo("whitelisted: 8086:09a2 (Intel Ice Lake and later Xeons; since v5.18)");
+        CheckReport v5 = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")),
+                doctor.rules("5.15", "-k"));
+        assertThat(v5.verdict().supported()).isFalse();
+        assertThat(v5.hostBridges().bridges().get(0).why()).isEqualTo("Host bridge not in P2PDMA whitelist: 8086:09a2; "
+                + "a newer kernel whitelists it: 8086:09a2 (Intel Ice Lake and later Xeons; since v5.18)");
+        assertThat(Schemas.problems(doctor.json(v5))).isEmpty();
+    }
+
     @Test
     void onARealSwitchWhoseDownstreamPortsRedirect() {
         // the Rocket Lake box of compute-runtime#935: two Arc Pro B70 below a PEX880xx whose ports redirect
