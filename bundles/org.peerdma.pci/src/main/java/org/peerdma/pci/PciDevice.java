@@ -55,6 +55,30 @@ public interface PciDevice {
     PciePortType portType();
 
     /** @return true if the device has an Express capability. */
+    /**
+     * @return the link's current speed as the dump printed it (LnkSta, "16GT/s"), or "" when the dump has no
+     *         link status; for an endpoint or upstream port the link to the port above, for a downstream or root
+     *         port the link below it
+     */
+    default String linkSpeed() {
+        return "";
+    }
+
+    /** @return the current link width (LnkSta x8 is 8), 0 when not known. */
+    default int linkWidth() {
+        return 0;
+    }
+
+    /** @return the link's capability (LnkCap "32GT/s"), or "" when not in the dump. */
+    default String linkCapSpeed() {
+        return "";
+    }
+
+    /** @return the link's capable width (LnkCap x16 is 16), 0 when not known. */
+    default int linkCapWidth() {
+        return 0;
+    }
+
     default boolean isPcie() {
         PciePortType t = portType();
         return t != PciePortType.CONVENTIONAL && t != PciePortType.UNKNOWN;

@@ -20,17 +20,18 @@ import java.util.List;
  * @param alternatives the verdict under each missing fact that could change it
  * @param otherKernels the other rule sets' answers
  * @param directions what the hardware on the path forwards, writes and reads apart (since schema 1.2)
+ * @param links the path's PCIe links, their bandwidth and the bottleneck (since schema 1.2)
  */
 public record CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
         DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
         HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
-        List<KernelAnswer> otherKernels, Directions directions) {
-    /** The 1.1 form, without directions. */
+        List<KernelAnswer> otherKernels, Directions directions, Links links) {
+    /** The 1.1 form, without directions and links. */
     public CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
             DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
             HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
             List<KernelAnswer> otherKernels) {
         this(schemaVersion, kind, machine, ruleSet, provider, client, verdict, nvidiaSmiClass, path, remediation,
-                hostBridges, assumptions, alternatives, otherKernels, null);
+                hostBridges, assumptions, alternatives, otherKernels, null, null);
     }
 }

@@ -80,6 +80,16 @@ final class DoctorText {
             sb.append(String.format(Locale.ROOT, "hardware writes %s, reads %s: %s: %s%s%n", rw.write(), rw.read(),
                     rw.platform(), rw.basis(), rw.documented() ? "" : " (not documented)"));
         }
+        org.peerdma.p2pdma.doctor.Links links = r.links();
+        if (links != null && links.bottleneck() != null) {
+            org.peerdma.p2pdma.doctor.Links.Link b = links.bottleneck();
+            sb.append(String.format(Locale.ROOT, "links    bottleneck %.1f GB/s per direction: %s %s x%d (below %s)"
+                    + "; %d link(s) on the path%n", b.gbPerSecond(), b.bdf(), b.speed(), b.width(), b.upstream(),
+                    links.links().size()));
+        }
+        for (String n : links == null ? java.util.List.<String>of() : links.notes()) {
+            sb.append("link: ").append(n).append('\n');
+        }
         for (String w : v.kernelLog()) {
             sb.append("kernel: ").append(w).append('\n');
         }

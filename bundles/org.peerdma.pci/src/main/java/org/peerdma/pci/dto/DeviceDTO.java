@@ -37,6 +37,9 @@ public class DeviceDTO extends DTO {
     /** Current link speed and width as the dump prints them, e.g. "16GT/s", 16. */
     public String linkSpeed;
     public Integer linkWidth;
+    /** The link's capability (LnkCap) as the dump prints it, e.g. "32GT/s", 16; null when not in the dump. */
+    public String linkCapSpeed;
+    public Integer linkCapWidth;
     public List<CapabilityDTO> capabilities = new ArrayList<>();
     /** True when the extended capability list was read (so a missing ACS means none). */
     public Boolean extendedCapsKnown;

@@ -115,6 +115,26 @@ final class DevImpl implements PciDevice {
     }
 
     @Override
+    public String linkSpeed() {
+        return dto.linkSpeed == null ? "" : dto.linkSpeed;
+    }
+
+    @Override
+    public int linkWidth() {
+        return dto.linkWidth == null ? 0 : dto.linkWidth;
+    }
+
+    @Override
+    public String linkCapSpeed() {
+        return dto.linkCapSpeed == null ? "" : dto.linkCapSpeed;
+    }
+
+    @Override
+    public int linkCapWidth() {
+        return dto.linkCapWidth == null ? 0 : dto.linkCapWidth;
+    }
+
+    @Override
     public PciePortType portType() {
         return portType;
     }

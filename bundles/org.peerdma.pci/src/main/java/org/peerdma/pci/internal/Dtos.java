@@ -35,6 +35,8 @@ final class Dtos {
         d.driver = s.driver;
         d.linkSpeed = s.linkSpeed;
         d.linkWidth = s.linkWidth;
+        d.linkCapSpeed = s.linkCapSpeed;
+        d.linkCapWidth = s.linkCapWidth;
         d.extendedCapsKnown = s.extendedCapsKnown;
         d.bars = new ArrayList<>();
         if (s.bars != null) {
