@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "whatif", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "check on a changed copy of the machine, before and after. CHANGE is one of: "
             + "acs:BDF=HEX or acs:BDF=-RR,-CR,+EC (a port's ACS control), redirect=off (clear RR/CR/EC "
-            + "everywhere), cpu=VENDOR[/FAMILY] (cpu=AuthenticAMD/0x19), arch=ARCH (x86_64, arm64), kernel=VERSION.",
+            + "everywhere), cpu=VENDOR[/FAMILY] (cpu=AuthenticAMD/0x19), arch=ARCH (x86_64, arm64), kernel=VERSION, "
+            + "iommu=on|pt|off (booting with an IOMMU enables ACS SV RR CR UF on every port that has it).",
         exitCodeListHeading = "%nExit status (of the changed machine's verdict, as for check):%n",
         exitCodeList = {"0:supported", "1:not supported", "2:depends on a missing fact", "64:wrong arguments",
             "65:malformed input", "66:missing input file"})

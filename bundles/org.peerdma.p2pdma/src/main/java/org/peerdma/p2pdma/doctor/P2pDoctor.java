@@ -35,7 +35,7 @@ public interface P2pDoctor {
     /**
      * whatIf - check on a changed copy of the loaded machine (it is never touched). Changes:
      * {@code acs:BDF=HEX|+BIT|-BIT[,...]}, {@code redirect=off}, {@code cpu=VENDOR[/FAMILY]},
-     * {@code arch=ARCH}, {@code kernel=VERSION}.
+     * {@code arch=ARCH}, {@code kernel=VERSION}, {@code iommu=on|pt|off}.
      * Errors: EINVAL for an unknown or malformed change, ENODEV for a device not in the machine.
      */
     WhatIfReport whatIf(String provider, String client, List<String> changes, RuleSet rules);

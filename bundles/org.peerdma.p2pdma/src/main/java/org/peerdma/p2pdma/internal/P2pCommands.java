@@ -209,7 +209,7 @@ public class P2pCommands {
     }
 
     @Descriptor("ask check on a changed copy of the machine (the loaded machine is not touched). Changes: "
-            + "acs:BDF=HEX|+BIT|-BIT[,...]  redirect=off  cpu=VENDOR[/FAMILY]  arch=ARCH  kernel=VERSION")
+            + "acs:BDF=HEX|+BIT|-BIT[,...]  redirect=off  cpu=VENDOR[/FAMILY]  arch=ARCH  kernel=VERSION  iommu=on|pt|off")
     public String whatif(@Descriptor("print the report as JSON (docs/json.md)")
             @Parameter(names = {"-j", "--json"}, presentValue = "true", absentValue = "false") boolean json,
             @Descriptor("provider") String provider, @Descriptor("client") String client,

@@ -196,6 +196,24 @@ class DoctorTest {
     }
 
     @Test
+    void whatIfIommuPredictsTheAcsTheKernelEnablesAndSoTheVerdict() {
+        core.load(io.sample());
+        // NIC and NVMe below ports that do not redirect: bus address; an IOMMU's pci_std_enable_acs sets RR/CR
+        WhatIfReport on = doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=on"), null);
+        assertThat(on.before().mapType()).isEqualTo("BUS_ADDR");
+        assertThat(on.after().verdict().mapType()).isEqualTo("THRU_HOST_BRIDGE");
+        assertThat(on.changes().get(0)).startsWith("IOMMU on: pci_std_enable_acs set SV RR CR UF where advertised on ");
+        assertThat(on.after().remediation()).isNotNull();
+        assertThat(doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=pt"), null).after().verdict().mapType())
+                .isEqualTo("THRU_HOST_BRIDGE");
+        assertThat(doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=off"), null).after().verdict().mapType())
+                .isEqualTo("BUS_ADDR");
+        assertThat(Schemas.problems(doctor.json(on))).isEmpty();
+        assertThatThrownBy(() -> doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=maybe"), null))
+                .hasMessageContaining("iommu= takes on, pt or off");
+    }
+
+    @Test
     void whatIfArchGivesWhatLoadingThatArchGives() {
         core.load(io.sample());
         // arm64 with no whitelist row for its host bridges (the arm64 module's default) refuses host-bridge paths
