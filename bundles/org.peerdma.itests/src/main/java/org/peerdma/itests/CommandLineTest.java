@@ -90,6 +90,14 @@ class CommandLineTest {
         Run m = run("", "matrix", "--class", "PIX", "--topology", "sample");
         assertThat(m.status()).isZero();
         assertThat(m.out()).contains("BUS(4) PIX").doesNotContain(" PHB");
+        // by device kind: the sample's three GPUs only (03:00.0, 04:00.0 and the one on socket 1)
+        Run gpus = run("", "matrix", "--kind", "gpu", "--json", "--topology", "sample");
+        assertThat(gpus.status()).as(gpus.err()).isZero();
+        assertThat(gpus.out()).contains("\"0000:03:00.0\"").contains("\"0000:04:00.0\"")
+                .doesNotContain("\"0000:05:00.0\"").doesNotContain("\"0000:06:00.0\"");
+        Run badKind = run("", "matrix", "--kind", "toaster", "--topology", "sample");
+        assertThat(badKind.status()).isEqualTo(64);
+        assertThat(badKind.err()).contains("unknown device kind 'toaster'");
         Run tree = run("", "lspci", "-tv", "--topology", "sample");
         assertThat(tree.status()).isZero();
         assertThat(tree.out()).contains("-[0000:00]-").contains("A100");

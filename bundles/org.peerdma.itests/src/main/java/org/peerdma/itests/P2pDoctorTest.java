@@ -63,6 +63,7 @@ class P2pDoctorTest {
         assertThat(sh.run("p2p:whatif 03:00.0 81:00.0 cpu=GenuineIntel/6 kernel=v4.20"))
                 .contains("after:  PCI_P2PDMA_MAP_NOT_SUPPORTED distance -1 (v4.20)");
         assertThat(sh.run("p2p:matrix")).contains("rows: provider").contains("BUS(4) PIX");
+        assertThat(sh.run("p2p:matrix -t nic,nvme")).doesNotContain("03:00.0").contains("05:00.0");
         // the IOMMU beside the verdict: groups from ACS, and what translation means for the pair
         String groups = sh.run("iommu:groups");
         assertThat(groups).contains("IOMMU mode: translated").contains("0000:03:00.0");

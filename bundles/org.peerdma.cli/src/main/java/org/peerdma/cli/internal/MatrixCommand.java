@@ -20,6 +20,9 @@ import picocli.CommandLine.Parameters;
         description = "Every ordered pair of the endpoints (or of the devices given): the kernel's map type and "
             + "distance with nvidia-smi's path class. Rows are providers, columns clients.")
 final class MatrixCommand implements Callable<Integer> {
+    private static final List<String> KINDS = List.of("gpu", "nic", "nvme", "storage", "accelerator", "bridge",
+            "other", "unknown");
+
     private final Ctx x;
 
     @Parameters(arity = "0..*", paramLabel = "BDF", description = "only these devices (default: every endpoint)")
@@ -34,6 +37,10 @@ final class MatrixCommand implements Callable<Integer> {
     @Option(names = {"-c", "--class"}, paramLabel = "CLASS", split = ",",
             description = "only pairs of these nvidia-smi classes: PIX, PXB, PHB, NODE, SYS")
     List<String> classes = new ArrayList<>();
+
+    @Option(names = "--kind", paramLabel = "KIND", split = ",",
+            description = "only devices of these kinds: gpu, nic, nvme, storage, accelerator, other, unknown")
+    List<String> kinds = new ArrayList<>();
 
     @Option(names = {"-j", "--json"}, description = "one JSON document (docs/json.md)")
     boolean json;
@@ -52,6 +59,18 @@ final class MatrixCommand implements Callable<Integer> {
             for (String b : bdfs) {
                 devs.add(x.device(m, b));
             }
+        }
+        if (!kinds.isEmpty()) {
+            Set<String> want = new LinkedHashSet<>();
+            for (String k : kinds) {
+                String t = k.strip().toLowerCase(java.util.Locale.ROOT);
+                if (!KINDS.contains(t)) {
+                    throw KernelException.einval("unknown device kind '%s' (%s)", org.peerdma.util.Texts.clip(k),
+                            String.join(", ", KINDS));
+                }
+                want.add(t);
+            }
+            devs.removeIf(d -> !want.contains(x.doctor().kindOf(d)));
         }
         if (devs.size() < 2) {
             throw KernelException.einval("the matrix needs at least two devices; %s has %d", bdfs.isEmpty()

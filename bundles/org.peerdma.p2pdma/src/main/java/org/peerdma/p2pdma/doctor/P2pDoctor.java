@@ -46,6 +46,12 @@ public interface P2pDoctor {
     /** @return the endpoints the matrix covers: functions that are not bridges or host-bridge devices. */
     List<PciDevice> endpoints(PciMachine machine);
 
+    /**
+     * @return the device's kind as reports name it: gpu, nic, nvme, storage, accelerator, bridge, other, or
+     *         unknown (from the class code, else the pciutils name)
+     */
+    String kindOf(PciDevice device);
+
     /** @return the rule set in force (module parameter kernel_version of p2pdma), as a report part. */
     RuleSet rulesInForce();
 

@@ -348,6 +348,11 @@ public class DoctorImpl implements P2pDoctor {
         return Kinds.of(d);
     }
 
+    @Override
+    public String kindOf(PciDevice d) {
+        return Kinds.of(d);
+    }
+
     private static List<Hop> hops(P2pVerdict r) {
         List<Hop> out = new ArrayList<>();
         for (PathNode n : r.path()) {

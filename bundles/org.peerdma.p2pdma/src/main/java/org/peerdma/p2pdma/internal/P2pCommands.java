@@ -164,11 +164,29 @@ public class P2pCommands {
             String kernel,
             @Descriptor("only pairs of these nvidia-smi classes, comma-separated (PIX,PXB,PHB,NODE,SYS)")
             @Parameter(names = {"-c", "--class"}, absentValue = "") String classes,
+            @Descriptor("only devices of these kinds, comma-separated (gpu,nic,nvme,storage,accelerator,other,unknown)")
+            @Parameter(names = {"-t", "--kind"}, absentValue = "") String kinds,
             @Descriptor("print the report as JSON (docs/json.md)")
             @Parameter(names = {"-j", "--json"}, presentValue = "true", absentValue = "false") boolean json,
             @Descriptor("only these devices (default: every endpoint)") String... bdfs) {
         PciMachine m = core.machine();
         List<PciDevice> devs = devices(m, bdfs == null ? List.of() : List.of(bdfs));
+        if (kinds != null && !kinds.isBlank()) {
+            java.util.Set<String> want = new java.util.LinkedHashSet<>();
+            for (String k : kinds.split(",")) {
+                String t = k.strip().toLowerCase(Locale.ROOT);
+                if (!List.of("gpu", "nic", "nvme", "storage", "accelerator", "bridge", "other", "unknown").contains(t)) {
+                    throw KernelException.einval("unknown device kind '%s' (gpu, nic, nvme, storage, accelerator, "
+                            + "bridge, other, unknown)", org.peerdma.util.Texts.clip(k));
+                }
+                want.add(t);
+            }
+            devs.removeIf(d -> !want.contains(Kinds.of(d)));
+            if (devs.size() < 2) {
+                throw KernelException.einval("the matrix needs at least two devices; %d of kind %s", devs.size(),
+                        kinds);
+            }
+        }
         return out(doctor.matrix(m, devs, named(kernel), classSet(classes)), json);
     }
 
