@@ -278,7 +278,8 @@ public class KmodCommands {
 
     private String modparamSet(Module m, Map<String, String> settings) {
         for (Map.Entry<String, String> e : settings.entrySet()) {
-            ParamValues.value(m.name(), param(m, e.getKey()).ad, e.getValue()); // every value checked before any is set
+            // every value checked before any is set, as a sysfs store reads it (no bare names)
+            ParamValues.value(m.name(), param(m, e.getKey()).ad, e.getValue(), false);
         }
         for (String key : settings.keySet()) {
             Param p = param(m, key);
@@ -358,7 +359,7 @@ public class KmodCommands {
         Map<Param, Object> values = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : settings.entrySet()) { // every value checked before anything is written
             Param p = param(m, e.getKey());
-            values.put(p, ParamValues.value(m.name(), p.ad, e.getValue()));
+            values.put(p, ParamValues.value(m.name(), p.ad, e.getValue(), !runtime)); // modprobe: parse_args
         }
         for (Map.Entry<Param, Object> e : values.entrySet()) {
             byPid.computeIfAbsent(e.getKey().pid, pid -> current(pid)).put(e.getKey().name, e.getValue());

@@ -11,12 +11,14 @@ import org.peerdma.util.Texts;
 
 /**
  * Module parameter values as the kernel reads them: {@code name=value} words as parse_args splits
- * them (kernel/params.c), each value by its type's param_set_* (kstrtoint/kstrtol/kstrtobool of
- * lib/kstrtox.c, charp of at most 1024 characters), then checked against the parameter's metatype
- * (options, minimum, maximum), which is the model's own description of what a module accepts.
+ * them (kernel/params.c), each value by its type's param_set_* (kstrtoint/kstrtol/kstrtos16/kstrtou8
+ * and kstrtobool of lib/kstrtox.c, charp of at most 1024 bytes), then checked against the parameter's
+ * metatype (options, minimum, maximum), which is the model's own description of what a module
+ * accepts. The kernel modelled is v5.19 or later (kstrtobool takes t/f and true/false since
+ * commit 0d6ea3ac94ca, merged for v5.19).
  */
 final class ParamValues {
-    /** param_set_charp: "string parameter too long" (-ENOSPC) past this many characters. */
+    /** param_set_charp: "string parameter too long" (-ENOSPC) past this many bytes (strlen of the value). */
     static final int MAX_CHARP = 1024;
     private static final BigInteger TWO_64 = BigInteger.ONE.shiftLeft(64);
 
@@ -50,31 +52,41 @@ final class ParamValues {
         return typed.replace('-', '_').equals(param.replace('-', '_'));
     }
 
+    /** value - as {@link #value(String, AttributeDefinition, String, boolean)} at load time (modprobe). */
+    static Object value(String module, AttributeDefinition ad, String raw) {
+        return value(module, ad, raw, true);
+    }
+
     /**
      * value - the value {@code raw} gives parameter {@code ad} of {@code module}, typed as
-     * ConfigAdmin stores it. A missing value ({@code raw} null) is "1" for a bool (param_set_bool) and
-     * an error for anything else. Errors: EINVAL for a value the type's parser refuses (naming what is
-     * allowed), ERANGE for a number outside the type, ENOSPC for a string over {@value #MAX_CHARP}
-     * characters, EINVAL for one the metatype refuses (not an option, below the minimum, ...).
+     * ConfigAdmin stores it. A missing value ({@code raw} null, a bare NAME) is "1" for a bool at load
+     * time ({@code atLoad}: parse_args hands param_set_bool a NULL value) and an error otherwise: a
+     * run-time set is a sysfs store, which always gets a string, and an empty one is no boolean.
+     * A byte is kstrtou8 (0..255, no sign, stored as the Java byte of the same bits). Errors: EINVAL
+     * for a value the type's parser refuses (naming what is allowed), ERANGE for a number outside the
+     * type, ENOSPC for a string over {@value #MAX_CHARP} bytes in UTF-8, EINVAL for one the metatype
+     * refuses (not an option, below the minimum, ...).
      */
-    static Object value(String module, AttributeDefinition ad, String raw) {
+    static Object value(String module, AttributeDefinition ad, String raw, boolean atLoad) {
         int type = ad.getType();
-        if (raw == null && type != AttributeDefinition.BOOLEAN) {
-            throw KernelException.einval("%s: parameter %s needs a value (%s=...)", module, ad.getID(), ad.getID());
+        if (raw == null && (type != AttributeDefinition.BOOLEAN || !atLoad)) {
+            throw KernelException.einval("%s: parameter %s needs a value (%s=...)%s", module, ad.getID(), ad.getID(),
+                    type == AttributeDefinition.BOOLEAN ? ": a bare name means true only at load time (modprobe)" : "");
         }
         String v = raw == null ? "1" : raw;
         Object out = switch (type) {
             case AttributeDefinition.INTEGER -> (int) integer(module, ad, v, Integer.MIN_VALUE, Integer.MAX_VALUE, "an int");
             case AttributeDefinition.LONG -> integer(module, ad, v, Long.MIN_VALUE, Long.MAX_VALUE, "a long");
             case AttributeDefinition.SHORT -> (short) integer(module, ad, v, Short.MIN_VALUE, Short.MAX_VALUE, "a short");
-            case AttributeDefinition.BYTE -> (byte) integer(module, ad, v, Byte.MIN_VALUE, Byte.MAX_VALUE, "a byte");
+            case AttributeDefinition.BYTE -> (byte) unsigned(module, ad, v, 0xFF, "a byte (0..255)");
             case AttributeDefinition.BOOLEAN -> kstrtobool(v).orElseThrow(() -> bad(Errno.EINVAL, module, ad, v,
                     "not a boolean"));
             case AttributeDefinition.DOUBLE, AttributeDefinition.FLOAT -> decimal(module, ad, v);
             default -> {
-                if (v.length() > MAX_CHARP) {
+                int bytes = v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length; // strlen, not UTF-16 chars
+                if (bytes > MAX_CHARP) {
                     throw new KernelException(Errno.ENOSPC, String.format("%s: string parameter %s too long (%d "
-                            + "characters, at most %d)", module, ad.getID(), v.length(), MAX_CHARP));
+                            + "bytes, at most %d)", module, ad.getID(), bytes, MAX_CHARP));
                 }
                 yield v;
             }
@@ -99,6 +111,20 @@ final class ParamValues {
             throw bad(e.errno, module, ad, v, e.errno == Errno.ERANGE ? "out of range" : "not a number");
         }
         if (n.compareTo(BigInteger.valueOf(min)) < 0 || n.compareTo(BigInteger.valueOf(max)) > 0) {
+            throw bad(Errno.ERANGE, module, ad, v, "out of range for " + what);
+        }
+        return n.longValue();
+    }
+
+    /** kstrtou8/kstrtou16...: kstrtoull (an optional '+', no '-': "-1" is EINVAL), then the type's maximum (ERANGE). */
+    private static long unsigned(String module, AttributeDefinition ad, String v, long max, String what) {
+        BigInteger n;
+        try {
+            n = kstrtoull(v.startsWith("+") ? v.substring(1) : v);
+        } catch (ParseError e) {
+            throw bad(e.errno, module, ad, v, e.errno == Errno.ERANGE ? "out of range" : "not a number");
+        }
+        if (n.compareTo(BigInteger.valueOf(max)) > 0) {
             throw bad(Errno.ERANGE, module, ad, v, "out of range for " + what);
         }
         return n.longValue();
@@ -187,8 +213,11 @@ final class ParamValues {
     }
 
     /**
-     * kstrtobool: the first character decides, y/Y/t/T/1 true and n/N/f/F/0 false (t and f since
-     * v5.19), o/O followed by n/N true and by f/F false. Return: empty for anything else (-EINVAL).
+     * kstrtobool as of v5.19 (the kernel modelled): the first character decides, y/Y/t/T/1 true and
+     * n/N/f/F/0 false, o/O followed by n/N true and by f/F false. t/T/f/F came with commit 0d6ea3ac94ca
+     * ("lib/kstrtox.c: add "false"/"true" support to kstrtobool()", merged for v5.19; 5.19's stable tree
+     * carries the arm64 rodata=full fix it made necessary); a kernel before v5.19 refuses "true" and
+     * "false" with -EINVAL. Return: empty for anything else (-EINVAL).
      */
     static java.util.Optional<Boolean> kstrtobool(String s) {
         if (s == null || s.isEmpty()) {

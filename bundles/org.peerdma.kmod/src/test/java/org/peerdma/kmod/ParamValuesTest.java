@@ -144,8 +144,20 @@ class ParamValuesTest {
         assertThat(refused(BIG, "9223372036854775808")).isEqualTo(Errno.ERANGE);
         assertThat(ParamValues.value("m", SMALL, "-32768")).isEqualTo((short) -32768);
         assertThat(refused(SMALL, "32768")).isEqualTo(Errno.ERANGE);
+        // param_set_byte is kstrtou8: 0..255, no sign ("-1" is EINVAL, as _parse_integer sees no digit)
         assertThat(ParamValues.value("m", TINY, "127")).isEqualTo((byte) 127);
-        assertThat(refused(TINY, "128")).isEqualTo(Errno.ERANGE);
+        assertThat(ParamValues.value("m", TINY, "128")).isEqualTo((byte) 128);
+        assertThat(ParamValues.value("m", TINY, "255")).as("stored as the byte of the same bits").isEqualTo((byte) 0xFF);
+        assertThat(ParamValues.value("m", TINY, "0xff")).isEqualTo((byte) 0xFF);
+        assertThat(ParamValues.value("m", TINY, "+7")).isEqualTo((byte) 7);
+        assertThat(ParamValues.value("m", TINY, "0")).isEqualTo((byte) 0);
+        assertThat(refused(TINY, "256")).isEqualTo(Errno.ERANGE);
+        assertThat(refused(TINY, "0x100")).isEqualTo(Errno.ERANGE);
+        for (String bad : new String[] {"-1", "-0", "-128", "+-1", "x"}) {
+            assertThat(refused(TINY, bad)).as("'%s'", bad).isEqualTo(Errno.EINVAL);
+        }
+        assertThat(kex(() -> ParamValues.value("m", TINY, "300")).getMessage())
+                .startsWith("ERANGE: m: bad value '300' for level: out of range for a byte (0..255)");
         assertThat(ParamValues.typeName(BIG.getType())).isEqualTo("long");
         assertThat(ParamValues.typeName(SMALL.getType())).isEqualTo("short");
         assertThat(ParamValues.typeName(TINY.getType())).isEqualTo("byte");
@@ -175,6 +187,13 @@ class ParamValuesTest {
             assertThat(refused(FLAG, bad)).as("'%s'", bad).isEqualTo(Errno.EINVAL);
         }
         assertThat(ParamValues.value("m", FLAG, null)).as("a bool named without a value (param_set_bool)").isEqualTo(true);
+        assertThat(ParamValues.value("m", FLAG, null, true)).as("at load: parse_args gives a NULL value").isEqualTo(true);
+        KernelException runtime = kex(() -> ParamValues.value("m", FLAG, null, false));
+        assertThat(runtime.errno()).as("a sysfs store always has a string").isEqualTo(Errno.EINVAL);
+        assertThat(runtime.getMessage()).isEqualTo("EINVAL: m: parameter verbose needs a value (verbose=...): a bare name "
+                + "means true only at load time (modprobe)");
+        assertThat(refused(FLAG, "")).as("what an empty sysfs store gives").isEqualTo(Errno.EINVAL);
+        assertThat(ParamValues.value("m", FLAG, "n", false)).isEqualTo(false);
         assertThat(kex(() -> ParamValues.value("m", FLAG, "maybe")).getMessage())
                 .isEqualTo("EINVAL: m: bad value 'maybe' for verbose: not a boolean (y/n, 1/0, on/off or true/false, "
                         + "default false)");
@@ -190,7 +209,13 @@ class ParamValuesTest {
         assertThat(ParamValues.value("pci", CMDLINE, kb)).isEqualTo(kb);
         KernelException tooLong = kex(() -> ParamValues.value("pci", CMDLINE, kb + "x"));
         assertThat(tooLong.errno()).as("param_set_charp").isEqualTo(Errno.ENOSPC);
-        assertThat(tooLong.getMessage()).isEqualTo("ENOSPC: pci: string parameter pci too long (1025 characters, at most 1024)");
+        assertThat(tooLong.getMessage()).isEqualTo("ENOSPC: pci: string parameter pci too long (1025 bytes, at most 1024)");
+        // strlen counts bytes: 512 two-byte characters fit, 513 do not (1026 bytes, though 513 UTF-16 chars)
+        String twoByte = "\u00e9".repeat(512);
+        assertThat(ParamValues.value("pci", CMDLINE, twoByte)).isEqualTo(twoByte);
+        assertThat(kex(() -> ParamValues.value("pci", CMDLINE, twoByte + "\u00e9")).getMessage())
+                .isEqualTo("ENOSPC: pci: string parameter pci too long (1026 bytes, at most 1024)");
+        assertThat(refused(CMDLINE, "\ud83d\ude00".repeat(257))).as("4 bytes each: 1028").isEqualTo(Errno.ENOSPC);
         assertThat(ParamValues.value("pci", CMDLINE, "")).isEqualTo("");
         KernelException noValue = kex(() -> ParamValues.value("pci", CMDLINE, null));
         assertThat(noValue.getMessage()).isEqualTo("EINVAL: pci: parameter pci needs a value (pci=...)");

@@ -1,6 +1,7 @@
 package org.peerdma.dmabuf.importers;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 
 import org.peerdma.p2pdma.DeviceDma;
 
@@ -21,16 +22,21 @@ public interface DmaBufImporter {
     DmaBufAttachment attach(DmaBuf buf);
 
     /**
-     * map - the attachment's current mapping: the cached one, or a new one (taken under the
-     * reservation lock) when there is none or a move_notify dropped it.
+     * map - a mapping of the attachment for {@code dir}: one the driver holds for that direction or
+     * BIDIRECTIONAL, or a new one (taken under the reservation lock) when there is none or a
+     * move_notify dropped them. Another direction than those held is a second mapping, as
+     * dma_buf_map_attachment gives for exporters whose mapping the core does not cache.
      */
     SgTable map(DmaBufAttachment attach, DmaDirection dir);
 
-    /** unmap - drop the attachment's mapping (under the reservation lock); false when none was held. */
+    /** unmap - drop the attachment's mappings (under the reservation lock); false when none was held. */
     boolean unmap(DmaBufAttachment attach);
 
-    /** @return whether the attachment holds a mapping now (a move_notify drops it). */
+    /** @return whether the attachment holds a mapping now (a move_notify drops them). */
     boolean mapped(DmaBufAttachment attach);
+
+    /** @return the directions of the mappings the attachment holds, in the order made (empty for none). */
+    List<DmaDirection> directions(DmaBufAttachment attach);
 
     /** detach - unmap what is still mapped, then dma_buf_detach. */
     void detach(DmaBufAttachment attach);
@@ -41,7 +47,7 @@ public interface DmaBufImporter {
      * fabric (a switch to a peer's BAR, or the root complex and the device's translation to RAM
      * or a BAR). The bytes are the exporter's memory itself. A dynamic importer whose mapping a
      * move_notify dropped maps again first, as its page-fault path does. Errors: EINVAL when the
-     * range is outside the buffer or the mapping's direction forbids the access; ENODEV when no
+     * range is outside the buffer or no mapping held has a direction allowing the access; ENODEV when no
      * DMA engine (p2pdma module) is loaded; the map's errors; EFAULT as DeviceDma.
      */
     void dmaRead(DmaBufAttachment attach, long offset, ByteBuffer dst);

@@ -3,7 +3,7 @@
  * move_notify, as drivers/infiniband/core/umem_dmabuf.c) and an NVMe-like static importer.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.peerdma.dmabuf.importers;
 
 import org.osgi.annotation.bundle.Export;

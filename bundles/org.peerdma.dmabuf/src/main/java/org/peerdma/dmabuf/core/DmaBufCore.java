@@ -109,11 +109,12 @@ public interface DmaBufCore {
     /**
      * readBytes - {@code len} bytes at {@code off} through a kernel mapping (vmap, copy, vunmap), as a
      * driver or a debug tool reads a buffer. Errors: EINVAL for a range outside the buffer (checked
-     * before anything is allocated); vmap's errors.
+     * before anything is allocated); ENOMEM for more than Integer.MAX_VALUE - 8 bytes (kvmalloc's
+     * INT_MAX limit), or when the copy cannot be allocated; vmap's errors.
      */
     default byte[] readBytes(DmaBuf buf, long off, long len) {
         checkRange(buf, off, len);
-        byte[] out = new byte[(int) len];
+        byte[] out = allocateCopy(len);
         BufMap m = vmapUnlocked(buf);
         try {
             m.read(off, out);
@@ -131,6 +132,27 @@ public interface DmaBufCore {
             m.write(off, data);
         } finally {
             vunmapUnlocked(buf, m);
+        }
+    }
+
+    /**
+     * allocateCopy - room for a copy of {@code len} bytes (len checked non-negative by the caller), as
+     * kvmalloc(len) gives it to a driver copying a buffer out: kvmalloc refuses any size over INT_MAX
+     * ("Don't even allow crazy sizes": a WARN and NULL, so -ENOMEM), and a Java array stops a few bytes
+     * short of Integer.MAX_VALUE, so the limit is Integer.MAX_VALUE - 8. ENOMEM rather than EINVAL
+     * because the range asked for is valid: what fails is the allocation. The length is never cut to
+     * 32 bits, and memory the JVM does not have for this one array is ENOMEM too.
+     */
+    private static byte[] allocateCopy(long len) {
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new org.peerdma.errno.KernelException(org.peerdma.errno.Errno.ENOMEM, String.format(
+                    "cannot allocate a copy of %d bytes (at most %d at once, as kvmalloc)", len, Integer.MAX_VALUE - 8));
+        }
+        try {
+            return new byte[(int) len];
+        } catch (OutOfMemoryError e) {
+            throw new org.peerdma.errno.KernelException(org.peerdma.errno.Errno.ENOMEM,
+                    "cannot allocate a copy of " + len + " bytes");
         }
     }
 

@@ -9,9 +9,9 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import org.osgi.service.component.annotations.Activate;
@@ -78,21 +78,37 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         backends.put(String.valueOf(props.getOrDefault(HyperDmabufBackend.NAME, b.getClass().getSimpleName())), b);
     }
 
-    /** A backend leaves: if it is the one in use, everything shared through it is revoked first. */
+    /**
+     * A backend leaves: if it is the one in use, everything shared through it is revoked first.
+     * An EXPORT_REMOTE under way through it is revoked too, not waited for: the backend is marked
+     * retiring (under the lock) before the revoke, and an export lists itself only if its backend is
+     * still the one in use and not retiring, else it undoes what it shared and fails with ENODEV. So
+     * every export is either listed before the revoke (and revoked by it) or never listed. A removal
+     * cannot be refused (the backend bundle is going away), and waiting would block the unloading
+     * thread on a share or send that may itself be waiting on the backend being removed.
+     */
     void removeBackend(HyperDmabufBackend b) {
         backends.values().removeIf(x -> x == b);
-        if (bknd == b) {
-            revokeAll("backend " + b.status().split(":")[0] + " unloaded");
-            b.unbind();
-            bknd = backends.isEmpty() ? null : backends.values().iterator().next();
-            if (bknd != null) {
-                bknd.bind(receiver);
-                boolean shutdown = system != null && system.getState() == org.osgi.framework.Bundle.STOPPING;
-                if (shutdown) { // the kernel is going down: no news for the user
-                    LOG.debug("hyper_dmabuf now uses backend {} (shutting down)", bknd.status().split(":")[0]);
-                } else {
-                    LOG.warn("hyper_dmabuf now uses backend {}", bknd.status().split(":")[0]);
-                }
+        synchronized (this) {
+            if (bknd != b) {
+                return;
+            }
+            retiring = b;
+        }
+        revokeAll("backend " + b.status().split(":")[0] + " unloaded");
+        b.unbind();
+        HyperDmabufBackend next;
+        synchronized (this) {
+            bknd = next = backends.isEmpty() ? null : backends.values().iterator().next();
+            retiring = null; // exports still under way through b see that bknd is not b
+        }
+        if (next != null) {
+            next.bind(receiver);
+            boolean shutdown = system != null && system.getState() == org.osgi.framework.Bundle.STOPPING;
+            if (shutdown) { // the kernel is going down: no news for the user
+                LOG.debug("hyper_dmabuf now uses backend {} (shutting down)", next.status().split(":")[0]);
+            } else {
+                LOG.warn("hyper_dmabuf now uses backend {}", next.status().split(":")[0]);
             }
         }
     }
@@ -102,15 +118,47 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     private int count;
     private final Map<Integer, Exported> exported = new HashMap<>();
     /**
-     * The IMPORT list by the whole hid (id and key), as the driver's hash list finds with
-     * hyper_dmabuf_hid_keycomp: an exporter reuses an id (with a new key) once its last user here
-     * released it, and the two imports are different buffers until the old one's users let go.
+     * The IMPORT list by the whole hid (id and key): an exporter reuses an id (with a new key) once
+     * its last user here released it, and the two imports are different buffers until the old one's
+     * users let go. A departure from the driver, which fixes a bug of it: hyper_dmabuf_find_imported and
+     * _remove_imported stop at the first entry with a matching id (hash_add puts the newest first), so
+     * once an id is reused the old hid cannot be found, its remove returns -ENOENT and the driver then
+     * kfrees an entry that is still listed. Here both stay findable by id and key.
      */
     private final Map<HyperDmabufId, Imported> imported = new HashMap<>();
     /** EXPORT_REMOTEs past the fast path and not finished: a backend switch waits for them (EBUSY). */
     private int exportsInFlight;
+    /** The backend being removed (set under the lock before its revoke): exports through it are not listed. */
+    private HyperDmabufBackend retiring;
     private final Deque<Event> events = new ArrayDeque<>();
-    private ScheduledExecutorService work;
+    /** The module's workqueue (package-private for tests: what it still has queued). */
+    ScheduledExecutorService work;
+
+    /** Where delayed work is queued (schedule_delayed_work); tests put a clock of their own here. */
+    interface DelayedWork {
+        Future<?> schedule(Runnable work, long delayMs);
+    }
+
+    /** The delayed UNEXPORTs: on the workqueue by default. */
+    volatile DelayedWork delayed = (r, ms) -> work.schedule(r, ms, TimeUnit.MILLISECONDS);
+
+    /**
+     * The timer wheel's limit at HZ=1000 in ms (kernel/time/timer.c, LVL_DEPTH 9):
+     * WHEEL_TIMEOUT_CUTOFF = LVL_START(9) = 63 << 24 jiffies; a delta at or past it is enqueued at
+     * WHEEL_TIMEOUT_MAX = CUTOFF - LVL_GRAN(8) = 1,040,187,392 jiffies, about 12.04 days.
+     */
+    static final long WHEEL_TIMEOUT_CUTOFF_MS = 63L << 24;
+    static final long WHEEL_TIMEOUT_MAX_MS = WHEEL_TIMEOUT_CUTOFF_MS - (1L << 24);
+
+    /**
+     * The delay schedule_delayed_work(msecs_to_jiffies(delay_ms)) really waits, at HZ=1000: a negative
+     * delay is MAX_JIFFY_OFFSET (msecs_to_jiffies), and calc_wheel_index caps any delta of
+     * WHEEL_TIMEOUT_CUTOFF or more to WHEEL_TIMEOUT_MAX, so the work runs after about 12 days (the
+     * bucket's rounding up, up to one level-8 granule of about 4.7 hours, is not modelled).
+     */
+    static long unexportDelayMs(int delayMs) {
+        return delayMs < 0 || delayMs >= WHEEL_TIMEOUT_CUTOFF_MS ? WHEEL_TIMEOUT_MAX_MS : delayMs;
+    }
     private final DeviceNode dev = DeviceNode.platform("hyper_dmabuf", null);
 
     public HyperDmabufImpl() {
@@ -131,11 +179,15 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
     }
 
     private ScheduledExecutorService executor() {
-        return Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "hyper_dmabuf");
             t.setDaemon(true);
             return t;
         });
+        // a cancelled delayed UNEXPORT leaves the queue at once (cancel_delayed_work), not after its
+        // 12 days: otherwise it would hold its export until then
+        e.setRemoveOnCancelPolicy(true);
+        return e;
     }
 
     /** The framework's system bundle, to tell a module unload from the whole kernel going down. */
@@ -264,7 +316,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         boolean unexportSched;
         /** Cleanup has started (claimed once); the entry leaves the list when it is done. */
         boolean cleaning;
-        ScheduledFuture<?> unexportWork;
+        Future<?> unexportWork;
         int active;
         final Deque<DmaBufAttachment> shadowAttach = new ArrayDeque<>();
         /** Shadow mappings with the attachment each was made on (unmapped through that one). */
@@ -300,6 +352,8 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
         boolean valid = true;
         int importers;
         HyperDmabufBackend.Mapped mapped;
+        /** The exporter domain died (or the backend this came through was unloaded): nothing new works. */
+        boolean exporterGone;
 
         Imported(HyperDmabufId hid, int nents, int firstOffset, int lastLen, int topRef, byte[] priv) {
             this.hid = hid;
@@ -419,6 +473,13 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 }
                 Exported e = new Exported(hid, remote, buf, a, sgt, pfns, sh, this, priv);
                 synchronized (HyperDmabufImpl.this) {
+                    if (bknd != HyperDmabufImpl.this.bknd || bknd == retiring) {
+                        // its backend was unloaded while this export shared through it: not listed
+                        // against a dead backend, undone as a send failure is
+                        sh.unshare();
+                        throw KernelException.enodev("hyper_dmabuf: backend %s was unloaded during the export",
+                                bknd.status().split(":")[0]);
+                    }
                     exported.put(hid.id(), e);
                 }
                 long lastLen = buf.size() - (long) (pfns.length - 1) * PAGE;
@@ -503,10 +564,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     return 0;
                 }
                 e.unexportSched = true;
-                // msecs_to_jiffies: a negative delay is MAX_JIFFY_OFFSET, a timeout that never comes (until
-                // a re-export of the same buffer cancels it)
-                e.unexportWork = delayMs < 0 ? work.schedule(() -> unexportNow(e), Long.MAX_VALUE, TimeUnit.NANOSECONDS)
-                        : work.schedule(() -> unexportNow(e), delayMs, TimeUnit.MILLISECONDS);
+                // a negative delay (MAX_JIFFY_OFFSET) or one past the wheel's cutoff runs after about 12
+                // days, unless a re-export of the same buffer cancels it or cleanup does
+                e.unexportWork = delayed.schedule(() -> unexportNow(e), unexportDelayMs(delayMs));
                 return 0;
             }
         }
@@ -664,6 +724,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 return;
             }
             e.cleaning = true;
+            if (e.unexportWork != null) {
+                e.unexportWork.cancel(false); // nothing stays queued holding this export
+            }
         }
         e.shared.unshare();
         while (!e.shadowVmap.isEmpty()) {
@@ -713,20 +776,32 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             }
         }
 
-        /** A new mapping: refused once the import is invalid (unexported, or its exporter is gone) or unmapped. */
-        private void live() {
+        /**
+         * A new attach, mapping or vmap: refused only when the pages are gone (unmapped) or the
+         * exporter domain is. As the driver: hyper_dmabuf_ops_attach/_map/_vmap never look at
+         * imported->valid, and NOTIFY_UNEXPORT with importers only stops new EXPORT_FDs (the
+         * exporter answers them REQ_ERROR); the pages stay shared until the last RELEASE.
+         */
+        private HyperDmabufBackend.Mapped live() {
             synchronized (HyperDmabufImpl.this) {
+                if (imp.exporterGone) {
+                    throw KernelException.enodev("hyper_dmabuf %s: its exporter d%d is gone (unexported)", imp.hid,
+                            imp.hid.exporterDomid());
+                }
                 if (imp.mapped == null) {
                     throw KernelException.enodev("hyper_dmabuf %s: its pages are unmapped", imp.hid);
                 }
-                if (!imp.valid) {
-                    throw KernelException.enodev("hyper_dmabuf %s: the exporter unexported it", imp.hid);
-                }
+                return imp.mapped;
             }
         }
 
         @Override
         public int attach(DmaBuf buf, DmaBufAttachment attach) {
+            try {
+                live();
+            } catch (KernelException e) {
+                return e.returnValue();
+            }
             toSource(Message.OPS_ATTACH);
             return 0;
         }
@@ -771,16 +846,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
 
         @Override
         public BufMap vmap(DmaBuf buf) {
-            synchronized (HyperDmabufImpl.this) {
-                if (imp.mapped == null) {
-                    throw KernelException.enodev("hyper_dmabuf %s: its pages are unmapped", imp.hid);
-                }
-                if (!imp.valid) {
-                    throw KernelException.enodev("hyper_dmabuf %s: the exporter unexported it", imp.hid);
-                }
-            }
+            HyperDmabufBackend.Mapped m = live();
             toSource(Message.OPS_VMAP);
-            return BufMap.of(imp.mapped.pages());
+            return BufMap.of(m.pages());
         }
 
         @Override
@@ -850,14 +918,16 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                 synchronized (this) {
                     Exported e = findExported(hid);
                     if (e == null || e.active <= 0) {
-                        // the driver decrements blindly: a FAILED without an EXPORT_FD before it would take
-                        // active below 0, and the buffer could never be cleaned up
+                        // a departure: msg.c decrements blindly, and a FAILED without an EXPORT_FD before it
+                        // would take active below 0, so the buffer could never be cleaned up; refused here
                         req.stat = Message.REQ_ERROR;
                         return;
                     }
                     e.active--;
                     if (e.active == 0 && !e.valid && !e.unexportSched) {
-                        clean = e; // unexported while this import was under way: nobody will RELEASE it now
+                        // unexported while this import was under way: nobody will RELEASE it now. A departure:
+                        // the driver does not clean up here, and leaks the export
+                        clean = e;
                     }
                 }
                 req.stat = Message.REQ_PROCESSED;
@@ -925,7 +995,10 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                             return EFAULT;
                         }
                         a = e.shadowAttach.pop();
-                        // mappings still held on it are unmapped by dma_buf_detach (with a warning)
+                        // the model core's dma_buf_detach unmaps every mapping still held on it (with a
+                        // warning), so they leave the shadow stack with it. A departure: the kernel's
+                        // dma_buf_detach unmaps only the cached attach->sgt, and remote_sync.c leaves
+                        // its sgt list as it was
                         e.shadowSgt.removeIf(m -> m.attach() == a);
                     }
                     core.detach(a);
@@ -949,7 +1022,10 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                         if (e.shadowSgt.isEmpty() || e.shadowAttach.isEmpty()) {
                             return EFAULT;
                         }
-                        t = e.shadowSgt.pop(); // the latest mapping, through the attachment that made it
+                        // the latest mapping, through the attachment that made it. A departure: remote_sync.c
+                        // unmaps the first sgt of the list through the first attachment of its list,
+                        // which may not be the one that mapped it
+                        t = e.shadowSgt.pop();
                     }
                     core.unmapAttachmentUnlocked(t.attach(), t.sgt(), DmaDirection.BIDIRECTIONAL);
                 }
@@ -957,7 +1033,9 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
                     boolean clean;
                     synchronized (this) {
                         if (e.active <= 0) {
-                            return EFAULT; // no EXPORT_FD to release: active stays at 0 (the driver would go below)
+                            // no EXPORT_FD to release: REQ_ERROR and active stays at 0. A departure:
+                            // remote_sync.c decrements blindly and would go below 0
+                            return EFAULT;
                         }
                         e.active--;
                         clean = e.active == 0 && !e.valid && !e.unexportSched;
@@ -1017,6 +1095,7 @@ public class HyperDmabufImpl implements HyperDmabuf, ModuleUsage {
             for (Imported i : List.copyOf(imported.values())) {
                 if (i.hid.exporterDomid() == (domid & 0xFF)) {
                     i.valid = false;
+                    i.exporterGone = true;
                     if (i.importers == 0) {
                         imported.remove(i.hid, i);
                         if (i.mapped != null) {

@@ -60,9 +60,25 @@ public final class MessageRing {
         return ring.getInt(0);
     }
 
-    /** @return whether req_prod is more than {@value #SLOTS} requests ahead of {@code cons}, or behind it. */
-    boolean bogus(int cons) {
-        int pending = ring.getInt(0) - cons; // wraps like the ring's free-running indices
+    /**
+     * Test seam: runs right after each read of req_prod by the receiver, where the other side may
+     * write it (a peer's store between two reads). Null outside tests.
+     */
+    Runnable afterReqProdRead;
+
+    /** The receiver's one read of req_prod (the other side writes it at any time). */
+    private int reqProd() {
+        int prod = ring.getInt(0);
+        Runnable hook = afterReqProdRead;
+        if (hook != null) {
+            hook.run();
+        }
+        return prod;
+    }
+
+    /** @return whether {@code prod} is more than {@value #SLOTS} requests ahead of {@code cons}, or behind it. */
+    static boolean bogus(int cons, int prod) {
+        int pending = prod - cons; // wraps like the ring's free-running indices
         return pending < 0 || pending > SLOTS;
     }
 
@@ -77,12 +93,17 @@ public final class MessageRing {
      * each in place. The other side writes req_prod: one more than {@value #SLOTS} requests ahead of
      * {@code cons} (or behind it) is a bogus ring, and nothing is parsed, as Xen backends halt on
      * RING_REQUEST_PROD_OVERFLOW (blkback: "Frontend provided bogus ring requests"); without the check
-     * a req_prod just behind cons would have the receiver parse 2^32 - 1 stale slots.
+     * a req_prod just behind cons would have the receiver parse 2^32 - 1 stale slots. req_prod is read
+     * once, and that value is both checked and parsed up to (blkback reads it once into rp, checks rp
+     * and loops to rp): a second read could see a sane value the peer wrote after a bogus first one.
+     * Where the model departs: hyper_dmabuf's own back_ring_isr checks only RING_REQUEST_CONS_OVERFLOW
+     * (a full ring), not a bogus producer; this halt is the blkback check, kept here so a bad peer
+     * cannot hang the receiver (docs/hyperdmabuf.md, "Where the model departs from the driver").
      * Return: the new consumer index (equal to cons when there was nothing, or the ring is bogus).
      */
     public int consume(int cons, Parser p) {
-        int prod = ring.getInt(0);
-        if (bogus(cons)) {
+        int prod = reqProd();
+        if (bogus(cons, prod)) {
             return cons;
         }
         while (cons != prod) {

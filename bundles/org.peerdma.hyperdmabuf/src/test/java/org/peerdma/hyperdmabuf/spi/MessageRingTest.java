@@ -97,16 +97,46 @@ class MessageRingTest {
         int[] parsed = {0};
         for (int bogus : new int[] {0, -5, 1 + MessageRing.SLOTS + 1, Integer.MIN_VALUE}) {
             hdr.putInt(0, bogus); // req_prod behind cons, or more than a ring ahead
-            assertThat(receiver.bogus(1)).as("req_prod %d", bogus).isTrue();
+            assertThat(MessageRing.bogus(1, bogus)).as("req_prod %d", bogus).isTrue();
             // without the check a req_prod just behind cons has the receiver parse 2^32 - 1 stale slots
             int cons = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> receiver.consume(1, m -> parsed[0]++));
             assertThat(cons).isEqualTo(1);
         }
         assertThat(parsed[0]).isZero();
         hdr.putInt(0, 1 + MessageRing.SLOTS);
-        assertThat(receiver.bogus(1)).as("exactly a ring ahead is fine").isFalse();
+        assertThat(MessageRing.bogus(1, 1 + MessageRing.SLOTS)).as("exactly a ring ahead is fine").isFalse();
         assertThat(receiver.consume(1, m -> parsed[0]++)).isEqualTo(1 + MessageRing.SLOTS);
         assertThat(parsed[0]).isEqualTo(MessageRing.SLOTS);
+    }
+
+    @Test
+    void theProducerIndexIsReadOnceSoAPeerCannotSwapASaneValueInAfterABogusOne() {
+        ByteBuffer hdr = page.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        sender.post(req(1, Message.EXPORT));
+        assertThat(receiver.consume(0, m -> m.stat = Message.REQ_PROCESSED)).isEqualTo(1);
+        // the peer writes req_prod just behind cons (bogus), and right after the receiver read it, a sane one
+        hdr.putInt(0, 0);
+        int[] reads = {0};
+        receiver.afterReqProdRead = () -> {
+            reads[0]++;
+            hdr.putInt(0, 2);
+        };
+        int[] parsed = {0};
+        int cons = receiver.consume(1, m -> {
+            if (++parsed[0] > MessageRing.SLOTS) {
+                // checked on the second value, parsed up to the first: 2^32 - 1 stale slots
+                throw new AssertionError("parsing past a ring's worth of slots");
+            }
+        });
+        assertThat(reads[0]).as("req_prod read once").isEqualTo(1);
+        assertThat(cons).as("the value read was bogus: nothing parsed").isEqualTo(1);
+        assertThat(parsed[0]).isZero();
+        // the other way round: a sane value read, a bogus one written after it, and only the read one counts
+        receiver.afterReqProdRead = () -> hdr.putInt(0, Integer.MIN_VALUE);
+        hdr.putInt(0, 2);
+        assertThat(receiver.consume(1, m -> parsed[0]++)).isEqualTo(2);
+        assertThat(parsed[0]).isEqualTo(1);
+        receiver.afterReqProdRead = null;
     }
 
     @Test

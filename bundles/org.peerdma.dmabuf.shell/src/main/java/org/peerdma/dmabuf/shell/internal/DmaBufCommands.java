@@ -46,11 +46,16 @@ import org.peerdma.util.Sizes;
  * (numbered) live here, and are all closed, detached and signalled when the commands go away
  * (immediate: a delayed component would be disposed, and the shell's fds closed, after every command).
  *
- * <p>Arguments: numbers are taken as {@code long} and checked here (Gogo would cut a number to 32 bits
- * for an {@code int} parameter: fd 4294967299 would be fd 3); arguments Gogo cannot give to a typed
- * method (missing, extra, a word where a number goes, {@code 0x} numbers) reach {@link #_main}, which
- * parses them itself, so every wrong argument is an errno with the usage, never Gogo's
- * IllegalArgumentException.
+ * <p>Arguments: the commands Gogo calls take every argument as a String and read numbers themselves
+ * as 64-bit values ({@link #number}), then run the typed implementation (package-private, which
+ * tests and {@link #_main} call directly). Gogo would cut a number to 32 bits for an {@code int}
+ * parameter (fd 4294967299 would be fd 3); it passes its word {@code null} as a Java null to any
+ * parameter, which a number parameter cannot take (Gogo's reflective call fails with
+ * IllegalArgumentException before the method runs), while a String one can and is checked (EINVAL);
+ * extra words after a command's optional ones land in its varargs array and are counted (EINVAL,
+ * never ignored); a word where a number goes is EINVAL naming it. Arguments no public method takes
+ * (missing ones, extra ones after fixed parameters) reach {@link #_main}, which reads them itself.
+ * So every wrong argument is an errno with the usage, never a Java exception.
  */
 @Component(service = DmaBufCommands.class, immediate = true, property = {"osgi.command.scope=dmabuf", "osgi.command.function=bufs",
     "osgi.command.function=show", "osgi.command.function=heaps", "osgi.command.function=heapalloc",
@@ -60,7 +65,7 @@ import org.peerdma.util.Sizes;
     "osgi.command.function=read", "osgi.command.function=fence", "osgi.command.function=signal",
     "osgi.command.function=wait", "osgi.command.function=devread", "osgi.command.function=devwrite"})
 public class DmaBufCommands {
-    private record Att(int id, int fd, DmaBufAttachment attach, DmaBufImporter importer, DmaDirection[] dir) {
+    private record Att(int id, int fd, DmaBufAttachment attach, DmaBufImporter importer) {
     }
 
     private record Fence(int id, DmaFence fence, int fd, DmaResvUsage usage) {
@@ -162,7 +167,11 @@ public class DmaBufCommands {
     }
 
     @Descriptor("show a buffer's attachments, their mappings and fences (with the exporter's report for GPU buffers)")
-    public synchronized String show(@Descriptor("shell fd") long fd) {
+    public String show(@Descriptor("shell fd") String fd) {
+        return show(number("show", "FD", fd));
+    }
+
+    synchronized String show(long fd) {
         DmaBuf b = buf(fd);
         try {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
@@ -174,7 +183,7 @@ public class DmaBufCommands {
                 Att mine = atts.values().stream().filter(x -> x.attach() == a).findFirst().orElse(null);
                 sb.append(String.format(Locale.ROOT, "  attachment %s %s %s peer2peer=%b%s%n",
                         mine == null ? "-" : String.valueOf(mine.id()), a.device().name(), a.dynamic() ? "dynamic" : "static",
-                        a.peer2peer(), mine != null && mine.importer().mapped(a) ? " mapped " + mine.dir()[0] : ""));
+                        a.peer2peer(), mine != null && mine.importer().mapped(a) ? " mapped " + directions(mine) : ""));
                 if (i < reports.size()) {
                     AttachmentReport r = reports.get(i);
                     sb.append(String.format(Locale.ROOT, "    %s %s%n    why: %s%n", r.path(),
@@ -203,6 +212,8 @@ public class DmaBufCommands {
     @Descriptor("DMA_HEAP_IOCTL_ALLOC: allocate from a heap; prints the new fd")
     public synchronized long heapalloc(@Descriptor("heap name (system, reserved)") String heap,
             @Descriptor("bytes (K/M/G suffixes)") String size) {
+        given("heapalloc", "HEAP", heap);
+        given("heapalloc", "SIZE", size);
         int fd = check(need(heaps, "dma_heap").alloc(proc, heap,
                 new DmaHeaps.AllocationData(Sizes.parse(size), 0, DmaHeaps.O_RDWR | DmaHeaps.O_CLOEXEC, 0)),
                 "DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/" + heap);
@@ -211,7 +222,9 @@ public class DmaBufCommands {
 
     @Descriptor("udmabuf: a sealed memfd of the given size, filled with a byte, turned into a dma-buf")
     public synchronized long udmabuf(@Descriptor("bytes (page multiple; K/M/G suffixes)") String size,
-            @Descriptor("fill byte (a character, default 0)") String... fill) {
+            @Descriptor("fill byte (a character, default 0)") String... fillChar) {
+        given("udmabuf", "SIZE", size);
+        String[] fill = optional("udmabuf", fillChar, 1, "FILL");
         Udmabuf u = need(udmabuf, "udmabuf");
         long n = Sizes.parse(size);
         Memfd m = Memfd.create("gogo", Memfd.MFD_ALLOW_SEALING);
@@ -223,13 +236,18 @@ public class DmaBufCommands {
             // UDMABUF_CREATE first: it checks the size against size_limit_mb before any page is touched,
             // where filling first would have written every byte of a 1T memfd
             fd = check(u.create(proc, memfd, 0, 0, n), "UDMABUF_CREATE");
-            if (fill.length > 0 && !fill[0].isEmpty()) {
-                byte[] b = new byte[(int) Math.min(n, 1 << 20)];
-                java.util.Arrays.fill(b, (byte) fill[0].charAt(0));
-                for (long off = 0; off < n; off += b.length) {
-                    check(m.write(off, off + b.length <= n ? b : java.util.Arrays.copyOf(b, (int) (n - off))),
-                            "write to the memfd");
+            try {
+                if (fill.length > 0 && !fill[0].isEmpty()) {
+                    byte[] b = new byte[(int) Math.min(n, 1 << 20)];
+                    java.util.Arrays.fill(b, (byte) fill[0].charAt(0));
+                    for (long off = 0; off < n; off += b.length) {
+                        check(m.write(off, off + b.length <= n ? b : java.util.Arrays.copyOf(b, (int) (n - off))),
+                                "write to the memfd");
+                    }
                 }
+            } catch (RuntimeException e) {
+                proc.close(fd); // the new udmabuf is not the shell's yet: closed here, or it would leak
+                throw e;
             }
         } finally {
             proc.close(memfd); // the udmabuf holds the pages
@@ -238,7 +256,9 @@ public class DmaBufCommands {
     }
 
     @Descriptor("bind the GPU-like exporter to a device: a BAR's first bytes become VRAM (p2pdma memory)")
-    public String gpuprobe(@Descriptor("GPU") String bdf, @Descriptor("BAR index (default 1)") String... barAndSize) {
+    public String gpuprobe(@Descriptor("GPU") String bdf, @Descriptor("BAR index (default 1)") String... barSize) {
+        given("gpuprobe", "BDF", bdf);
+        String[] barAndSize = optional("gpuprobe", barSize, 2, "BAR or SIZE");
         GpuExporter g = need(gpu, "gpu_exporter");
         PciDevice d = dev(bdf);
         int bar;
@@ -253,14 +273,23 @@ public class DmaBufCommands {
     }
 
     @Descriptor("allocate a buffer in the GPU's VRAM and export it; prints the new fd")
-    public synchronized long gpualloc(@Descriptor("GPU") String bdf, @Descriptor("bytes (K/M/G suffixes)") String size) {
+    public synchronized long gpualloc(@Descriptor("GPU") String bdf,
+            @Descriptor("bytes (K/M/G suffixes)") String size) {
+        given("gpualloc", "BDF", bdf);
+        given("gpualloc", "SIZE", size);
         PciDevice d = dev(bdf);
         return opened(check(need(gpu, "gpu_exporter").allocate(proc, d, Sizes.parse(size)), "allocation on " + d.name()));
     }
 
     @Descriptor("attach a device's importer driver to a buffer: nic (dynamic, allow_peer2peer) or nvme (static)")
-    public synchronized long attach(@Descriptor("shell fd") long fd, @Descriptor("importing device") String bdf,
-            @Descriptor("nic (default) or nvme") String... kind) {
+    public long attach(@Descriptor("shell fd") String fd, @Descriptor("importing device") String bdf,
+            @Descriptor("nic (default) or nvme") String... kinds) {
+        return attach(number("attach", "FD", fd), bdf, kinds);
+    }
+
+    synchronized long attach(long fd, String bdf, String... kinds) {
+        given("attach", "BDF", bdf);
+        String[] kind = optional("attach", kinds, 1, "KIND");
         DmaBufImporters drv = need(importers, "dmabuf_importers");
         PciDevice d = dev(bdf);
         String k = kind.length > 0 ? kind[0] : "nic";
@@ -272,7 +301,7 @@ public class DmaBufCommands {
         DmaBuf b = buf(fd);
         try {
             DmaBufAttachment a = imp.attach(b);
-            Att att = new Att(ids.incrementAndGet(), (int) fd, a, imp, new DmaDirection[1]);
+            Att att = new Att(ids.incrementAndGet(), (int) fd, a, imp);
             atts.put(att.id(), att);
             System.err.println(String.format(Locale.ROOT, "attachment %d: %s %s on fd %d, peer2peer=%b", att.id(),
                     d.name(), imp.dynamic() ? "dynamic" : "static", fd, a.peer2peer()));
@@ -283,17 +312,20 @@ public class DmaBufCommands {
     }
 
     @Descriptor("map an attachment for its device (dma_buf_map_attachment); prints the DMA addresses")
-    public synchronized String map(@Descriptor("attachment") long id,
-            @Descriptor("direction: bidirectional (default), to_device, from_device") String... dir) {
+    public String map(@Descriptor("attachment") String id,
+            @Descriptor("direction: bidirectional (default), to_device, from_device") String... dirs) {
+        return map(number("map", "ATTACHMENT", id), dirs);
+    }
+
+    synchronized String map(long id, String... dirs) {
+        String[] dir = optional("map", dirs, 1, "DIRECTION");
         Att a = att(id);
         DmaDirection d = dir.length > 0 ? direction(dir[0]) : DmaDirection.BIDIRECTIONAL;
-        boolean cached = a.importer().mapped(a.attach());
         SgTable sgt = a.importer().map(a.attach(), d);
-        if (!cached || a.dir()[0] == null) {
-            a.dir()[0] = d; // a cached mapping keeps the direction it was made with
-        }
+        // the mapping handed out: one for this direction, else the BIDIRECTIONAL one that serves any
+        DmaDirection got = a.importer().directions(a.attach()).contains(d) ? d : DmaDirection.BIDIRECTIONAL;
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "attachment %d mapped %s, %d segment(s)%n", id,
-                a.dir()[0], sgt.entries().size()));
+                got, sgt.entries().size()));
         for (SgEntry e : sgt.entries()) {
             sb.append(String.format(Locale.ROOT, "  dma %#x len %d (phys %#x)%n", e.dmaAddress(), e.dmaLength(), e.phys()));
         }
@@ -301,13 +333,21 @@ public class DmaBufCommands {
     }
 
     @Descriptor("unmap an attachment")
-    public synchronized String unmap(@Descriptor("attachment") long id) {
+    public String unmap(@Descriptor("attachment") String id) {
+        return unmap(number("unmap", "ATTACHMENT", id));
+    }
+
+    synchronized String unmap(long id) {
         Att a = att(id);
         return a.importer().unmap(a.attach()) ? "attachment " + id + " unmapped" : "attachment " + id + " was not mapped";
     }
 
     @Descriptor("detach an attachment (unmapping it first)")
-    public synchronized String detach(@Descriptor("attachment") long id) {
+    public String detach(@Descriptor("attachment") String id) {
+        return detach(number("detach", "ATTACHMENT", id));
+    }
+
+    synchronized String detach(long id) {
         Att a = att(id);
         a.importer().detach(a.attach());
         atts.remove(a.id());
@@ -315,7 +355,11 @@ public class DmaBufCommands {
     }
 
     @Descriptor("close a shell fd (attachments made through it are detached first)")
-    public synchronized String close(@Descriptor("shell fd") long fd) {
+    public String close(@Descriptor("shell fd") String fd) {
+        return close(number("close", "FD", fd));
+    }
+
+    synchronized String close(long fd) {
         if (fd < 0 || fd > Integer.MAX_VALUE || !fds.contains((int) fd)) {
             throw new KernelException(Errno.EBADF, "fd " + fd + " is not open in the shell");
         }
@@ -331,9 +375,13 @@ public class DmaBufCommands {
     }
 
     @Descriptor("write text into a buffer through a kernel mapping (vmap)")
-    public synchronized String write(@Descriptor("shell fd") long fd, @Descriptor("byte offset") long off,
+    public String write(@Descriptor("shell fd") String fd, @Descriptor("byte offset") String off,
             @Descriptor("text") String text) {
-        byte[] data = text.getBytes(StandardCharsets.UTF_8);
+        return write(number("write", "FD", fd), number("write", "OFFSET", off), text);
+    }
+
+    synchronized String write(long fd, long off, String text) {
+        byte[] data = given("write", "TEXT", text).getBytes(StandardCharsets.UTF_8);
         DmaBuf b = buf(fd);
         try {
             core.writeBytes(b, off, data);
@@ -344,8 +392,12 @@ public class DmaBufCommands {
     }
 
     @Descriptor("read bytes of a buffer through a kernel mapping (vmap), as text")
-    public synchronized String read(@Descriptor("shell fd") long fd, @Descriptor("byte offset") long off,
-            @Descriptor("bytes") long len) {
+    public String read(@Descriptor("shell fd") String fd, @Descriptor("byte offset") String off,
+            @Descriptor("bytes") String len) {
+        return read(number("read", "FD", fd), number("read", "OFFSET", off), number("read", "BYTES", len));
+    }
+
+    synchronized String read(long fd, long off, long len) {
         if (len < 0) {
             throw KernelException.einval("length %d is negative", len);
         }
@@ -359,8 +411,12 @@ public class DmaBufCommands {
 
     @Descriptor("the attachment's device reads the buffer with its own DMA (mapping first if needed), as text, "
             + "and says where the access went")
-    public synchronized String devread(@Descriptor("attachment") long id, @Descriptor("byte offset") long off,
-            @Descriptor("bytes") long len) {
+    public String devread(@Descriptor("attachment") String id, @Descriptor("byte offset") String off,
+            @Descriptor("bytes") String len) {
+        return devread(number("devread", "ATTACHMENT", id), number("devread", "OFFSET", off), number("devread", "BYTES", len));
+    }
+
+    synchronized String devread(long id, long off, long len) {
         Att a = att(id);
         if (len < 0) {
             throw KernelException.einval("length %d is negative", len);
@@ -369,18 +425,15 @@ public class DmaBufCommands {
         if (off < 0 || off > size || len > size - off) { // before the bytes are allocated
             throw KernelException.einval("%d bytes at %d is outside the %d-byte buffer", len, off, size);
         }
-        java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocate((int) len);
-        boolean mapped = a.importer().mapped(a.attach());
+        java.nio.ByteBuffer dst = java.nio.ByteBuffer.wrap(copyBuffer(len));
         a.importer().dmaRead(a.attach(), off, dst);
-        devMapped(a, mapped);
         return new String(dst.array(), StandardCharsets.UTF_8) + System.lineSeparator() + via(a, off, len);
     }
 
-    /** An access by the device mapped the attachment (BIDIRECTIONAL, as its fault path does) when it was not. */
-    private static void devMapped(Att a, boolean before) {
-        if (!before && a.importer().mapped(a.attach())) {
-            a.dir()[0] = DmaDirection.BIDIRECTIONAL;
-        }
+    /** The directions of the mappings an attachment holds: "BIDIRECTIONAL", "FROM_DEVICE,TO_DEVICE". */
+    private static String directions(Att a) {
+        return a.importer().directions(a.attach()).stream().map(DmaDirection::name)
+                .collect(java.util.stream.Collectors.joining(","));
     }
 
     private static String via(Att a, long off, long len) {
@@ -388,20 +441,28 @@ public class DmaBufCommands {
     }
 
     @Descriptor("the attachment's device writes text into the buffer with its own DMA, and says where it went")
-    public synchronized String devwrite(@Descriptor("attachment") long id, @Descriptor("byte offset") long off,
+    public String devwrite(@Descriptor("attachment") String id, @Descriptor("byte offset") String off,
             @Descriptor("text") String text) {
+        return devwrite(number("devwrite", "ATTACHMENT", id), number("devwrite", "OFFSET", off), text);
+    }
+
+    synchronized String devwrite(long id, long off, String text) {
+        given("devwrite", "TEXT", text);
         Att a = att(id);
         byte[] data = text.getBytes(StandardCharsets.UTF_8);
-        boolean mapped = a.importer().mapped(a.attach());
         a.importer().dmaWrite(a.attach(), off, java.nio.ByteBuffer.wrap(data));
-        devMapped(a, mapped);
         return data.length + " bytes written by " + a.attach().device().name() + " at " + off + System.lineSeparator()
                 + via(a, off, data.length);
     }
 
     @Descriptor("add an unsignalled fence to a buffer's reservation object")
-    public synchronized long fence(@Descriptor("shell fd") long fd,
-            @Descriptor("usage: kernel, write (default), read, bookkeep") String... usage) {
+    public long fence(@Descriptor("shell fd") String fd,
+            @Descriptor("usage: kernel, write (default), read, bookkeep") String... usages) {
+        return fence(number("fence", "FD", fd), usages);
+    }
+
+    synchronized long fence(long fd, String... usages) {
+        String[] usage = optional("fence", usages, 1, "USAGE");
         DmaResvUsage u = usage.length > 0 ? usage(usage[0]) : DmaResvUsage.WRITE;
         DmaBuf b = buf(fd);
         try {
@@ -424,7 +485,15 @@ public class DmaBufCommands {
     }
 
     @Descriptor("signal a shell fence, optionally with an error (negative errno)")
-    public synchronized String signal(@Descriptor("fence") long id, @Descriptor("error, e.g. -5") long... error) {
+    public String signal(@Descriptor("fence") String id, @Descriptor("error, e.g. -5") String... errors) {
+        return signal(number("signal", "FENCE", id), numbers("signal", "ERROR", errors));
+    }
+
+    synchronized String signal(long id, long... errors) {
+        long[] error = errors == null ? new long[0] : errors;
+        if (error.length > 1) {
+            throw wrong("signal", (error.length - 1) + " too many");
+        }
         Fence f = id < Integer.MIN_VALUE || id > Integer.MAX_VALUE ? null : fences.get((int) id);
         if (f == null) {
             throw KernelException.einval("no fence %d in the shell (have: %s)", id, fences.keySet());
@@ -447,9 +516,13 @@ public class DmaBufCommands {
     static final String WAIT_USAGE = "dmabuf:wait FD USAGE MS (usage kernel, write, read or bookkeep; MS 0..2147483647)";
 
     @Descriptor("wait on a buffer's fences of a usage (dma_resv_wait_timeout)")
-    public String wait(@Descriptor("shell fd") long fd, @Descriptor("usage: kernel, write, read (everything but "
-            + "bookkeep) or bookkeep") String usage, @Descriptor("timeout in ms (0..2147483647)") long ms) {
-        DmaResvUsage u = usage(usage);
+    public String wait(@Descriptor("shell fd") String fd, @Descriptor("usage: kernel, write, read (everything but "
+            + "bookkeep) or bookkeep") String usage, @Descriptor("timeout in ms (0..2147483647)") String ms) {
+        return wait(number("wait", "FD", fd), usage, number("wait", "MS", ms));
+    }
+
+    String wait(long fd, String usage, long ms) {
+        DmaResvUsage u = usage(given("wait", "USAGE", usage));
         if (ms < 0 || ms > Integer.MAX_VALUE) {
             // msecs_to_jiffies takes an unsigned int and makes "negative" ones infinite: say so instead
             throw new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "timeout %d ms is outside 0..%d (usage: %s)",
@@ -472,25 +545,109 @@ public class DmaBufCommands {
 
     // ================================================================ arguments Gogo cannot give to the typed methods
 
-    /** Usage lines, by function. */
-    static final Map<String, String> USAGE = Map.ofEntries(Map.entry("bufs", "dmabuf:bufs"),
-            Map.entry("show", "dmabuf:show FD"), Map.entry("heaps", "dmabuf:heaps"),
-            Map.entry("heapalloc", "dmabuf:heapalloc HEAP SIZE"), Map.entry("udmabuf", "dmabuf:udmabuf SIZE [FILL]"),
-            Map.entry("gpuprobe", "dmabuf:gpuprobe BDF [BAR [SIZE]]"), Map.entry("gpualloc", "dmabuf:gpualloc BDF SIZE"),
-            Map.entry("attach", "dmabuf:attach FD BDF [nic|nvme]"),
-            Map.entry("map", "dmabuf:map ATTACHMENT [bidirectional|to_device|from_device]"),
-            Map.entry("unmap", "dmabuf:unmap ATTACHMENT"), Map.entry("detach", "dmabuf:detach ATTACHMENT"),
-            Map.entry("close", "dmabuf:close FD"), Map.entry("write", "dmabuf:write FD OFFSET TEXT"),
-            Map.entry("read", "dmabuf:read FD OFFSET BYTES"), Map.entry("devread", "dmabuf:devread ATTACHMENT OFFSET BYTES"),
-            Map.entry("devwrite", "dmabuf:devwrite ATTACHMENT OFFSET TEXT"),
-            Map.entry("fence", "dmabuf:fence FD [kernel|write|read|bookkeep]"), Map.entry("signal", "dmabuf:signal FENCE [ERROR]"),
-            Map.entry("wait", WAIT_USAGE));
+    /** Usage lines, by function, in a fixed order (the order the commands are listed and tested in). */
+    static final Map<String, String> USAGE = usages("bufs", "dmabuf:bufs", "show", "dmabuf:show FD", "heaps",
+            "dmabuf:heaps", "heapalloc", "dmabuf:heapalloc HEAP SIZE", "udmabuf", "dmabuf:udmabuf SIZE [FILL]",
+            "gpuprobe", "dmabuf:gpuprobe BDF [BAR [SIZE]]", "gpualloc", "dmabuf:gpualloc BDF SIZE",
+            "attach", "dmabuf:attach FD BDF [nic|nvme]",
+            "map", "dmabuf:map ATTACHMENT [bidirectional|to_device|from_device]",
+            "unmap", "dmabuf:unmap ATTACHMENT", "detach", "dmabuf:detach ATTACHMENT",
+            "close", "dmabuf:close FD", "write", "dmabuf:write FD OFFSET TEXT",
+            "read", "dmabuf:read FD OFFSET BYTES", "devread", "dmabuf:devread ATTACHMENT OFFSET BYTES",
+            "devwrite", "dmabuf:devwrite ATTACHMENT OFFSET TEXT",
+            "fence", "dmabuf:fence FD [kernel|write|read|bookkeep]", "signal", "dmabuf:signal FENCE [ERROR]",
+            "wait", WAIT_USAGE);
+
+    private static Map<String, String> usages(String... pairs) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put(pairs[i], pairs[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** EINVAL naming the command, what is wrong and its usage (as {@link Args#count} words it). */
+    static KernelException wrong(String fn, String why) {
+        return new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "wrong arguments for %s (%s): usage: %s", fn,
+                why, USAGE.get(fn)));
+    }
 
     /**
-     * _main - what Gogo calls when no typed method takes the arguments as given (Gogo passes the
-     * function's name first): a missing or extra argument, a word where a number goes, a number Gogo
-     * does not read ({@code 0x10}) or one past 64 bits. The arguments are read here, and the typed
-     * method runs with them; a wrong one is EINVAL naming it, with the usage.
+     * A number argument as typed (decimal, 0x hex, 0 octal, 64 bits at most). The commands Gogo calls
+     * take every argument as a String and read numbers here: Gogo hands its word {@code null} to any
+     * parameter as a Java null, and for a primitive or boxed number parameter its reflective call
+     * then fails before the method runs (IllegalArgumentException), or Gogo 1.1.6 even invokes the
+     * method with its NO_MATCH marker when a costlier conversion of the other words won; a String
+     * parameter takes any word, so every argument reaches this check. Errors: EINVAL with the usage.
+     */
+    static long number(String fn, String what, String v) {
+        String s = given(fn, what, v).strip();
+        try {
+            return Long.decode(s);
+        } catch (NumberFormatException e) {
+            throw new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "wrong arguments for %s: %s '%s' is not "
+                    + "a number (64 bits at most): usage: %s", fn, what, org.peerdma.util.Texts.clip(s), USAGE.get(fn)));
+        }
+    }
+
+    /** Number arguments of a varargs array (null for none). Errors as {@link #number}. */
+    static long[] numbers(String fn, String what, String[] v) {
+        long[] out = new long[v == null ? 0 : v.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = number(fn, what, v[i]);
+        }
+        return out;
+    }
+
+    /** A String argument: Gogo's word {@code null} arrives as a Java null, which is EINVAL with the usage. */
+    static String given(String fn, String what, String v) {
+        if (v == null) {
+            throw wrong(fn, what + " is null");
+        }
+        return v;
+    }
+
+    /**
+     * The optional words of a command, which Gogo puts in the varargs array with any extra ones after
+     * them: at most {@code max}, none null. Return: the words (empty for none).
+     */
+    static String[] optional(String fn, String[] v, int max, String what) {
+        if (v == null) {
+            return new String[0];
+        }
+        if (v.length > max) {
+            throw wrong(fn, (v.length - max) + " too many");
+        }
+        for (String x : v) {
+            given(fn, what, x);
+        }
+        return v;
+    }
+
+    /**
+     * copyBuffer - room for {@code len} bytes a device reads out (len checked against the buffer), as
+     * kvmalloc gives it: ENOMEM past Integer.MAX_VALUE - 8 (kvmalloc refuses more than INT_MAX, and a
+     * Java array stops just short of it) or when the memory is not there, as DmaBufCore.readBytes does.
+     * ENOMEM, not EINVAL: the range asked for is valid, the allocation is what fails. Never a length
+     * cut to 32 bits.
+     */
+    private static byte[] copyBuffer(long len) {
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new KernelException(Errno.ENOMEM, String.format(Locale.ROOT,
+                    "cannot allocate a copy of %d bytes (at most %d at once, as kvmalloc)", len, Integer.MAX_VALUE - 8));
+        }
+        try {
+            return new byte[(int) len];
+        } catch (OutOfMemoryError e) {
+            throw new KernelException(Errno.ENOMEM, "cannot allocate a copy of " + len + " bytes");
+        }
+    }
+
+    /**
+     * _main - what Gogo calls when no public method takes the arguments as given (Gogo passes the
+     * function's name first): a missing argument, or an extra one after fixed parameters. The
+     * arguments are read here, and the typed method runs with them; a wrong one is EINVAL naming
+     * it, with the usage.
      */
     public Object _main(String function, String... args) {
         String fn = function == null ? "" : function.toLowerCase(Locale.ROOT);
@@ -602,13 +759,7 @@ public class DmaBufCommands {
 
         /** @return argument {@code i} as a number (decimal, 0x hex, 0 octal); EINVAL naming it otherwise. */
         long number(int i, String what) {
-            String s = args[i] == null ? "" : args[i].strip();
-            try {
-                return Long.decode(s);
-            } catch (NumberFormatException e) {
-                throw new KernelException(Errno.EINVAL, String.format(Locale.ROOT, "wrong arguments for %s: %s '%s' is not "
-                        + "a number (64 bits at most): usage: %s", fn, what, org.peerdma.util.Texts.clip(s), usage));
-            }
+            return DmaBufCommands.number(fn, what, args[i]);
         }
     }
 

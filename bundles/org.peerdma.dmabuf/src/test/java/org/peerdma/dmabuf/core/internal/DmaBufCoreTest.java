@@ -402,6 +402,24 @@ class DmaBufCoreTest {
     }
 
     @Test
+    void aReadPastWhatOneCopyCanHoldIsEnomemNeverALengthCutTo32Bits() {
+        SysExporter small = new SysExporter(4096);
+        DmaBuf huge = core.export(new ExportInfo("huge", small, 5L << 30, "priv", null)); // 5 GiB, as hyper_dmabuf allows
+        // 4294967301 is 5 in 32 bits; 3 GiB is negative; just past the JVM's largest array
+        for (long len : new long[] {4_294_967_301L, 3L << 30, Integer.MAX_VALUE - 7L, Integer.MAX_VALUE, 5L << 30}) {
+            KernelException e = org.assertj.core.api.Assertions.catchThrowableOfType(KernelException.class,
+                    () -> core.readBytes(huge, 0, len));
+            assertThat(e).as("%d bytes", len).isNotNull();
+            assertThat(e.errno()).as("kvmalloc refuses more than INT_MAX").isEqualTo(Errno.ENOMEM);
+        }
+        assertThat(small.log).as("refused before anything is mapped").doesNotContain("vmap");
+        assertThat(errno(() -> core.readBytes(huge, 1, 5L << 30))).as("a range outside the buffer stays EINVAL")
+                .isEqualTo(Errno.EINVAL);
+        assertThat(core.readBytes(huge, 4000, 5)).hasSize(5);
+        core.put(huge);
+    }
+
+    @Test
     void releaseWithAttachmentsWarns() {
         core.attach(buf, nic, null, null);
         core.put(buf);
