@@ -53,7 +53,7 @@ class ErrnoSweepTest {
             "gntdev:exec", "cli:source");
     /** Values no command should accept silently, or at least not crash on. */
     private static final List<String> BAD = List.of("x", "-1", "0", "0xffffffffffffffff", "99999999999999999999",
-            "-9223372036854775808", "/nonexistent/x", "''", "0xfffffffffffff000", "1G");
+            "-9223372036854775808", "/nonexistent/x", "''", "0xfffffffffffff000", "1G", "null");
     /** The calls issue 13 names, with the errno each must fail with. */
     private static final java.util.Map<String, String> MUST_FAIL = java.util.Map.ofEntries(
             java.util.Map.entry("dma:map 05:00.0 page 0xfffffffffffff000 8192", "EINVAL"),

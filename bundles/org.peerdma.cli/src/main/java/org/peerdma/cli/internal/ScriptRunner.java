@@ -65,7 +65,7 @@ final class ScriptRunner {
      *         or the status an {@code exit N} statement asked for.
      */
     int script(String name, String script) {
-        String text = quoteBootOptions(script);
+        String text = quoteNullWords(quoteBootOptions(script));
         List<Token> statements;
         try {
             statements = statements(text);
@@ -99,7 +99,7 @@ final class ScriptRunner {
                 return exitRequested == null ? PeerdmaCli.OK : exitRequested;
             }
             pending.append(line).append('\n');
-            String text = quoteBootOptions(pending.toString());
+            String text = quoteNullWords(quoteBootOptions(pending.toString()));
             List<Token> statements;
             try {
                 statements = statements(text);
@@ -130,6 +130,63 @@ final class ScriptRunner {
             }
         }
         return out;
+    }
+
+    /**
+     * quoteNullWords - the bare word {@code null} outside quotes becomes {@code 'null'}: Gogo reads it as Java's
+     * null, which no command takes (a number parameter then fails inside Java reflection, a text one with a
+     * NullPointerException); as text it is an argument like any other, refused by the command with an errno.
+     */
+    static String quoteNullWords(String text) {
+        if (!text.contains("null")) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length() + 8);
+        char quote = 0;
+        int n = text.length();
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (quote != 0) {
+                if (c == quote) {
+                    quote = 0;
+                } else if (c == '\\' && quote == '"' && i + 1 < n) {
+                    out.append(c).append(text.charAt(++i));
+                    continue;
+                }
+                out.append(c);
+                continue;
+            }
+            if (c == '\'' || c == '"') {
+                quote = c;
+                out.append(c);
+                continue;
+            }
+            boolean start = i == 0 || Character.isWhitespace(text.charAt(i - 1)) || "(;|".indexOf(text.charAt(i - 1)) >= 0;
+            int end = i + 4;
+            boolean word = start && text.startsWith("null", i)
+                    && (end == n || Character.isWhitespace(text.charAt(end)) || ");|".indexOf(text.charAt(end)) >= 0);
+            if (word && i > 0 && !isFirstWord(text, i)) {
+                out.append("'null'");
+                i = end - 1;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** Whether the word at {@code i} starts its statement (a command named null stays as typed). */
+    private static boolean isFirstWord(String text, int i) {
+        for (int k = i - 1; k >= 0; k--) {
+            char c = text.charAt(k);
+            if (c == '\n' || c == ';' || c == '|' || c == '(') {
+                return true;
+            }
+            if (!Character.isWhitespace(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** quoteBootOptions - {@code pci=...;...} outside quotes, quoted (same length plus two per option). */

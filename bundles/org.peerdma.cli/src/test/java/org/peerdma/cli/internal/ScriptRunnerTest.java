@@ -201,4 +201,15 @@ class ScriptRunnerTest {
         assertThat(ScriptRunner.commandName("  lspci -t")).isEqualTo("lspci");
         assertThat(Usage.distance("lspic", "lspci")).isEqualTo(2);
     }
+
+    @Test
+    void theBareWordNullIsTextNotJavasNull() {
+        assertThat(ScriptRunner.quoteNullWords("dma:mask 03:00.0 null")).isEqualTo("dma:mask 03:00.0 'null'");
+        assertThat(ScriptRunner.quoteNullWords("a null null; b (c null)|d null")).isEqualTo(
+                "a 'null' 'null'; b (c 'null')|d 'null'");
+        // quoted, part of a word, or the command itself: as typed
+        assertThat(ScriptRunner.quoteNullWords("echo \"null\" 'null' nullify anull")).isEqualTo(
+                "echo \"null\" 'null' nullify anull");
+        assertThat(ScriptRunner.quoteNullWords("null x")).isEqualTo("null x");
+    }
 }
