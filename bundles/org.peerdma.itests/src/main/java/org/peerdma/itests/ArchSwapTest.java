@@ -48,7 +48,7 @@ class ArchSwapTest {
 
     /**
      * The IOMMU's page table maps the IOVA to the buffer. A translation that finds nothing (-1), or an IOMMU
-     * whose module is gone, is right only for a mapping that is being revoked: one still live a second later
+     * whose module is gone, is right only for a mapping that is being revoked: one still live 10 s later
      * is wrong. (The IOMMU and its DMA ops leave in one unregistration, so the tracker may hear of it before
      * the DMA API has revoked the ops' mappings.)
      */
@@ -67,7 +67,7 @@ class ArchSwapTest {
         if (t == phys) {
             return true;
         }
-        long end = System.nanoTime() + 1_000_000_000L;
+        long end = System.nanoTime() + 10_000_000_000L; // generous: the revocation runs on the unloading thread
         while (m.isLive() && System.nanoTime() < end) {
             Thread.onSpinWait();
         }

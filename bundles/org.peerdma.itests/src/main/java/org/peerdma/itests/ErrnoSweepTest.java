@@ -149,6 +149,8 @@ class ErrnoSweepTest {
         for (int i = 1; i <= 3; i++) {
             call("hmm:exit sweep" + i, cwd);
         }
+        // what the sweep's successful calls may have changed for the next tests: the hugetlb pool
+        call("hmm:hugepages 0", cwd);
         System.err.printf("errno sweep: %d commands, %d calls: %d worked, %d errno, %d wrong arguments (usage), "
                 + "%d other failures, %d hung%n", commands.size(), lines.size(), ok, errno, usage, wrong.size(),
                 hung.size());
