@@ -20,6 +20,7 @@ import org.peerdma.pci.dto.DeviceDTO;
 import org.peerdma.pci.dto.HostBridgeDTO;
 import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.spi.TopologySource;
+import org.peerdma.util.Texts;
 
 /**
  * What the hwloc, lstopo and NCCL readers share: value parsers that fail with the file line,
@@ -59,7 +60,7 @@ final class HwlocModel {
         BusRange r = busRange(buses, src, line, attr);
         if (r.domain() != bdf.domain()) {
             throw new org.peerdma.pci.TopologyFormatException(src.name(), line,
-                    "bridge " + d.bdf + " forwards to another PCI domain (" + buses + ")");
+                    "bridge " + d.bdf + " forwards to another PCI domain (" + Texts.clip(buses) + ")");
         }
         d.secondaryBus = r.first();
         d.subordinateBus = r.last();
@@ -70,13 +71,13 @@ final class HwlocModel {
         Matcher m = BUS_RANGE.matcher(text.strip());
         if (!m.matches()) {
             throw new TopologyFormatException(src.name(), line,
-                    what + " '" + text + "' is not a bus range (dddd:[bb-bb])");
+                    what + " '" + Texts.clip(text) + "' is not a bus range (dddd:[bb-bb])");
         }
         BusRange r = new BusRange(Integer.parseInt(m.group(1), 16), Integer.parseInt(m.group(2), 16),
                 Integer.parseInt(m.group(3), 16));
         if (r.first() > r.last()) {
             throw new TopologyFormatException(src.name(), line,
-                    what + " '" + text + "' ends before it starts");
+                    what + " '" + Texts.clip(text) + "' ends before it starts");
         }
         return r;
     }
@@ -97,7 +98,7 @@ final class HwlocModel {
             t = t.substring(2);
         }
         if (t.isEmpty() || t.length() > 8 || !t.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-            throw new TopologyFormatException(src.name(), line, what + " '" + text + "' is not a hex number");
+            throw new TopologyFormatException(src.name(), line, what + " '" + Texts.clip(text) + "' is not a hex number");
         }
         return (int) Long.parseLong(t, 16);
     }
@@ -107,7 +108,7 @@ final class HwlocModel {
         try {
             return Integer.parseInt(text.strip());
         } catch (NumberFormatException e) {
-            throw new TopologyFormatException(src.name(), line, what + " '" + text + "' is not a number");
+            throw new TopologyFormatException(src.name(), line, what + " '" + Texts.clip(text) + "' is not a number");
         }
     }
 
@@ -162,12 +163,18 @@ final class HwlocModel {
         List<HwNode> packages = new ArrayList<>();
         HwNode machine = null;
         HwNode cpuFallback = null;
-        Deque<HwNode> todo = new ArrayDeque<>();
-        todo.push(root);
+        // Depth first in document order, without recursion (an XML nests as deep as it likes), each node
+        // carrying down what its descendants inherit: the NUMA node and the nearest bridge above. One pass,
+        // linear in the number of objects however deep they nest.
+        Deque<Visit> todo = new ArrayDeque<>();
+        todo.push(new Visit(root, Inherited.NONE));
         while (!todo.isEmpty()) {
-            HwNode n = todo.pop();
+            Visit v = todo.pop();
+            HwNode n = v.node();
+            Inherited up = v.inherited();
+            Inherited down = up.below(n);
             for (int i = n.children.size() - 1; i >= 0; i--) {
-                todo.push(n.children.get(i));
+                todo.push(new Visit(n.children.get(i), down));
             }
             if (cpuFallback == null && n.infos.containsKey("CPUVendor")) {
                 cpuFallback = n;
@@ -176,13 +183,13 @@ final class HwlocModel {
                 case MACHINE -> machine = machine == null ? n : machine;
                 case PACKAGE -> packages.add(n);
                 case HOST_BRIDGE -> {
-                    n.hostBridge.numaNode = numaOf(n);
+                    n.hostBridge.numaNode = up.numa();
                     m.hostBridges.add(n.hostBridge);
                 }
                 case PCI_BRIDGE, PCI_DEV -> {
                     register(seen, n.device, src, n.line);
-                    n.device.numaNode = numaOf(n);
-                    checkPlacement(n, m.notes);
+                    n.device.numaNode = up.numa();
+                    checkPlacement(n, up.bridge(), m.notes);
                     m.devices.add(n.device);
                 }
                 default -> {
@@ -205,28 +212,48 @@ final class HwlocModel {
         return m;
     }
 
+    /** A node to visit and what it inherits from its ancestors. */
+    private record Visit(HwNode node, Inherited inherited) {
+    }
+
     /**
-     * numaOf - NUMA locality of an object: the enclosing NUMANode (hwloc 1.x), else the single
-     * node of the nearest ancestor's nodeset (hwloc XML), else the only NUMANode child of the
-     * nearest ancestor that has one (hwloc 2.x memory children). Null when ambiguous or absent.
+     * What an object inherits from its ancestors, as the nearest ancestor that decides it says.
+     *
+     * @param numa NUMA locality: the enclosing NUMANode (hwloc 1.x), else the single node of the nearest
+     *        ancestor's nodeset (hwloc XML), else the only NUMANode child of the nearest ancestor that has one
+     *        (hwloc 2.x memory children); null when ambiguous or absent
+     * @param bridge the nearest PCI bridge or host bridge above, null when there is none
      */
-    static Integer numaOf(HwNode n) {
-        for (HwNode a = n.parent; a != null; a = a.parent) {
+    record Inherited(Integer numa, HwNode bridge) {
+        static final Inherited NONE = new Inherited(null, null);
+
+        /** What the children of {@code a} inherit, {@code this} being what {@code a} inherits. */
+        Inherited below(HwNode a) {
+            HwNode br = a.kind == HwNode.Kind.PCI_BRIDGE || a.kind == HwNode.Kind.HOST_BRIDGE ? a : bridge;
             if (a.kind == HwNode.Kind.NUMA) {
-                return a.osIndex;
+                return new Inherited(a.osIndex, br);
             }
             if (a.nodesetKnown) {
-                return a.nodesetNode;
+                return new Inherited(a.nodesetNode, br);
             }
-            List<HwNode> nodes = a.children.stream().filter(c -> c.kind == HwNode.Kind.NUMA).toList();
-            if (nodes.size() == 1) {
-                return nodes.get(0).osIndex;
+            HwNode only = null;
+            int count = 0;
+            for (HwNode c : a.children) {
+                if (c.kind == HwNode.Kind.NUMA && count++ == 0) {
+                    only = c;
+                }
             }
-            if (nodes.size() > 1) {
-                return null;
+            if (count == 1) {
+                return new Inherited(only.osIndex, br);
             }
+            if (count > 1) {
+                return new Inherited(null, br); // ambiguous: decided here, not looked for further up
+            }
+            if (br == bridge) {
+                return this; // nothing decided here: the same as above, no new object per level
+            }
+            return new Inherited(numa, br); // nothing decided here: what the nearest deciding ancestor said
         }
-        return null;
     }
 
     /**
@@ -263,30 +290,27 @@ final class HwlocModel {
         return found;
     }
 
-    private static void checkPlacement(HwNode n, List<String> notes) {
+    /** Notes a device listed below a bridge whose buses do not hold it; {@code a} is the nearest bridge above. */
+    private static void checkPlacement(HwNode n, HwNode a, List<String> notes) {
         Bdf bdf = Bdf.parse(n.device.bdf);
-        for (HwNode a = n.parent; a != null; a = a.parent) {
-            if (a.kind == HwNode.Kind.PCI_BRIDGE) {
-                DeviceDTO up = a.device;
-                Bdf upBdf = Bdf.parse(up.bdf);
-                if (up.secondaryBus != null && (upBdf.domain() != bdf.domain() || up.secondaryBus != bdf.bus())) {
-                    notes.add(String.format(Locale.ROOT,
-                            "%s is listed below bridge %s whose secondary bus is %02x.", n.device.bdf, up.bdf,
-                            up.secondaryBus));
-                }
-                return;
+        if (a == null) {
+            notes.add(n.device.bdf + " is not below any host bridge in the dump.");
+        } else if (a.kind == HwNode.Kind.PCI_BRIDGE) {
+            DeviceDTO up = a.device;
+            Bdf upBdf = Bdf.parse(up.bdf);
+            if (up.secondaryBus != null && (upBdf.domain() != bdf.domain() || up.secondaryBus != bdf.bus())) {
+                notes.add(String.format(Locale.ROOT,
+                        "%s is listed below bridge %s whose secondary bus is %02x.", n.device.bdf, up.bdf,
+                        up.secondaryBus));
             }
-            if (a.kind == HwNode.Kind.HOST_BRIDGE) {
-                HostBridgeDTO hb = a.hostBridge;
-                int end = hb.busEnd == null ? 0xff : hb.busEnd;
-                if (hb.domain != bdf.domain() || bdf.bus() < hb.bus || bdf.bus() > end) {
-                    notes.add(String.format(Locale.ROOT, "%s is listed below host bridge %s outside its buses %02x-%02x.",
-                            n.device.bdf, hb.name, hb.bus, end));
-                }
-                return;
+        } else {
+            HostBridgeDTO hb = a.hostBridge;
+            int end = hb.busEnd == null ? 0xff : hb.busEnd;
+            if (hb.domain != bdf.domain() || bdf.bus() < hb.bus || bdf.bus() > end) {
+                notes.add(String.format(Locale.ROOT, "%s is listed below host bridge %s outside its buses %02x-%02x.",
+                        n.device.bdf, hb.name, hb.bus, end));
             }
         }
-        notes.add(n.device.bdf + " is not below any host bridge in the dump.");
     }
 
     private static CpuDTO cpu(List<HwNode> packages, HwNode fallback, TopologySource src, List<String> notes) {

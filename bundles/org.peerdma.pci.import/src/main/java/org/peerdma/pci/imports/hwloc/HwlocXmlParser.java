@@ -20,7 +20,9 @@ import org.peerdma.pci.TopologyFormatException;
 import org.peerdma.pci.dto.DeviceDTO;
 import org.peerdma.pci.dto.HostBridgeDTO;
 import org.peerdma.pci.dto.MachineDTO;
+import org.peerdma.pci.imports.document.Quoting;
 import org.peerdma.pci.spi.TopologySource;
+import org.peerdma.util.Texts;
 import org.xml.sax.Attributes;
 import org.xml.sax.InputSource;
 import org.xml.sax.Locator;
@@ -101,19 +103,20 @@ public final class HwlocXmlParser {
             text.append(HwlocModel.isDecoration(line) ? "" : line).append(i < last ? "\n" : "");
         }
         int lineOffset = src.lineNumber(first) - 1;
+        refuseUnclosedInternalSubset(text, src, lineOffset);
         Handler handler = new Handler(src, lineOffset);
         try {
             newParser().parse(new InputSource(new StringReader(text.toString())), handler);
         } catch (SAXParseException e) {
             int line = e.getLineNumber() > 0 ? lineOffset + e.getLineNumber() : src.lineNumber(last);
-            throw new TopologyFormatException(src.name(), line, "malformed hwloc XML: " + e.getMessage());
+            throw new TopologyFormatException(src.name(), line, "malformed hwloc XML: " + Quoting.clipQuoted(e.getMessage()));
         } catch (SAXException e) {
             if (e.getException() instanceof TopologyFormatException t) {
                 throw t;
             }
-            throw new TopologyFormatException(src.name(), 0, "malformed hwloc XML: " + e.getMessage());
+            throw new TopologyFormatException(src.name(), 0, "malformed hwloc XML: " + Quoting.clipQuoted(e.getMessage()));
         } catch (IOException e) {
-            throw new TopologyFormatException(src.name(), 0, "cannot read hwloc XML: " + e.getMessage());
+            throw new TopologyFormatException(src.name(), 0, "cannot read hwloc XML: " + Quoting.clipQuoted(e.getMessage()));
         }
         MachineDTO m = HwlocModel.toMachine(handler.root, src, FORMAT);
         m.notes.add("hwloc XML gives no BARs, port types or ACS state.");
@@ -126,6 +129,61 @@ public final class HwlocXmlParser {
         }
         m.notes.addAll(handler.notes);
         return m;
+    }
+
+    /**
+     * An internal DTD subset ({@code <!DOCTYPE topology [ ... ]>}, which hwloc never writes) that is not closed is
+     * refused before parsing: the JDK's parser prints a stack trace to stderr for a document that ends inside one
+     * (in a declaration, a literal, a comment).
+     */
+    private static void refuseUnclosedInternalSubset(CharSequence text, TopologySource src, int lineOffset) {
+        String t = text.toString();
+        int doctype = t.indexOf("<!DOCTYPE");
+        if (doctype < 0) {
+            return;
+        }
+        int end = t.indexOf('>', doctype);
+        int open = t.indexOf('[', doctype);
+        if (open < 0 || end >= 0 && end < open) {
+            return; // <!DOCTYPE topology SYSTEM "hwloc.dtd">
+        }
+        // to its "]>", skipping what may hold a ']': quoted literals, comments, processing instructions
+        int i = open + 1;
+        while (i >= 0 && i < t.length()) {
+            char c = t.charAt(i);
+            if (t.startsWith("<!--", i)) {
+                i = skipPast(t, "-->", i + 4);
+            } else if (t.startsWith("<?", i)) {
+                i = skipPast(t, "?>", i + 2);
+            } else if (c == '"' || c == '\'') {
+                i = skipPast(t, String.valueOf(c), i + 1);
+            } else if (c == ']') {
+                int j = i + 1;
+                while (j < t.length() && Character.isWhitespace(t.charAt(j))) {
+                    j++;
+                }
+                if (j < t.length() && t.charAt(j) == '>') {
+                    return;
+                }
+                i++;
+            } else {
+                i++;
+            }
+        }
+        int line = lineOffset + 1;
+        for (int k = 0; k < doctype; k++) {
+            if (t.charAt(k) == '\n') {
+                line++;
+            }
+        }
+        throw new TopologyFormatException(src.name(), line, "the internal DTD subset of <!DOCTYPE> is not closed"
+                + " with ']>' (truncated XML?)");
+    }
+
+    /** The index after the next {@code mark} from {@code from}, -1 when there is none. */
+    private static int skipPast(String t, String mark, int from) {
+        int at = t.indexOf(mark, from);
+        return at < 0 ? -1 : at + mark.length();
     }
 
     private static SAXParser newParser() {
@@ -181,7 +239,7 @@ public final class HwlocXmlParser {
             if (depth++ == 0) {
                 if (!"topology".equals(qName)) {
                     throw new TopologyFormatException(src.name(), line(),
-                            "not an hwloc XML topology: root element <" + qName + ">");
+                            "not an hwloc XML topology: root element <" + Texts.clip(qName) + ">");
                 }
                 return;
             }
@@ -253,7 +311,7 @@ public final class HwlocXmlParser {
                     if ("1-1".equals(bridgeType)) {
                         return HwNode.Kind.PCI_BRIDGE;
                     }
-                    notes.add("Line " + line + ": bridge of unknown bridge_type '" + bridgeType + "' skipped.");
+                    notes.add("Line " + line + ": bridge of unknown bridge_type '" + Texts.clip(bridgeType) + "' skipped.");
                     return HwNode.Kind.OTHER;
                 default:
                     return HwNode.Kind.OTHER;
@@ -283,7 +341,7 @@ public final class HwlocXmlParser {
             String type = a.getValue("pci_type");
             Matcher m = type == null ? null : PCI_TYPE.matcher(type.strip());
             if (m == null || !m.matches()) {
-                throw new TopologyFormatException(src.name(), line, "pci_type '" + type
+                throw new TopologyFormatException(src.name(), line, "pci_type '" + Texts.clip(type)
                         + "' is not \"class [vendor:device] [subvendor:subdevice] revision\"");
             }
             DeviceDTO d = new DeviceDTO();
@@ -307,7 +365,8 @@ public final class HwlocXmlParser {
                 try {
                     d.linkSpeed = HwlocModel.linkBandwidth(Double.parseDouble(speed));
                 } catch (NumberFormatException e) {
-                    throw new TopologyFormatException(src.name(), line, "pci_link_speed '" + speed + "' is not a number");
+                    throw new TopologyFormatException(src.name(), line, "pci_link_speed '" + Texts.clip(speed)
+                            + "' is not a number");
                 }
             }
             return d;

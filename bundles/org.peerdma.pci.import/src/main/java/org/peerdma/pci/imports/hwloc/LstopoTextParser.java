@@ -15,6 +15,7 @@ import org.peerdma.pci.dto.DeviceDTO;
 import org.peerdma.pci.dto.HostBridgeDTO;
 import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.spi.TopologySource;
+import org.peerdma.util.Texts;
 
 /**
  * Reads {@code lstopo -v} text (hwloc 1.x "Bridge Host->PCI" / "Bridge PCI->PCI" / "PCI vvvv:dddd"
@@ -31,10 +32,11 @@ public final class LstopoTextParser {
             Pattern.compile("(?i)^(depth -?\\d+:|special depth|relative latency matrix|latency matrix).*");
     private static final Pattern SUMMARY =
             Pattern.compile("(?i)^special depth -?\\d+:\\s+(\\d+)\\s+(Bridge|PCI Device|PCIDev)\\b.*");
+    /** DOTALL: a line separator inside the line made ".*" fail once per "buses=" (quadratic). */
     private static final Pattern HOST_BRIDGE_LINE =
-            Pattern.compile("^(Bridge Host->PCI|HostBridge)\\b.*buses=.*");
+            Pattern.compile("^(Bridge Host->PCI|HostBridge)\\b.*buses=.*", Pattern.DOTALL);
     private static final Pattern PCI_LINE =
-            Pattern.compile("^(Bridge PCI->PCI|PCIBridge|PCI|PCIDev)\\b.*busid=.*");
+            Pattern.compile("^(Bridge PCI->PCI|PCIBridge|PCI|PCIDev)\\b.*busid=.*", Pattern.DOTALL);
     private static final Pattern ID = Pattern.compile("([0-9a-fA-F]{4}):([0-9a-fA-F]{4})");
     private static final Pattern CLASS = Pattern.compile("([0-9a-fA-F]{4})(?:\\((.*)\\))?");
 
@@ -130,13 +132,13 @@ public final class LstopoTextParser {
         if (!m.matches()) {
             return;
         }
-        int count = Integer.parseInt(m.group(1));
+        String count = m.group(1);
         boolean isBridge = m.group(2).equalsIgnoreCase("Bridge");
         int listed = isBridge ? bridges : pciDevs;
-        if (count != listed) {
+        if (count.length() > 9 || Integer.parseInt(count) != listed) { // more digits than an int: not the count
             throw new TopologyFormatException(src.name(), line, String.format(Locale.ROOT,
-                    "the summary counts %d %s objects but the tree lists %d (truncated or garbled dump)",
-                    count, isBridge ? "bridge" : "PCI device", listed));
+                    "the summary counts %s %s objects but the tree lists %d (truncated or garbled dump)",
+                    Texts.clip(count), isBridge ? "bridge" : "PCI device", listed));
         }
     }
 
@@ -198,7 +200,7 @@ public final class LstopoTextParser {
                 return i;
             }
         }
-        throw new TopologyFormatException(src.name(), line, "unterminated attribute list: " + t);
+        throw new TopologyFormatException(src.name(), line, "unterminated attribute list: " + Texts.clip(t));
     }
 
     /** Splits "P#3 busid=... PCIVendor="Intel Corporation"" into attrs; @return the P# index. */
@@ -266,7 +268,7 @@ public final class LstopoTextParser {
         if (id != null) {
             Matcher m = ID.matcher(id);
             if (!m.matches()) {
-                throw new TopologyFormatException(src.name(), line, "id '" + id + "' is not vendor:device");
+                throw new TopologyFormatException(src.name(), line, "id '" + Texts.clip(id) + "' is not vendor:device");
             }
             d.vendor = Integer.parseInt(m.group(1), 16);
             d.device = Integer.parseInt(m.group(2), 16);
@@ -277,7 +279,7 @@ public final class LstopoTextParser {
         if (cls != null) {
             Matcher m = CLASS.matcher(cls);
             if (!m.matches()) {
-                throw new TopologyFormatException(src.name(), line, "class '" + cls + "' is not cccc(name)");
+                throw new TopologyFormatException(src.name(), line, "class '" + Texts.clip(cls) + "' is not cccc(name)");
             }
             d.classCode = Integer.parseInt(m.group(1), 16) << 8;
             d.className = m.group(2);

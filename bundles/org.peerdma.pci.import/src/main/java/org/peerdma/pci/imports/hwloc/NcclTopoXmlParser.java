@@ -8,8 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.peerdma.pci.Bdf;
 import org.peerdma.pci.TopologyFormatException;
@@ -17,6 +15,7 @@ import org.peerdma.pci.dto.CpuDTO;
 import org.peerdma.pci.dto.DeviceDTO;
 import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.spi.TopologySource;
+import org.peerdma.util.Texts;
 
 /**
  * Reads NCCL's topology XML (NCCL_TOPO_DUMP_FILE): {@code <system>}, {@code <cpu>} (a NUMA node,
@@ -25,8 +24,9 @@ import org.peerdma.pci.spi.TopologySource;
  * <p>
  * Dumps are often quoted as fragments (no root, closing tags of elements whose start is cut
  * off, elements never closed), so this is not an XML parser: each line is split into start and
- * end tags with a regular expression and the nesting is tracked by hand. End tags that close
- * nothing are skipped, elements still open at the end are closed there, and the notes say so.
+ * end tags by a small scanner (one pass, no backtracking, no recursion) and the nesting is tracked
+ * by hand, in time linear however deep it goes. End tags that close nothing are skipped, elements
+ * still open at the end are closed there, and the notes say so.
  * <p>
  * NCCL builds each {@code <pci>} element's parent by going up two levels of the sysfs path, so a
  * nested {@code <pci>} sits two bus levels below its parent element (the root port or switch
@@ -39,11 +39,6 @@ import org.peerdma.pci.spi.TopologySource;
 public final class NcclTopoXmlParser {
     /** Format name of the machines this parser produces. */
     public static final String FORMAT = "nccl-topo-xml";
-
-    private static final Pattern TAG = Pattern.compile("<\\s*(/)?\\s*([A-Za-z_][\\w.-]*)"
-            + "((?:\\s+[A-Za-z_][\\w.:-]*\\s*=\\s*(?:\"[^\"]*\"|'[^']*'))*)\\s*(/)?\\s*>");
-    private static final Pattern ATTR = Pattern.compile("([A-Za-z_][\\w.:-]*)\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)')");
-    private static final Pattern COMMENT_OR_DECL = Pattern.compile("<!--.*?-->|<\\?.*?\\?>");
 
     /**
      * probe - how sure this parser is that {@code src} is an NCCL topology dump.
@@ -105,6 +100,9 @@ public final class NcclTopoXmlParser {
         private final TopologySource src;
         private final MachineDTO m = new MachineDTO();
         private final Deque<Elem> stack = new ArrayDeque<>();
+        /** The open {@code <pci>} and {@code <cpu>} elements, innermost first: the nearest one without a walk. */
+        private final Deque<Elem> openPci = new ArrayDeque<>();
+        private final Deque<Elem> openCpu = new ArrayDeque<>();
         private final Map<String, Integer> seen = new HashMap<>();
         private int unmatchedCloses;
         private int unclosed;
@@ -129,7 +127,7 @@ public final class NcclTopoXmlParser {
             }
             while (!stack.isEmpty()) {
                 unclosed++;
-                Elem e = stack.pop();
+                Elem e = pop();
                 if (e.device != null) {
                     e.device.notes.add("Its element is not closed in the fragment: more devices may sit below it.");
                 }
@@ -141,35 +139,163 @@ public final class NcclTopoXmlParser {
         }
 
         private void line(String text, int line) {
-            String rest = COMMENT_OR_DECL.matcher(text).replaceAll(" ").strip();
-            Matcher t = TAG.matcher(rest);
+            String rest = withoutCommentsAndDeclarations(text).strip();
             int pos = 0;
             while (pos < rest.length()) {
                 if (Character.isWhitespace(rest.charAt(pos))) {
                     pos++;
                     continue;
                 }
-                if (!t.find(pos) || t.start() != pos) {
+                Tag t = rest.charAt(pos) == '<' ? tag(rest, pos) : null;
+                if (t == null) {
                     throw new TopologyFormatException(src.name(), line,
-                            "not an NCCL topology tag: '" + rest.substring(pos) + "'");
+                            "not an NCCL topology tag: '" + Texts.clip(rest.substring(pos)) + "'");
                 }
                 tags++;
-                if (t.group(1) != null) {
-                    close(t.group(2), line);
+                if (t.closing()) {
+                    close(t.name(), line);
                 } else {
-                    open(t.group(2), attrs(t.group(3)), t.group(4) != null, line);
+                    open(t.name(), t.attrs(), t.empty(), line);
                 }
                 pos = t.end();
             }
         }
 
-        private static Map<String, String> attrs(String text) {
-            Map<String, String> attrs = new LinkedHashMap<>();
-            Matcher a = ATTR.matcher(text);
-            while (a.find()) {
-                attrs.putIfAbsent(a.group(1), a.group(2) != null ? a.group(2) : a.group(3));
+        /** One start, end or empty-element tag of a line. */
+        private record Tag(boolean closing, String name, Map<String, String> attrs, boolean empty, int end) {
+        }
+
+        /**
+         * The tag at {@code s[at] == '<'}: {@code < [/] name (ws attr = "v" | 'v')* [/] >}, white space allowed
+         * around the name and the '/', names as XML's ASCII ones; null when the text there is not one. A scan
+         * in one pass (regular expressions backtrack, and recurse per attribute).
+         */
+        static Tag tag(String s, int at) {
+            int n = s.length();
+            int i = skipSpace(s, at + 1);
+            boolean closing = i < n && s.charAt(i) == '/';
+            if (closing) {
+                i = skipSpace(s, i + 1);
             }
-            return attrs;
+            int nameEnd = name(s, i, false);
+            if (nameEnd < 0) {
+                return null;
+            }
+            String name = s.substring(i, nameEnd);
+            i = nameEnd;
+            Map<String, String> attrs = new LinkedHashMap<>();
+            while (true) {
+                int j = skipSpace(s, i);
+                if (j == i) {
+                    break; // an attribute needs white space before it
+                }
+                int attrEnd = name(s, j, true);
+                if (attrEnd < 0) {
+                    i = j;
+                    break;
+                }
+                int eq = skipSpace(s, attrEnd);
+                if (eq >= n || s.charAt(eq) != '=') {
+                    return null;
+                }
+                int q = skipSpace(s, eq + 1);
+                if (q >= n || s.charAt(q) != '"' && s.charAt(q) != '\'') {
+                    return null;
+                }
+                int close = s.indexOf(s.charAt(q), q + 1);
+                if (close < 0) {
+                    return null;
+                }
+                attrs.putIfAbsent(s.substring(j, attrEnd), s.substring(q + 1, close));
+                i = close + 1;
+            }
+            i = skipSpace(s, i);
+            boolean empty = i < n && s.charAt(i) == '/';
+            if (empty) {
+                i = skipSpace(s, i + 1);
+            }
+            if (i >= n || s.charAt(i) != '>') {
+                return null;
+            }
+            return new Tag(closing, name, attrs, empty, i + 1);
+        }
+
+        /** The end of the name starting at i ([A-Za-z_][\\w.-]*, attribute names also ':'), -1 when none starts there. */
+        private static int name(String s, int i, boolean attribute) {
+            if (i >= s.length() || !(isAsciiLetter(s.charAt(i)) || s.charAt(i) == '_')) {
+                return -1;
+            }
+            int j = i + 1;
+            while (j < s.length()) {
+                char c = s.charAt(j);
+                if (isAsciiLetter(c) || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || attribute && c == ':') {
+                    j++;
+                } else {
+                    break;
+                }
+            }
+            return j;
+        }
+
+        private static boolean isAsciiLetter(char c) {
+            return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
+        }
+
+        /** Skips what regular expressions call \\s: space, tab, newline, vertical tab, form feed, return. */
+        private static int skipSpace(String s, int i) {
+            while (i < s.length() && " \t\n\u000b\f\r".indexOf(s.charAt(i)) >= 0) {
+                i++;
+            }
+            return i;
+        }
+
+        /**
+         * The line with each {@code <!-- ... -->} and {@code <? ... ?>} replaced by a space; one that is not closed
+         * on the line stays (and is then not a tag). Linear: once a closing mark is missing, no later one closes.
+         */
+        static String withoutCommentsAndDeclarations(String text) {
+            if (text.indexOf("<!--") < 0 && text.indexOf("<?") < 0) {
+                return text;
+            }
+            StringBuilder out = new StringBuilder(text.length());
+            int from = 0;
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                    // a comment never spans a line separator (what '.' does not match)
+                    withoutCommentsAndDeclarations(text.substring(from, i), out);
+                    out.append(c);
+                    from = i + 1;
+                }
+            }
+            withoutCommentsAndDeclarations(text.substring(from), out);
+            return out.toString();
+        }
+
+        private static void withoutCommentsAndDeclarations(String text, StringBuilder out) {
+            int i = 0;
+            boolean commentsOpen = true;
+            boolean declarationsOpen = true;
+            while (i < text.length()) {
+                if (commentsOpen && text.startsWith("<!--", i)) {
+                    int close = text.indexOf("-->", i + 4);
+                    if (close >= 0) {
+                        out.append(' ');
+                        i = close + 3;
+                        continue;
+                    }
+                    commentsOpen = false;
+                } else if (declarationsOpen && text.startsWith("<?", i)) {
+                    int close = text.indexOf("?>", i + 2);
+                    if (close >= 0) {
+                        out.append(' ');
+                        i = close + 2;
+                        continue;
+                    }
+                    declarationsOpen = false;
+                }
+                out.append(text.charAt(i++));
+            }
         }
 
         private void close(String name, int line) {
@@ -180,9 +306,28 @@ public final class NcclTopoXmlParser {
             Elem top = stack.peek();
             if (!top.name.equals(name)) {
                 throw new TopologyFormatException(src.name(), line,
-                        "</" + name + "> does not close <" + top.name + "> opened at line " + top.line);
+                        "</" + Texts.clip(name) + "> does not close <" + Texts.clip(top.name) + "> opened at line " + top.line);
             }
-            finish(stack.pop());
+            finish(pop());
+        }
+
+        private void push(Elem e) {
+            stack.push(e);
+            if (e.name.equals("pci")) {
+                openPci.push(e);
+            } else if (e.name.equals("cpu")) {
+                openCpu.push(e);
+            }
+        }
+
+        private Elem pop() {
+            Elem e = stack.pop();
+            if (e.name.equals("pci")) {
+                openPci.pop();
+            } else if (e.name.equals("cpu")) {
+                openCpu.pop();
+            }
+            return e;
         }
 
         private void open(String name, Map<String, String> attrs, boolean empty, int line) {
@@ -207,7 +352,7 @@ public final class NcclTopoXmlParser {
             if (empty) {
                 finish(e);
             } else {
-                stack.push(e);
+                push(e);
             }
         }
 
@@ -308,13 +453,9 @@ public final class NcclTopoXmlParser {
             }
         }
 
+        /** The innermost open {@code <pci>} or {@code <cpu>} element, null when there is none. */
         private Elem nearest(String name) {
-            for (Elem e : stack) {
-                if (e.name.equals(name)) {
-                    return e;
-                }
-            }
-            return null;
+            return (name.equals("pci") ? openPci : openCpu).peek();
         }
 
         private void annotate(String note) {

@@ -171,9 +171,11 @@ public class TopologyIOImpl implements TopologyIO {
             throw ex;
         } catch (RuntimeException | StackOverflowError ex) {
             LOG.debug("importer {} failed on {}", e.format, src.name(), ex);
-            throw new TopologyFormatException(src.name(), 0, "cannot read it as " + e.format + ": "
-                    + ex.getClass().getSimpleName() + (ex.getMessage() == null ? ""
+            TopologyFormatException tfe = new TopologyFormatException(src.name(), 0, "cannot read it as " + e.format
+                    + ": " + ex.getClass().getSimpleName() + (ex.getMessage() == null ? ""
                             : ": " + org.peerdma.util.Texts.clip(ex.getMessage())));
+            tfe.initCause(ex); // what the importer threw, for the log and for tests that look for parser bugs
+            throw tfe;
         }
     }
 
@@ -245,15 +247,21 @@ public class TopologyIOImpl implements TopologyIO {
         return m;
     }
 
+    /** DOTALL, as the others: a line separator in a prompt line must not make ".*" backtrack per option. */
+    private static final java.util.regex.Pattern CPU_COMMAND =
+            java.util.regex.Pattern.compile("(?:sudo )?lscpu(?:\\s.*)?", java.util.regex.Pattern.DOTALL);
+    private static final java.util.regex.Pattern TREE_COMMAND =
+            java.util.regex.Pattern.compile(".*\\s-[a-zA-Z]*t.*", java.util.regex.Pattern.DOTALL);
+
     private static boolean isCpuCommand(String cmd) {
-        return cmd.matches("(?:sudo )?lscpu(?:\\s.*)?") || cmd.contains("/proc/cpuinfo");
+        return CPU_COMMAND.matcher(cmd).matches() || cmd.contains("/proc/cpuinfo");
     }
 
     /** Pick the importer a section's command names; without a command, the best probe. */
     private Entry forCommand(String cmd, TopologySource part) {
         String c = cmd.replaceFirst("^sudo ", "");
         if (c.startsWith("lspci")) {
-            String want = c.matches(".*\\s-[a-zA-Z]*t.*") ? "lspci-tv" : "lspci-vvv";
+            String want = TREE_COMMAND.matcher(c).matches() ? "lspci-tv" : "lspci-vvv";
             return ranked().stream().filter(e -> e.format.equals(want)).findFirst().orElse(null);
         }
         if (!c.isEmpty() && !c.startsWith("lstopo") && !c.startsWith("hwloc") && !c.startsWith("cat")) {
@@ -288,13 +296,60 @@ public class TopologyIOImpl implements TopologyIO {
     private static String caseName(TopologySource src) {
         for (String l : src.lines()) {
             if (l.startsWith("# CASE:")) {
-                return l.substring(7).strip().replaceAll("\\s+\\(.*\\)$", "");
+                return withoutParenthesis(l.substring(7).strip());
             }
             if (!l.startsWith("#")) {
                 break;
             }
         }
         return shortName(src.name());
+    }
+
+    /**
+     * A "# CASE:" name without its final " (remark)": what {@code replaceAll("\\s+\\(.*\\)$", "")} did, without its
+     * backtracking over every blank of a long run.
+     */
+    static String withoutParenthesis(String t) {
+        int n = finalTerminator(t); // '$' matches before one
+        if (n == 0 || t.charAt(n - 1) != ')') {
+            return t;
+        }
+        int lastTerminator = -1;
+        for (int i = 0; i < n; i++) {
+            char c = t.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                lastTerminator = i;
+            }
+        }
+        for (int i = t.indexOf('('); i >= 0; i = t.indexOf('(', i + 1)) {
+            if (i > 0 && i > lastTerminator && isSpace(t.charAt(i - 1))) {
+                int start = i - 1;
+                while (start > 0 && isSpace(t.charAt(start - 1))) {
+                    start--;
+                }
+                return t.substring(0, start) + t.substring(n);
+            }
+        }
+        return t;
+    }
+
+    /** Where a final line terminator ("\r\n", or one of \n \r U+0085 U+2028 U+2029) starts: the end for '$'. */
+    static int finalTerminator(String t) {
+        int n = t.length();
+        if (n >= 2 && t.charAt(n - 2) == '\r' && t.charAt(n - 1) == '\n') {
+            return n - 2;
+        }
+        if (n >= 1) {
+            char c = t.charAt(n - 1);
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                return n - 1;
+            }
+        }
+        return n;
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\u000b' || c == '\f' || c == '\r';
     }
 
     private static String shortName(String path) {

@@ -19,9 +19,12 @@ import org.peerdma.pci.Bdf;
 final class LspciHeaderLine {
     private static final Pattern BDF_TOKEN =
             Pattern.compile("(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]");
+    /**
+     * DOTALL: with '.' stopping at a U+2028 or U+0085 inside a line, a failing ".*" sent the lazy part on to the
+     * next ": " and scanned the line again for each one (quadratic).
+     */
     private static final Pattern LOOKS_LIKE = Pattern.compile(
-            "(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7] [^\"\\s][^\"]*?: \\S.*");
-    private static final Pattern PROG_IF = Pattern.compile("(.*) \\(prog-if ([0-9a-fA-F]{2})(?: \\[.*\\])?\\)");
+            "(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7] [^\"\\s][^\"]*?: \\S.*", Pattern.DOTALL);
     private static final Pattern REV = Pattern.compile("(.*) \\(rev ([0-9a-fA-F]{2})\\)");
     private static final Pattern NN_CLASS = Pattern.compile("(.*) \\[([0-9a-fA-F]{4})\\]");
     private static final Pattern HEX4 = Pattern.compile("[0-9a-fA-F]{4}");
@@ -95,13 +98,13 @@ final class LspciHeaderLine {
             throw LspciSyntaxError.of("'%s' looks like lspci -m output, which this parser does not read", line);
         }
         Integer progIf = null;
-        Matcher m = PROG_IF.matcher(text);
-        if (m.matches()) {
-            text = m.group(1).strip();
-            progIf = Integer.parseInt(m.group(2), 16);
+        int at = progIf(text);
+        if (at >= 0) {
+            progIf = Integer.parseInt(text.substring(at + 10, at + 12), 16);
+            text = text.substring(0, at).strip();
         }
         int rev = 0;
-        m = REV.matcher(text);
+        Matcher m = REV.matcher(text);
         if (m.matches()) {
             text = m.group(1).strip();
             rev = Integer.parseInt(m.group(2), 16);
@@ -131,6 +134,41 @@ final class LspciHeaderLine {
                     + "[class] code promises (lspci -nn)", text);
         }
         return new LspciHeaderLine(bdf, ids, className, class16, progIf, rev, names);
+    }
+
+    /**
+     * progIf - where " (prog-if xx)" or " (prog-if xx [name])" ends the text: the index of its space, -1 when it
+     * does not. What {@code (.*) \(prog-if (hex2)(?: \[.*\])?\)} matched (the last such place: the group is
+     * greedy), in one pass instead of its backtracking from every candidate.
+     */
+    static int progIf(String text) {
+        int n = text.length();
+        if (n < 13 || text.charAt(n - 1) != ')') {
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                return -1; // '.' matches no line terminator, and every other character of a match is fixed
+            }
+        }
+        for (int at = text.lastIndexOf(" (prog-if ", n - 13); at >= 0; at = at == 0 ? -1 : text.lastIndexOf(" (prog-if ", at - 1)) {
+            int h = at + 10;
+            if (!isHex(text.charAt(h)) || !isHex(text.charAt(h + 1))) {
+                continue;
+            }
+            if (h + 3 == n) {
+                return at; // "(prog-if xx)"
+            }
+            if (text.charAt(h + 2) == ' ' && text.charAt(h + 3) == '[' && n - 2 >= h + 4 && text.charAt(n - 2) == ']') {
+                return at; // "(prog-if xx [name])"
+            }
+        }
+        return -1;
+    }
+
+    private static boolean isHex(char c) {
+        return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
     }
 
     /**

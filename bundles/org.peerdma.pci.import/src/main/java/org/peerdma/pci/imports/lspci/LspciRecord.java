@@ -24,7 +24,8 @@ final class LspciRecord {
     private static final Pattern BUS = Pattern.compile(
             "Bus: primary=([0-9a-fA-F]{2}), secondary=([0-9a-fA-F]{2}), subordinate=([0-9a-fA-F]{2})(?:, .*)?");
     private static final Pattern NUMA = Pattern.compile("NUMA node:\\s*(-?\\d+)");
-    private static final Pattern FLAGS_NUMA = Pattern.compile(".*\\bNUMA node (\\d+)\\b.*");
+    /** DOTALL: a line separator inside the line made both ".*" fail once per "NUMA node" (quadratic). */
+    private static final Pattern FLAGS_NUMA = Pattern.compile(".*\\bNUMA node (\\d+)\\b.*", Pattern.DOTALL);
     private static final Pattern EXPRESS = Pattern.compile("Express (?:\\(v(\\d+)\\) )?(.*)");
     private static final Pattern LNK_SPEED = Pattern.compile("\\bSpeed ([0-9.]+GT/s|unknown)");
     private static final Pattern LNK_WIDTH = Pattern.compile("\\bWidth x(\\d+)");

@@ -159,8 +159,12 @@ final class LspciResources {
         Long size = null;
         Matcher t = TAG.matcher(tail);
         int pos = 0;
+        int end = tail.length();
+        while (end > 0 && Character.isWhitespace(tail.charAt(end - 1))) {
+            end--; // what isBlank() calls blank; the rest after the last tag may be
+        }
         while (pos < tail.length()) {
-            if (tail.substring(pos).isBlank()) {
+            if (pos >= end) {
                 break;
             }
             t.region(pos, tail.length());

@@ -71,7 +71,12 @@ final class LspciTreeBars {
             case "T" -> 40;
             default -> 0;
         };
-        b.size = Long.parseLong(m.group(7)) << shift;
+        long count = m.group(7).length() > 19 ? Long.MAX_VALUE : Long.parseLong(m.group(7));
+        if (count > (Long.MAX_VALUE >> shift)) {
+            throw walker.fail(0, "BAR region " + index + " size " + org.peerdma.util.Texts.clip(m.group(7) + m.group(8))
+                    + " is too large");
+        }
+        b.size = count << shift;
         for (BarDTO other : d.bars) {
             if (other.index == index) {
                 throw walker.fail(0, "BAR region " + index + " of " + d.bdf + " appears twice");

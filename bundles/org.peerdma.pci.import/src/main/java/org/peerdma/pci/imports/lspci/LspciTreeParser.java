@@ -64,7 +64,8 @@ public final class LspciTreeParser {
             } catch (TopologyFormatException e) {
                 throw e;
             } catch (KernelException | IllegalArgumentException e) {
-                throw new TopologyFormatException(src.name(), src.lineNumber(i), e.getMessage());
+                throw new TopologyFormatException(src.name(), src.lineNumber(i),
+                        org.peerdma.pci.imports.document.Quoting.clipQuoted(e.getMessage()));
             }
         }
         if (!any) {

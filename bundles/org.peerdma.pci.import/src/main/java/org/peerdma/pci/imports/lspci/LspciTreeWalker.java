@@ -13,6 +13,7 @@ import org.peerdma.pci.TopologyFormatException;
 import org.peerdma.pci.dto.DeviceDTO;
 import org.peerdma.pci.dto.HostBridgeDTO;
 import org.peerdma.pci.spi.TopologySource;
+import org.peerdma.util.Texts;
 
 /**
  * The state machine behind {@link LspciTreeParser}: reads the character grid of {@code lspci -t}
@@ -84,12 +85,12 @@ final class LspciTreeWalker {
             filtered = true;
             int dom = hex(f.group(1), 0);
             Bus b = new Bus(dom, hex(f.group(2), 0), null, null);
-            device(f.end(), new Bus(b.domain(), b.number(), "the unshown bridge above " + b.label(), null));
+            run(device(f.end(), new Bus(b.domain(), b.number(), "the unshown bridge above " + b.label(), null)));
             return;
         }
         if (s.charAt(0) == '-') {
             open.clear();
-            root();
+            run(root());
             return;
         }
         int c = 0;
@@ -101,7 +102,7 @@ final class LspciTreeWalker {
         }
         char m = at(c);
         if ((m == '+' || m == '\\' || m == '|') && at(c + 1) == '-') {
-            entry(c, m);
+            run(entry(c, m));
         } else if (elisionLength(c) > 0 && s.substring(c + elisionLength(c)).isBlank()) {
             notes.add(String.format(Locale.ROOT, "line %d: part of the tree is elided in the dump; devices there are missing",
                     line()));
@@ -111,12 +112,26 @@ final class LspciTreeWalker {
             }
             bars.read(last, s.substring(c), line());
         } else {
-            throw fail(c, "not a line of an lspci -t tree: '" + s.strip() + "'");
+            throw fail(c, "not a line of an lspci -t tree: '" + Texts.clip(s.strip()) + "'");
+        }
+    }
+
+    /**
+     * What is left of a line to read: a device "dd.f" at {@code pos} (or a bus drawn from {@code pos}) on
+     * {@code bus}. A line holds a whole chain of bridges ("-01.0-[01]----00.0-[02]--..."): its steps are read in a
+     * loop, not by recursion, so a chain of any length cannot overflow the stack.
+     */
+    private record Step(boolean device, int pos, Bus bus) {
+    }
+
+    private void run(Step first) {
+        for (Step st = first; st != null; st = st.device() ? device(st.pos(), st.bus()) : bus(st.pos(), st.bus())) {
+            // each step returns the next one
         }
     }
 
     /** A continuation entry: mark '+', '\\' or '|' (hand-edited variant of '+') at column c. */
-    private void entry(int c, char m) {
+    private Step entry(int c, char m) {
         Slot slot = open.get(c);
         if (slot == null) {
             throw fail(c, "'" + m + "-' belongs to no open branch of the tree");
@@ -126,22 +141,21 @@ final class LspciTreeWalker {
             open.remove(c);
         }
         if (slot == ROOTS) {
-            rootRef(c + 2);
-        } else {
-            device(c + 2, slot.bus());
+            return rootRef(c + 2);
         }
+        return new Step(true, c + 2, slot.bus());
     }
 
     /** A line starting in column 0: the host bridge's '-' (a new tree). */
-    private void root() {
+    private Step root() {
         char c1 = at(1);
         if (c1 == '[') {
-            rootRef(1);
+            return rootRef(1);
         } else if ((c1 == '+' || c1 == '\\') && at(2) == '-' && at(3) == '[') {
             if (c1 == '+') {
                 open.put(1, ROOTS);
             }
-            rootRef(3);
+            return rootRef(3);
         } else {
             // old lspci ("-+-00.0") or a hand-cut fragment ("-01.0-[01-18]..."): no root bus named
             Bus b = new Bus(0, 0, "host bridge pci0000:00", null);
@@ -149,16 +163,12 @@ final class LspciTreeWalker {
                 implicitRoot = true;
                 addRoot(0, 0);
             }
-            if (DEV.matcher(s).region(1, s.length()).lookingAt()) {
-                device(1, b);
-            } else {
-                bus(1, b);
-            }
+            return new Step(DEV.matcher(s).region(1, s.length()).lookingAt(), 1, b);
         }
     }
 
     /** "[dddd:bb]-" or "[bb]-" at p, then that root bus's devices. */
-    private void rootRef(int p) {
+    private Step rootRef(int p) {
         Matcher m = ROOT.matcher(s).region(p, s.length());
         if (!m.lookingAt()) {
             throw fail(p, "expected a root bus '[dddd:bb]-'");
@@ -166,7 +176,8 @@ final class LspciTreeWalker {
         int dom = m.group(1) == null ? 0 : hex(m.group(1), p);
         int bus = hex(m.group(2), p);
         addRoot(dom, bus);
-        bus(m.end(), new Bus(dom, bus, String.format(Locale.ROOT, "host bridge pci%04x:%02x", dom, bus), null));
+        return new Step(false, m.end(), new Bus(dom, bus, String.format(Locale.ROOT, "host bridge pci%04x:%02x", dom, bus),
+                null));
     }
 
     private void addRoot(int dom, int bus) {
@@ -183,32 +194,31 @@ final class LspciTreeWalker {
     }
 
     /** A bus drawn from column k: nothing (empty), "--" one device, "+-" first of several. */
-    private void bus(int k, Bus b) {
+    private Step bus(int k, Bus b) {
         if (k >= s.length()) {
-            return;
+            return null;
         }
         char c = at(k);
         if (c == '-' && at(k + 1) == '-') {
-            device(k + 2, b);
+            return new Step(true, k + 2, b);
         } else if ((c == '+' || c == '|' || c == '\\') && at(k + 1) == '-') {
             if (c != '\\') {
                 open.put(k, new Slot(b));
             }
-            device(k + 2, b);
+            return new Step(true, k + 2, b);
         } else {
             throw fail(k, "expected '--', '+-' or the end of the line to start " + b.label());
         }
     }
 
     /** "dd.f" at p (or an elision), then a bus range and its subtree, or the names. */
-    private void device(int p, Bus b) {
+    private Step device(int p, Bus b) {
         int q = p;
         while (at(q) == ' ') {
             q++;
         }
         if (elisionLength(q) > 0) {
-            elided(q, b);
-            return;
+            return elided(q, b);
         }
         Matcher m = DEV.matcher(s).region(p, s.length());
         if (!m.lookingAt()) {
@@ -228,7 +238,7 @@ final class LspciTreeWalker {
         barsMayFollow = false;
         int e = m.end();
         if (s.startsWith("-[", e)) {
-            bridge(e, b, d, d == null ? "device " + m.group() + " on an elided bus" : d.bdf);
+            return bridge(e, b, d, d == null ? "device " + m.group() + " on an elided bus" : d.bdf);
         } else if (e < s.length()) {
             if (at(e) != ' ') {
                 throw fail(e, "unexpected text after device " + m.group());
@@ -240,10 +250,11 @@ final class LspciTreeWalker {
         } else {
             barsMayFollow = true;
         }
+        return null;
     }
 
     /** "…" or "..." in place of a device: an elided bridge with a known bus range, or an unplaceable device. */
-    private void elided(int q, Bus b) {
+    private Step elided(int q, Bus b) {
         String mark = s.substring(q, q + elisionLength(q));
         int r = q + mark.length();
         while (at(r) == ' ') {
@@ -252,7 +263,7 @@ final class LspciTreeWalker {
         if (r >= s.length()) {
             notes.add(String.format(Locale.ROOT, "line %d: part of %s is elided ('%s') in the dump; devices there are missing",
                     line(), b.label(), mark));
-            return;
+            return null;
         }
         if (s.startsWith("-[", r)) {
             int[] range = range(r);
@@ -261,8 +272,7 @@ final class LspciTreeWalker {
             notes.add(String.format(Locale.ROOT, "%s: the bridge leading to it is elided ('%s') in the dump; it lies below %s's bus range",
                     child.label(), mark, b.owner() == null ? "an elided bridge" : b.owner()));
             checkNesting(b, range, owner);
-            bus(range[2], child);
-            return;
+            return new Step(false, range[2], child);
         }
         while (at(r) == '-') {
             r++;
@@ -270,11 +280,11 @@ final class LspciTreeWalker {
         if (!DEV.matcher(s).region(r, s.length()).lookingAt()) {
             throw fail(r, "cannot read what follows the elision '" + mark + "'");
         }
-        device(r, new Bus(b.domain(), null, null, null));
+        return new Step(true, r, new Bus(b.domain(), null, null, null));
     }
 
     /** "-[ss]--" or "-[ss-uu]--" at e after a bridge; d null when the bridge itself is not placed. */
-    private void bridge(int e, Bus parent, DeviceDTO d, String owner) {
+    private Step bridge(int e, Bus parent, DeviceDTO d, String owner) {
         int[] range = range(e);
         if (d != null) {
             d.headerType = 1;
@@ -285,7 +295,7 @@ final class LspciTreeWalker {
             }
         }
         checkNesting(parent, range, owner);
-        bus(range[2], new Bus(parent.domain(), range[0], owner, range[1]));
+        return new Step(false, range[2], new Bus(parent.domain(), range[0], owner, range[1]));
     }
 
     /** Parses a bus range at e; returns {secondary, subordinate, column after "]--"}. */
@@ -294,7 +304,7 @@ final class LspciTreeWalker {
         if (!m.lookingAt()) {
             int close = s.indexOf(']', e);
             String shown = close < 0 ? s.substring(e) : s.substring(e, close + 1);
-            throw fail(e, "malformed bus range '" + shown + "' (expected -[bb] or -[bb-ss], hex)");
+            throw fail(e, "malformed bus range '" + Texts.clip(shown) + "' (expected -[bb] or -[bb-ss], hex)");
         }
         int sec = hex(m.group(1), e);
         int sub = m.group(2) == null ? sec : hex(m.group(2), e);
@@ -336,8 +346,6 @@ final class LspciTreeWalker {
 
     /** -tvn "vvvv:dddd"; -tv "Device vvvv:dddd" when pci.ids knows neither vendor nor device. */
     private static final Pattern NUMERIC = Pattern.compile("(?:Device )?([0-9a-fA-F]{4}):([0-9a-fA-F]{4})");
-    /** -tvnn "<vendor> <device> [vvvv:dddd]" (or "<vendor> Device [..]", "Device [..]"). */
-    private static final Pattern MIXED = Pattern.compile("(.*?)\\s*\\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\\]");
 
     /**
      * The text lspci -tv / -tvn / -tvnn prints after a device (pciutils names.c format_name_pair).
@@ -349,7 +357,7 @@ final class LspciTreeWalker {
             return;
         }
         Matcher n = NUMERIC.matcher(text);
-        Matcher x = MIXED.matcher(text);
+        String[] x = mixed(text);
         if (n.matches()) {
             d.vendor = Integer.parseInt(n.group(1), 16);
             d.device = Integer.parseInt(n.group(2), 16);
@@ -357,16 +365,51 @@ final class LspciTreeWalker {
             return;
         }
         sawNames = true;
-        if (!x.matches()) {
+        if (x == null) {
             d.deviceName = text;
             return;
         }
         sawIds = true;
-        d.vendor = Integer.parseInt(x.group(2), 16);
-        d.device = Integer.parseInt(x.group(3), 16);
-        if (!x.group(1).isEmpty() && !x.group(1).equals("Device")) {
-            d.deviceName = x.group(1);
+        d.vendor = Integer.parseInt(x[1], 16);
+        d.device = Integer.parseInt(x[2], 16);
+        if (!x[0].isEmpty() && !x[0].equals("Device")) {
+            d.deviceName = x[0];
         }
+    }
+
+    /**
+     * -tvnn "&lt;vendor&gt; &lt;device&gt; [vvvv:dddd]" (or "&lt;vendor&gt; Device [..]", "Device [..]"): {name, vendor,
+     * device}, the name without the white space before the brackets; null when the text does not end so. What
+     * {@code (.*?)\s*\[(hex4):(hex4)\]} matched, without its backtracking over long runs of blanks.
+     */
+    static String[] mixed(String text) {
+        int n = text.length();
+        int b = n - 11; // "[vvvv:dddd]"
+        if (b < 0 || text.charAt(b) != '[' || text.charAt(b + 5) != ':' || text.charAt(n - 1) != ']'
+                || !hex4(text, b + 1) || !hex4(text, b + 6)) {
+            return null;
+        }
+        int e = b;
+        while (e > 0 && " \t\n\u000b\f\r".indexOf(text.charAt(e - 1)) >= 0) {
+            e--;
+        }
+        for (int i = 0; i < e; i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                return null; // '.' does not match a line terminator
+            }
+        }
+        return new String[] {text.substring(0, e), text.substring(b + 1, b + 5), text.substring(b + 6, b + 10)};
+    }
+
+    private static boolean hex4(String s, int at) {
+        for (int i = at; i < at + 4; i++) {
+            char c = s.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int elisionLength(int p) {
@@ -384,7 +427,7 @@ final class LspciTreeWalker {
         try {
             return Integer.parseInt(h, 16);
         } catch (NumberFormatException ex) {
-            throw fail(col, "'" + h + "' is not a hex number");
+            throw fail(col, "'" + Texts.clip(h) + "' is not a hex number");
         }
     }
 

@@ -53,9 +53,9 @@ final class Mixins {
         "className", "numaNode", "physfn", "driver", "linkSpeed", "linkWidth", "bars", "bridgeWindows",
         "capabilities", "extendedCapsKnown", "acs", "notes"})
     abstract static class Device {
-        @JsonDeserialize(using = Numbers.Text.class)
+        @JsonDeserialize(using = Numbers.Address.class)
         public String bdf;
-        @JsonDeserialize(using = Numbers.Text.class)
+        @JsonDeserialize(using = Numbers.Address.class)
         public String physfn;
         @JsonSerialize(using = Numbers.HexInt.class)
         @JsonDeserialize(using = Numbers.IntIn.class)

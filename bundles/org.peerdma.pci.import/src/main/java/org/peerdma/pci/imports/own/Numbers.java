@@ -126,7 +126,51 @@ final class Numbers {
     static final class Text extends JsonDeserializer<String> {
         @Override
         public String deserialize(JsonParser p, DeserializationContext c) throws IOException {
+            if (!p.currentToken().isScalarValue()) {
+                return (String) c.handleUnexpectedToken(String.class, p);
+            }
             return p.getText();
+        }
+    }
+
+    /**
+     * A PCI address ("0000:03:00.0", "03:00.0"), taken as written (see {@link Text}); one the PCI core cannot read
+     * is an error of this line of the file, not of the machine later.
+     */
+    static final class Address extends JsonDeserializer<String> {
+        @Override
+        public String deserialize(JsonParser p, DeserializationContext c) throws IOException {
+            String t = p.getText();
+            try {
+                org.peerdma.pci.Bdf.parse(t);
+            } catch (org.peerdma.errno.KernelException ex) {
+                throw new com.fasterxml.jackson.core.JsonParseException(p, ex.detail());
+            }
+            return t;
+        }
+    }
+
+    /** A device must have its address: one without is an error of the line its entry starts on. */
+    static final class RequireAddress extends com.fasterxml.jackson.databind.deser.std.DelegatingDeserializer {
+        private static final long serialVersionUID = 1L;
+
+        RequireAddress(JsonDeserializer<?> d) {
+            super(d);
+        }
+
+        @Override
+        protected JsonDeserializer<?> newDelegatingInstance(JsonDeserializer<?> d) {
+            return new RequireAddress(d);
+        }
+
+        @Override
+        public Object deserialize(JsonParser p, DeserializationContext c) throws IOException {
+            com.fasterxml.jackson.core.JsonLocation at = p.currentTokenLocation();
+            Object o = super.deserialize(p, c);
+            if (o instanceof org.peerdma.pci.dto.DeviceDTO d && d.bdf == null) {
+                throw new com.fasterxml.jackson.core.JsonParseException(p, "a device without 'bdf' (its PCI address)", at);
+            }
+            return o;
         }
     }
 

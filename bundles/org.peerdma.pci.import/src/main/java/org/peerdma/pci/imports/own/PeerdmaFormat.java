@@ -21,7 +21,9 @@ import org.peerdma.pci.dto.DeviceDTO;
 import org.peerdma.pci.dto.HostBridgeDTO;
 import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.dto.WindowDTO;
+import org.peerdma.pci.imports.document.Quoting;
 import org.peerdma.pci.spi.TopologySource;
+import org.peerdma.util.Texts;
 
 /**
  * The project's own topology file (docs/topology-format.md): a MachineDTO in YAML or JSON with
@@ -30,7 +32,10 @@ import org.peerdma.pci.spi.TopologySource;
 public final class PeerdmaFormat {
     public static final String VERSION_KEY = "peerdma-topology";
     public static final int VERSION = 1;
+    /** The largest file read (TopologyIOImpl.MAX_FILE); SnakeYAML's own default is 3 MiB, less than a large machine. */
+    private static final int MAX_CODE_POINTS = 64 << 20;
     private static final ObjectMapper YAML = configure(new ObjectMapper(YAMLFactory.builder()
+            .loaderOptions(loaderOptions())
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
             .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR).build()));
@@ -39,7 +44,26 @@ public final class PeerdmaFormat {
     private PeerdmaFormat() {
     }
 
+    private static org.yaml.snakeyaml.LoaderOptions loaderOptions() {
+        org.yaml.snakeyaml.LoaderOptions o = new org.yaml.snakeyaml.LoaderOptions();
+        o.setCodePointLimit(MAX_CODE_POINTS);
+        return o;
+    }
+
     private static ObjectMapper configure(ObjectMapper m) {
+        // every text as written: the writer leaves "1000:1.5" (a name) unquoted, and Jackson's own String reading
+        // takes that YAML 1.1 sexagesimal for a number it cannot parse
+        m.registerModule(new com.fasterxml.jackson.databind.module.SimpleModule("peerdma-text")
+                .addDeserializer(String.class, new Numbers.Text())
+                .setDeserializerModifier(new com.fasterxml.jackson.databind.deser.BeanDeserializerModifier() {
+                    @Override
+                    public com.fasterxml.jackson.databind.JsonDeserializer<?> modifyDeserializer(
+                            com.fasterxml.jackson.databind.DeserializationConfig config,
+                            com.fasterxml.jackson.databind.BeanDescription bean,
+                            com.fasterxml.jackson.databind.JsonDeserializer<?> deserializer) {
+                        return bean.getBeanClass() == DeviceDTO.class ? new Numbers.RequireAddress(deserializer) : deserializer;
+                    }
+                }));
         m.addMixIn(MachineDTO.class, Mixins.Machine.class);
         m.addMixIn(CpuDTO.class, Mixins.Cpu.class);
         m.addMixIn(HostBridgeDTO.class, Mixins.HostBridge.class);
@@ -84,11 +108,11 @@ public final class PeerdmaFormat {
             vm = m.readerFor(VersionedMachine.class).readValue(text);
         } catch (UnrecognizedPropertyException ex) {
             throw new TopologyFormatException(src.name(), line(src, ex.getLocation()), "unknown key '"
-                    + ex.getPropertyName() + "'" + where(ex.getPathReference()));
+                    + Texts.clip(ex.getPropertyName()) + "'" + where(ex.getPathReference()));
         } catch (JsonProcessingException ex) {
             throw error(src, ex);
         } catch (IOException ex) {
-            throw new TopologyFormatException(src.name(), 0, ex.getMessage());
+            throw new TopologyFormatException(src.name(), 0, Quoting.clipQuoted(ex.getMessage()));
         }
         if (vm == null) {
             throw new TopologyFormatException(src.name(), src.firstLine(), "empty topology file");
@@ -124,17 +148,22 @@ public final class PeerdmaFormat {
     }
 
     private static String where(String path) {
-        return path == null ? "" : " (in " + path.replace("org.peerdma.pci.imports.own.PeerdmaFormat$", "")
-                .replace("org.peerdma.pci.dto.", "") + ")";
+        return path == null ? "" : " (in " + Quoting.clipQuoted(ourNames(path)) + ")";
+    }
+
+    /** Jackson names our classes in full: "org.peerdma.pci.dto.DeviceDTO" is a DeviceDTO, the file's root a topology. */
+    private static String ourNames(String text) {
+        return text.replace("org.peerdma.pci.imports.own.PeerdmaFormat$VersionedMachine", "topology")
+                .replace("org.peerdma.pci.imports.own.PeerdmaFormat$", "").replace("org.peerdma.pci.dto.", "");
     }
 
     private static TopologyFormatException error(TopologySource src, JsonProcessingException ex) {
-        String msg = ex.getOriginalMessage();
+        String msg = ex.getOriginalMessage() == null ? ex.getClass().getSimpleName() : ex.getOriginalMessage();
         int nl = msg.indexOf('\n');
         if (nl > 0) {
             msg = msg.substring(0, nl);
         }
-        return new TopologyFormatException(src.name(), line(src, ex.getLocation()), msg);
+        return new TopologyFormatException(src.name(), line(src, ex.getLocation()), Quoting.clipQuoted(ourNames(msg)));
     }
 
     private static int line(TopologySource src, JsonLocation loc) {

@@ -286,8 +286,35 @@ public final class PciIds {
      * "Vendor Device 6f00" and "Device 8086:6f00". A trailing " (rev xx)" is ignored.
      * Return: the pair, or empty when no vendor/device split matches.
      */
+    /**
+     * The text without a final " (rev xx)" and the white space before it: what
+     * {@code replaceFirst("\\s+\\(rev [0-9a-fA-F]{2}\\)$", "")} did, without its backtracking over long blank runs.
+     */
+    static String withoutRevision(String t) {
+        int n = t.length();
+        if (n >= 2 && t.charAt(n - 2) == '\r' && t.charAt(n - 1) == '\n') {
+            n -= 2; // '$' matches before a final line terminator
+        } else if (n >= 1 && "\n\r\u0085\u2028\u2029".indexOf(t.charAt(n - 1)) >= 0) {
+            n--;
+        }
+        int r = n - 8; // "(rev xx)"
+        if (r < 1 || !t.startsWith("(rev ", r) || t.charAt(n - 1) != ')' || !asciiHex(t.charAt(n - 3))
+                || !asciiHex(t.charAt(n - 2))) {
+            return t;
+        }
+        int e = r;
+        while (e > 0 && " \t\n\u000b\f\r".indexOf(t.charAt(e - 1)) >= 0) {
+            e--;
+        }
+        return e < r ? t.substring(0, e) + t.substring(n) : t;
+    }
+
+    private static boolean asciiHex(char c) {
+        return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+    }
+
     public Optional<VendorDevice> resolve(String text) {
-        String t = text.strip().replaceFirst("\\s+\\(rev [0-9a-fA-F]{2}\\)$", "");
+        String t = withoutRevision(text.strip());
         Matcher raw = UNKNOWN_BOTH.matcher(t);
         if (raw.matches()) {
             return Optional.of(new VendorDevice(hex(raw.group(1)), hex(raw.group(2))));

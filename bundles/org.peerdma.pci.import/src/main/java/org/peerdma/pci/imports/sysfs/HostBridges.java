@@ -65,9 +65,14 @@ final class HostBridges {
         for (String h : hosts.values()) {
             Matcher mm = SysfsTree.HOST.matcher(h);
             mm.matches();
+            long domain = Long.parseLong(mm.group(1), 16);
+            if (domain > Integer.MAX_VALUE) {
+                m.notes.add("host bridge directory " + h + " names a PCI domain above 7fffffff: ignored");
+                continue;
+            }
             HostBridgeDTO hb = new HostBridgeDTO();
             hb.name = h;
-            hb.domain = (int) Long.parseLong(mm.group(1), 16);
+            hb.domain = (int) domain;
             hb.bus = Integer.parseInt(mm.group(2), 16);
             hb.numaNode = rootBusNode(m.devices, hb);
             m.hostBridges.add(hb);

@@ -61,7 +61,7 @@ final class ResourceFile {
             Matcher m = LINE.matcher(text);
             if (!m.matches()) {
                 throw new TopologyFormatException(file, i + 1,
-                        "expected three hex numbers 'start end flags', got '" + text + "'");
+                        "expected three hex numbers 'start end flags', got '" + org.peerdma.util.Texts.clip(text) + "'");
             }
             long start = Long.parseUnsignedLong(m.group(1), 16);
             long end = Long.parseUnsignedLong(m.group(2), 16);

@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 
 import org.peerdma.pci.TopologyFormatException;
 import org.peerdma.pci.dto.DeviceDTO;
+import org.peerdma.util.Texts;
 
 /**
  * Reads one PCI function's sysfs directory (/sys/bus/pci/devices/DDDD:BB:DD.F) into a
@@ -24,6 +25,10 @@ final class SysfsDevice {
     private static final Pattern HEX = Pattern.compile("(?:0[xX])?[0-9a-fA-F]{1,8}");
     private static final Pattern BUS = Pattern.compile("[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}");
     private static final Pattern DEC = Pattern.compile("-?[0-9]{1,9}");
+    /** PCI config space is at most 4 KiB: more in a copy is not read. */
+    static final int MAX_CONFIG = 4096;
+    /** The largest text file read (an attribute is at most a page; /proc/cpuinfo of a large machine a few MiB). */
+    static final long MAX_TEXT = 8L << 20;
 
     private SysfsDevice() {
     }
@@ -46,7 +51,7 @@ final class SysfsDevice {
         d.secondaryBus = dec(dir, "secondary_bus_number", d);
         d.subordinateBus = dec(dir, "subordinate_bus_number", d);
         d.driver = linkName(dir, "driver", "DRIVER", d);
-        d.physfn = linkName(dir, "physfn", "PCI_SLOT_NAME", d);
+        d.physfn = physfn(dir, d);
         mergeConfig(dir, d);
         if (d.secondaryBus == null) {
             d.secondaryBus = busFromPciBusDir(dir, d);
@@ -76,14 +81,21 @@ final class SysfsDevice {
     private static void mergeConfig(Path dir, DeviceDTO d) {
         Path file = dir.resolve("config");
         if (!Files.isRegularFile(file)) {
-            d.notes.add("no config file: header type, capabilities, port type and ACS unknown");
+            d.notes.add(Files.exists(file) && !Files.isDirectory(file)
+                    ? "config is not a regular file (a FIFO or a device): header type, capabilities, port type and ACS "
+                            + "unknown"
+                    : "no config file: header type, capabilities, port type and ACS unknown");
             return;
         }
         byte[] bytes;
         long size;
-        try {
-            bytes = Files.readAllBytes(file);
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_CONFIG);
             size = Files.size(file);
+            if (size > MAX_CONFIG) {
+                d.notes.add("config file holds " + size + " bytes: only the " + MAX_CONFIG + " of config space read");
+                size = MAX_CONFIG;
+            }
         } catch (IOException | SecurityException e) {
             d.notes.add("config file unreadable (" + e + "): header type, capabilities, port type and ACS unknown");
             return;
@@ -161,7 +173,7 @@ final class SysfsDevice {
         }
         if (!HEX.matcher(v.get()).matches() || Long.decode(withPrefix(v.get())) > max) {
             throw new TopologyFormatException(file.toString(), 1,
-                    String.format("%s: '%s' is not a hex number up to %#x", name, v.get(), max));
+                    String.format("%s: '%s' is not a hex number up to %#x", name, Texts.clip(v.get()), max));
         }
         return (int) (long) Long.decode(withPrefix(v.get()));
     }
@@ -178,9 +190,27 @@ final class SysfsDevice {
         }
         if (!DEC.matcher(v.get()).matches()) {
             throw new TopologyFormatException(file.toString(), 1,
-                    String.format("%s: '%s' is not a decimal number", name, v.get()));
+                    String.format("%s: '%s' is not a decimal number", name, Texts.clip(v.get())));
         }
         return Integer.parseInt(v.get());
+    }
+
+    /**
+     * A virtual function's physical function, as the PCI core reads it. Errors: TopologyFormatException naming the
+     * link (or the copied directory's uevent file) when what it names is not a PCI address.
+     */
+    private static String physfn(Path dir, DeviceDTO d) {
+        String pf = linkName(dir, "physfn", "PCI_SLOT_NAME", d);
+        if (pf != null) {
+            try {
+                org.peerdma.pci.Bdf.parse(pf);
+            } catch (org.peerdma.errno.KernelException e) {
+                Path link = dir.resolve("physfn");
+                throw new TopologyFormatException(Files.isSymbolicLink(link) ? link.toString()
+                        : link.resolve("uevent").toString(), 0, "physfn: " + e.detail());
+            }
+        }
+        return pf;
     }
 
     /**
@@ -229,7 +259,17 @@ final class SysfsDevice {
         if (!Files.exists(file)) {
             return Optional.empty();
         }
+        if (!Files.isRegularFile(file) && !Files.isDirectory(file)) {
+            // reading a FIFO waits for a writer, a device (a link to /dev/zero) never ends
+            notes.accept(file.getFileName() + " is not a regular file (a FIFO or a device): ignored");
+            return Optional.empty();
+        }
         try {
+            long size = Files.size(file);
+            if (size > MAX_TEXT) {
+                throw new TopologyFormatException(file.toString(), 0, size + " bytes: larger than any sysfs attribute or "
+                        + "cpuinfo file (" + (MAX_TEXT >> 20) + " MiB)");
+            }
             return Optional.of(Files.readAllLines(file, StandardCharsets.ISO_8859_1));
         } catch (IOException | SecurityException e) {
             notes.accept(file.getFileName() + " unreadable: " + e.getClass().getSimpleName()

@@ -95,8 +95,9 @@ public final class SysfsParser {
             Entry dup = byBdf.put(e.bdf(), e);
             if (dup != null) {
                 throw new TopologyFormatException(src.name(), 0, "function " + e.bdf() + " appears twice: "
-                        + dup.entry() + " and " + e.entry());
+                        + clipPath(dir, dup.entry()) + " and " + clipPath(dir, e.entry()));
             }
+            checkAddress(e.entry().toString(), e.bdf());
             if (e.dir() == null) {
                 dangling++;
                 DeviceDTO d = new DeviceDTO();
@@ -116,6 +117,20 @@ public final class SysfsParser {
         names(m);
         summarise(m);
         return m;
+    }
+
+    /** A PCI address the PCI core reads (domain 0..7fffffff), else a format error naming the entry. */
+    private static void checkAddress(String entry, String bdf) {
+        try {
+            org.peerdma.pci.Bdf.parse(bdf);
+        } catch (org.peerdma.errno.KernelException ex) {
+            throw new TopologyFormatException(entry, 0, ex.detail());
+        }
+    }
+
+    /** An entry's path inside the tree for a message, at most 80 characters of it. */
+    private static String clipPath(Path dir, Path p) {
+        return org.peerdma.util.Texts.clip(p.startsWith(dir) ? dir.relativize(p).toString() : p.toString());
     }
 
     /**
@@ -173,7 +188,8 @@ public final class SysfsParser {
         try {
             return Integer.decode(value);
         } catch (NumberFormatException e) {
-            throw new TopologyFormatException(name, line, key + ": '" + value + "' is not a number");
+            throw new TopologyFormatException(name, line, key + ": '" + org.peerdma.util.Texts.clip(value)
+                    + "' is not a number");
         }
     }
 

@@ -87,7 +87,10 @@ final class SysfsTree {
         List<Entry> entries = new ArrayList<>();
         if (layout == Layout.DEVICE_TREE) {
             for (Path root : treeRoots(dir)) {
-                hosts.add(root.getFileName().toString().toLowerCase(Locale.ROOT));
+                String name = root.getFileName() == null ? "" : root.getFileName().toString().toLowerCase(Locale.ROOT);
+                if (HOST.matcher(name).matches()) {
+                    hosts.add(name); // a copy of pciDDDD:BB under another name has no host bridge name
+                }
                 walk(root, entries);
             }
             return new Found(layout, entries, hosts);
