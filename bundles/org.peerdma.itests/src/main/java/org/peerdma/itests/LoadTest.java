@@ -266,8 +266,7 @@ class LoadTest {
         P2pDoctor doctor = Runtime.await(ctx, P2pDoctor.class, 5000);
         Shell sh = new Shell(processor);
         int refs0 = core.references().size();
-        var dell = io.read(java.nio.file.Path.of(ctx.getProperty("peerdma.shared"),
-                "topologies/real/dell-r730-broadwell-ep-2xp100-nvme.txt"), null);
+        var dell = io.read(Runtime.realDumps(ctx).resolve("dell-r730-broadwell-ep-2xp100-nvme.txt"), null);
         AtomicLong reads = new AtomicLong();
         Workers w = new Workers().start(4, "reader", id -> {
             var m = core.machine();

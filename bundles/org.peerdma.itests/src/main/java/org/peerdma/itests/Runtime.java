@@ -47,6 +47,13 @@ final class Runtime {
         }
     }
 
+    /** The real dumps' directory: the checkout's sibling shared/, else the machine's /work/shared (a clone elsewhere). */
+    static java.nio.file.Path realDumps(BundleContext ctx) {
+        String prop = ctx.getProperty("peerdma.shared");
+        java.nio.file.Path p = prop == null ? null : java.nio.file.Path.of(prop, "topologies/real");
+        return p != null && java.nio.file.Files.isDirectory(p) ? p : java.nio.file.Path.of("/work/shared/topologies/real");
+    }
+
     /** Start every installed peerdma bundle that is stopped (undo a test's rmmod). */
     static void startAll(BundleContext ctx) throws Exception {
         for (Bundle b : ctx.getBundles()) {

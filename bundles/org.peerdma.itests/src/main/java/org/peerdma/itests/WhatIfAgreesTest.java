@@ -138,8 +138,7 @@ class WhatIfAgreesTest {
     void cpu() throws Exception {
         // the sample is a Skylake-SP whose host bridges are whitelisted whatever the CPU; on an AMD Genoa the
         // CPU rule is what lets traffic through the host bridges
-        MachineDTO genoa = io.read(java.nio.file.Path.of(ctx.getProperty("peerdma.shared"),
-                "topologies/real/asus-esc8000a-e12-genoa.txt"), null);
+        MachineDTO genoa = io.read(Runtime.realDumps(ctx).resolve("asus-esc8000a-e12-genoa.txt"), null);
         core.load(genoa);
         devices = doctor.endpoints(core.machine()).stream().map(PciDevice::name).limit(8).toList();
         for (String cpu : List.of("GenuineIntel/6", "AuthenticAMD/0x15", "HygonGenuine/0x18")) {
