@@ -108,7 +108,7 @@ public final class PeerdmaFormat {
             vm = m.readerFor(VersionedMachine.class).readValue(text);
         } catch (UnrecognizedPropertyException ex) {
             throw new TopologyFormatException(src.name(), line(src, ex.getLocation()), "unknown key '"
-                    + Texts.clip(ex.getPropertyName()) + "'" + where(ex.getPathReference()));
+                    + Texts.clip(ex.getPropertyName()) + "'" + where(ex.getPath()));
         } catch (JsonProcessingException ex) {
             throw error(src, ex);
         } catch (IOException ex) {
@@ -147,8 +147,21 @@ public final class PeerdmaFormat {
         to.notes = from.notes;
     }
 
-    private static String where(String path) {
-        return path == null ? "" : " (in " + Quoting.clipQuoted(ourNames(path)) + ")";
+    /**
+     * Where in the file an unknown key is, as the keys and indices leading to it ("devices[3]"), each key clipped;
+     * without the unknown key itself, which the message quotes already.
+     */
+    private static String where(java.util.List<com.fasterxml.jackson.databind.JsonMappingException.Reference> path) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < path.size() - 1; i++) {
+            com.fasterxml.jackson.databind.JsonMappingException.Reference r = path.get(i);
+            if (r.getFieldName() != null) {
+                sb.append(sb.length() == 0 ? "" : ".").append(Texts.clip(r.getFieldName()));
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.length() == 0 ? "" : " (in " + sb + ")";
     }
 
     /** Jackson names our classes in full: "org.peerdma.pci.dto.DeviceDTO" is a DeviceDTO, the file's root a topology. */

@@ -385,4 +385,15 @@ class HostileInputTest {
         assertThat(ex.line()).isEqualTo(2);
         assertThat(ex.getMessage()).contains("internal DTD subset").contains("not closed");
     }
+
+    @Test
+    void anUnknownKeyWithQuotesInsideIsQuotedOnceAndClipped() {
+        // the long run, after 393,401 inputs: the key came back whole in Jackson's path ("...HostBridgeDTO[\"<key>\"]")
+        String key = "<object type=\"Misc\">".repeat(20);
+        TopologyFormatException ex = formatError("k.yaml", "peerdma-topology: 1\nhostBridges:\n  - " + key + ": 1\n",
+                TopologyIO.AUTO);
+        assertClipped(ex);
+        assertThat(ex.line()).isEqualTo(3);
+        assertThat(ex.getMessage()).contains("(in hostBridges[0])");
+    }
 }

@@ -80,8 +80,13 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
 class ImporterFuzzTest {
     static final int SHORT_TRIES = 5000;
     static final long LIMIT_MS = Long.getLong("peerdma.fuzz.limit-ms", 2000);
-    /** Wall-clock time after which an input is taken to hang. */
-    static final long HANG_MS = Math.max(10_000, 5 * LIMIT_MS);
+    /**
+     * Wall-clock time after which an input is taken to hang: generous, as the wall-clock time of a read on a busy
+     * build machine (and of the checks after it) can be many times its CPU time.
+     */
+    static final long HANG_MS = Math.max(60_000, 30 * LIMIT_MS);
+    /** Machines up to this many devices are saved and loaded again (larger ones, from nesting mutations, cost seconds). */
+    private static final int ROUND_TRIP_DEVICES = 2_000;
     private static final int MAX_QUOTE_RUN = 85;
     private static final int MAX_DETAIL = 500;
 
@@ -163,6 +168,7 @@ class ImporterFuzzTest {
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(tmp)));
             newWorker();
+            warmUp();
             java.io.PrintStream err = System.err;
             System.setErr(new java.io.PrintStream(new OutputStream() {
                 @Override
@@ -186,6 +192,19 @@ class ImporterFuzzTest {
                     err.flush();
                 }
             }, true));
+        }
+
+        /** Every seed read once, untimed: the first reads of a cold JVM (JIT, pci.ids) are not the importers' time. */
+        private void warmUp() {
+            for (Seed seed : corpus.seeds()) {
+                for (String format : new String[] {seed.format(), TopologyIO.AUTO}) {
+                    try {
+                        io.readText(seed.name(), seed.text(), format);
+                    } catch (RuntimeException e) {
+                        // a section may not be a document on its own
+                    }
+                }
+            }
         }
 
         static synchronized Shared get() {
@@ -407,6 +426,9 @@ class ImporterFuzzTest {
                 if (h == null) {
                     return "a null host bridge";
                 }
+            }
+            if (m.devices.size() > ROUND_TRIP_DEVICES) {
+                return null;
             }
             String yaml = io.format(m, "yaml");
             try {
