@@ -74,6 +74,13 @@ class ArchSwapTest {
         return t == -1 && !m.isLive();
     }
 
+    private static String holdersNow(org.osgi.util.tracker.ServiceTracker<org.peerdma.iommu.Iommu, ?> iommus) {
+        Object o = iommus.getService();
+        // which instance the tracker gives and what it holds: tells a stale instance from a regrouped domain
+        return o instanceof org.peerdma.module.ModuleUsage u ? "@" + Integer.toHexString(System.identityHashCode(o))
+                + " holding " + u.holders() : String.valueOf(o);
+    }
+
     /** Wait until the mappers have done {@code n} more mappings through {@code ops}: the phase really ran. */
     private static void mapsThrough(java.util.Map<String, AtomicLong> byOps, String ops, long n) throws Exception {
         long from = byOps.computeIfAbsent(ops, k -> new AtomicLong()).get();
@@ -132,7 +139,8 @@ class ArchSwapTest {
                             // KNOWN OPEN BUG (issue 13, docs/robustness.md): under heavy load a mapping made
                             // through a re-registered IOMMU can stay live without translating; reported, not yet
                             // failed on, until the IOMMU's side is fixed
-                            untranslated.add(m.toString());
+                            untranslated.add(m + " at generation " + core.machine().generation() + ", the IOMMU now "
+                                    + holdersNow(iommus));
                         }
                         dma.unmap(m);
                         ok.incrementAndGet();

@@ -74,6 +74,12 @@ final class LinkMath {
                         d.name(), speed, width, capGts > 0 ? fmt(capGts) + "GT/s" : capSpeed,
                         capW > 0 ? capW : width, l.gbPerSecond(), gbPerSecond(capGts > 0 ? capGts : gts(speed),
                                 capW > 0 ? capW : width)));
+                if ((d.classCode() >> 16) == 0x03 && gts(speed) < capGts && (capW == 0 || width >= capW)) {
+                    // the width is full, only the speed is low: what an idle GPU does to save power
+                    notes.add(d.name() + " is a GPU: GPUs lower their link speed when idle to save power, so a dump "
+                            + "taken at idle shows a low speed; read LnkSta again under load before suspecting the "
+                            + "slot (nvidia-smi -q shows the current and maximum link generation)");
+                }
             }
         }
         Links.Link slowest = null;

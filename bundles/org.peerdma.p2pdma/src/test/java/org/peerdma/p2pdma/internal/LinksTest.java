@@ -76,6 +76,7 @@ class LinksTest {
         assertThat(r.links().bottleneck().bdf()).isEqualTo("0000:05:00.0");
         assertThat(r.links().notes()).anyMatch(n -> n.startsWith("0000:05:00.0 runs at 16GT/s x4 below its capability "
                 + "16GT/s x16 (7.9 of 31.5 GB/s)"));
+        assertThat(r.links().notes()).as("a NIC trained narrower is not an idle GPU").noneMatch(n -> n.contains("GPU"));
     }
 
     @Test
@@ -86,5 +87,23 @@ class LinksTest {
         CheckReport r = check(m, eps.get(0).name(), eps.get(eps.size() - 1).name());
         assertThat(r.links().links()).isNotEmpty();
         assertThat(r.links().bottleneck().gbPerSecond()).isPositive();
+    }
+
+    @Test
+    void theLinkCapabilityOfARealLspciDumpShowsGpusTrainedDownAtIdle() {
+        // ASUS ESC8000A-E12: the RTX 6000 Ada cards print "LnkCap: ... Speed 16GT/s, Width x16" and
+        // "LnkSta: Speed 2.5GT/s (downgraded), Width x16"
+        PciMachine m = core.load(io.read(REAL.resolve("asus-esc8000a-e12-genoa.txt"), TopologyIO.AUTO));
+        CheckReport r = check(m, "01:00.0", "41:00.0");
+        Links.Link gpu = r.links().links().stream().filter(x -> x.bdf().equals("0000:01:00.0")).findFirst()
+                .orElseThrow();
+        assertThat(gpu.capSpeed()).isEqualTo("16GT/s");
+        assertThat(gpu.capWidth()).isEqualTo(16);
+        assertThat(gpu.downtrained()).isTrue();
+        assertThat(gpu.gbPerSecond()).isCloseTo(4.0, within(1e-9));
+        assertThat(r.links().notes()).contains("0000:01:00.0 runs at 2.5GT/s x16 below its capability 16GT/s x16 "
+                + "(4.0 of 31.5 GB/s)");
+        assertThat(r.links().notes()).anyMatch(n -> n.startsWith("0000:01:00.0 is a GPU: GPUs lower their link speed "
+                + "when idle"));
     }
 }

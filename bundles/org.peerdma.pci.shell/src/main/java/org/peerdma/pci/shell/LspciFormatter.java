@@ -70,7 +70,7 @@ public final class LspciFormatter {
                 sb.append("\tKernel driver in use: ").append(d.driver()).append('\n');
             }
             if (o.verbose > 0) {
-                annotations(sb, d);
+                annotations(sb, d, o.verbose);
                 sb.append('\n');
             }
         }
@@ -171,6 +171,9 @@ public final class LspciFormatter {
                         sb.append(" (v").append(c.version()).append(')');
                     }
                     sb.append(d.isPcie() ? " " + d.portType().lspciName() : "").append('\n');
+                    if (verbose > 1) {
+                        linkLines(sb, d);
+                    }
                 } else {
                     sb.append(c.name()).append('\n');
                 }
@@ -197,6 +200,48 @@ public final class LspciFormatter {
         }
     }
 
+    /**
+     * linkLines - cap_express_link's LnkCap and LnkSta lines, with the fields the model keeps (speed and width; the
+     * port number, ASPM and the status flags are not kept, so they are left out rather than made up). LnkSta says
+     * "(downgraded)" or "(overdriven)" against LnkCap as link_compare does: not for root and downstream ports and
+     * PCI/PCI-X-to-PCIe bridges, which may train below their capability.
+     */
+    private static void linkLines(StringBuilder sb, PciDevice d) {
+        boolean cap = !d.linkCapSpeed().isEmpty() && d.linkCapWidth() > 0;
+        if (cap) {
+            sb.append("\t\tLnkCap:\tSpeed ").append(d.linkCapSpeed()).append(", Width x").append(d.linkCapWidth())
+                    .append('\n');
+        }
+        if (!d.linkSpeed().isEmpty() && d.linkWidth() > 0) {
+            sb.append("\t\tLnkSta:\tSpeed ").append(d.linkSpeed())
+                    .append(cap ? linkCompare(d.portType(), gts(d.linkSpeed()), gts(d.linkCapSpeed())) : "")
+                    .append(", Width x").append(d.linkWidth())
+                    .append(cap ? linkCompare(d.portType(), d.linkWidth(), d.linkCapWidth()) : "").append('\n');
+        }
+    }
+
+    /** link_compare (ls-caps.c). */
+    static String linkCompare(PciePortType type, double sta, double cap) {
+        if (sta > cap) {
+            return " (overdriven)";
+        }
+        if (sta == cap || type == PciePortType.ROOT_PORT || type == PciePortType.DOWNSTREAM_PORT
+                || type == PciePortType.PCI_TO_PCIE_BRIDGE) {
+            return "";
+        }
+        return " (downgraded)";
+    }
+
+    /** The number of a speed as lspci prints it ("2.5GT/s" is 2.5), 0 when it is not one. */
+    private static double gts(String speed) {
+        int i = speed.indexOf("GT/s");
+        try {
+            return i > 0 ? Double.parseDouble(speed.substring(0, i)) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
     private static void acsLines(StringBuilder sb, PciDevice d, int verbose) {
         if (verbose > 1 && d.hasAcs()) {
             sb.append("\t\tACSCap:\t").append(Acs.lspci(d.acsCap())).append('\n');
@@ -205,7 +250,7 @@ public final class LspciFormatter {
     }
 
     /** The model's own remarks on a device: what the dump did not say. */
-    private static void annotations(StringBuilder sb, PciDevice d) {
+    private static void annotations(StringBuilder sb, PciDevice d, int verbose) {
         if (d.bus().isElided()) {
             sb.append(String.format(Locale.ROOT, "\t# bus %02x: the bridge leading to it is not in the dump\n",
                     d.bus().number()));
@@ -215,6 +260,11 @@ public final class LspciFormatter {
                 && d.portType() != PciePortType.CONVENTIONAL) {
             sb.append("\t# PCIe port type (from the dump; capability list not shown): ")
                     .append(d.portType().lspciName()).append('\n');
+            if (verbose > 1) {
+                StringBuilder link = new StringBuilder();
+                linkLines(link, d);
+                link.toString().lines().forEach(l -> sb.append("\t# ").append(l.strip()).append('\n'));
+            }
         }
         if (d.acsUnknown()) {
             sb.append(d.hasAcs() ? "\t# ACS unknown: the dump shows the ACS capability but not its control bits\n"

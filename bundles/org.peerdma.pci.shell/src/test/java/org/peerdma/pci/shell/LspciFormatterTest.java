@@ -170,6 +170,44 @@ class LspciFormatterTest {
     }
 
     @Test
+    void linkCapabilityAndStatusAtVeryVerboseAsCapExpressLinkPrintsThem() {
+        MachineDTO m = Machines.small();
+        for (DeviceDTO d : m.devices) {
+            switch (d.bdf) {
+                case "0000:03:00.0" -> link(d, "8GT/s", 16, "2.5GT/s", 8); // trained below its capability
+                case "0000:02:08.0" -> link(d, "8GT/s", 16, "8GT/s", 8); // a downstream port: no "(downgraded)"
+                case "0000:04:00.0" -> link(d, "8GT/s", 4, "8GT/s", 4);
+                default -> {
+                }
+            }
+        }
+        core.load(m);
+        LspciFormatter g = new LspciFormatter(core.machine());
+        assertThat(g.format("-vv", "-s", "03:00.0").lines()).containsSequence(
+                "\tCapabilities: [78] Express (v2) Endpoint",
+                "\t\tLnkCap:\tSpeed 8GT/s, Width x16",
+                "\t\tLnkSta:\tSpeed 2.5GT/s (downgraded), Width x8 (downgraded)");
+        assertThat(g.format("-vvv", "-s", "02:08.0").lines()).containsSequence(
+                "\tCapabilities: [68] Express (v2) Downstream Port",
+                "\t\tLnkCap:\tSpeed 8GT/s, Width x16",
+                "\t\tLnkSta:\tSpeed 8GT/s, Width x8");
+        // a dump that gave the port type and link but not the capability list: the link as a model note
+        assertThat(g.format("-vv", "-s", "04:00.0")).contains("\t# LnkCap:\tSpeed 8GT/s, Width x4\n"
+                + "\t# LnkSta:\tSpeed 8GT/s, Width x4\n");
+        // -v names the capability only, as lspci does; a device whose dump had no link fields gets no such lines
+        assertThat(g.format("-v", "-s", "03:00.0")).doesNotContain("LnkCap").doesNotContain("LnkSta");
+        assertThat(g.format("-vv", "-s", "00:01.0")).doesNotContain("Lnk");
+        assertThat(LspciFormatter.linkCompare(org.peerdma.pci.PciePortType.ENDPOINT, 16, 8)).isEqualTo(" (overdriven)");
+    }
+
+    private static void link(DeviceDTO d, String capSpeed, int capWidth, String speed, int width) {
+        d.linkCapSpeed = capSpeed;
+        d.linkCapWidth = capWidth;
+        d.linkSpeed = speed;
+        d.linkWidth = width;
+    }
+
+    @Test
     void verboseEndpoint() {
         assertThat(f.format("-v", "-s", "03:00.0")).isEqualTo(""
                 + "03:00.0 3D controller: NVIDIA Corporation GV100GL [Tesla V100 PCIe 32GB] (rev a1)\n"

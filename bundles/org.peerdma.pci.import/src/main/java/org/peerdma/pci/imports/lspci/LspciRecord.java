@@ -17,7 +17,7 @@ import org.peerdma.pci.imports.lspci.LspciHeaderLine.Names;
 /**
  * One device of an lspci listing: its header line, then the detail lines fed in order. Level-1
  * detail lines (one tab, or the shallowest indentation of the record) are read by their label;
- * deeper lines only inside the Express capability (LnkSta) and ACS capability (ACSCap, ACSCtl).
+ * deeper lines only inside the Express capability (LnkCap, LnkSta) and ACS capability (ACSCap, ACSCtl).
  * Everything else lspci prints is ignored.
  */
 final class LspciRecord {
@@ -201,19 +201,34 @@ final class LspciRecord {
                 dev.acs.ctrl = acsBits(text.substring(7));
             }
         } else if (!current.extended && current.id == Capability.CAP_EXP && text.startsWith("LnkSta:")) {
-            Matcher s = LNK_SPEED.matcher(text);
-            Matcher w = LNK_WIDTH.matcher(text);
-            if (!s.find() || !w.find()) {
-                throw LspciSyntaxError.of("malformed or truncated LnkSta line '%s'", text);
-            }
-            dev.linkSpeed = s.group(1).equals("unknown") ? null : s.group(1);
-            // x0 is what lspci prints for a port whose link is down
-            int width = w.group(1).length() > 2 ? -1 : Integer.parseInt(w.group(1));
-            if (width < 0 || width > 32) {
-                throw LspciSyntaxError.of("LnkSta link width x%s: PCIe links are x0 (down) to x32", w.group(1));
-            }
-            dev.linkWidth = width;
+            Link l = link(text, "LnkSta");
+            dev.linkSpeed = l.speed();
+            dev.linkWidth = l.width();
+        } else if (!current.extended && current.id == Capability.CAP_EXP && text.startsWith("LnkCap:")) {
+            // cap_express_link: "LnkCap:\tPort #0, Speed 16GT/s, Width x16, ASPM L1, ..." (LnkCap2 is another line)
+            Link l = link(text, "LnkCap");
+            dev.linkCapSpeed = l.speed();
+            dev.linkCapWidth = l.width();
         }
+    }
+
+    /** A link's speed ("8GT/s", null for lspci's "unknown") and width in lanes. */
+    private record Link(String speed, int width) {
+    }
+
+    /** link - the speed and width of a LnkSta or LnkCap line, the width checked to be 0 (a link that is down) to 32. */
+    private static Link link(String text, String what) {
+        Matcher s = LNK_SPEED.matcher(text);
+        Matcher w = LNK_WIDTH.matcher(text);
+        if (!s.find() || !w.find()) {
+            throw LspciSyntaxError.of("malformed or truncated %s line '%s'", what, text);
+        }
+        // x0 is what lspci prints for a port whose link is down
+        int width = w.group(1).length() > 2 ? -1 : Integer.parseInt(w.group(1));
+        if (width < 0 || width > 32) {
+            throw LspciSyntaxError.of("%s link width x%s: PCIe links are x0 (down) to x32", what, w.group(1));
+        }
+        return new Link(s.group(1).equals("unknown") ? null : s.group(1), width);
     }
 
     /** A NUMA node number: 0 .. MAX_NUMNODES-1 (1024), or -1 as sysfs prints for none. */

@@ -61,7 +61,16 @@ final class SysfsDevice {
             d.headerType = cls == 0x0604 || cls == 0x0609 ? 1 : cls == 0x0607 ? 2 : 0;
         }
         if (d.linkSpeed == null) {
-            linkFromAttributes(dir, d);
+            d.linkSpeed = speedAttribute(dir, "current_link_speed", d);
+            if (d.linkWidth == null) {
+                d.linkWidth = dec(dir, "current_link_width", d);
+            }
+        }
+        if (d.linkCapSpeed == null) {
+            d.linkCapSpeed = speedAttribute(dir, "max_link_speed", d);
+            if (d.linkCapWidth == null) {
+                d.linkCapWidth = dec(dir, "max_link_width", d);
+            }
         }
         if (d.vendor == null || d.device == null || d.classCode == null) {
             d.notes.add("neither the ID files nor config space give vendor, device and class");
@@ -117,6 +126,8 @@ final class SysfsDevice {
         d.portType = c.portType;
         d.linkSpeed = c.linkSpeed;
         d.linkWidth = c.linkWidth;
+        d.linkCapSpeed = c.linkCapSpeed;
+        d.linkCapWidth = c.linkCapWidth;
         d.capabilities = c.capabilities;
         d.extendedCapsKnown = c.extendedCapsKnown;
         d.acs = c.acs;
@@ -149,20 +160,20 @@ final class SysfsDevice {
         return null;
     }
 
-    /** current_link_speed ("8.0 GT/s PCIe") and current_link_width, when config gave no link status. */
-    private static void linkFromAttributes(Path dir, DeviceDTO d) {
-        Optional<String> speed = text(dir.resolve("current_link_speed"), d);
-        if (speed.isPresent() && speed.get().contains("GT/s")) {
-            String num = speed.get().substring(0, speed.get().indexOf("GT/s")).strip();
-            if (num.endsWith(".0")) {
-                num = num.substring(0, num.length() - 2);
-            }
-            d.linkSpeed = num + "GT/s";
+    /**
+     * speedAttribute - current_link_speed or max_link_speed ("8.0 GT/s PCIe", "2.5 GT/s PCIe") as lspci writes a speed
+     * ("8GT/s", "2.5GT/s"), when config space gave no link registers; null when absent or "Unknown".
+     */
+    private static String speedAttribute(Path dir, String name, DeviceDTO d) {
+        Optional<String> speed = text(dir.resolve(name), d);
+        if (speed.isEmpty() || !speed.get().contains("GT/s")) {
+            return null;
         }
-        if (d.linkWidth == null) {
-            Integer w = dec(dir, "current_link_width", d);
-            d.linkWidth = w;
+        String num = speed.get().substring(0, speed.get().indexOf("GT/s")).strip();
+        if (num.endsWith(".0")) {
+            num = num.substring(0, num.length() - 2);
         }
+        return num + "GT/s";
     }
 
     private static Integer hex(Path dir, String name, int max, DeviceDTO d) {

@@ -51,6 +51,28 @@ class LspciDellR730Test {
     }
 
     @Test
+    void linkCapabilityAndStatusOfEveryExpressFunction() {
+        // root port 3 of the dump: "LnkCap: Port #7, Speed 8GT/s, Width x4" trained at "Speed 5GT/s (downgraded), Width x1"
+        DeviceDTO rp = device(machine, "0000:00:03.0");
+        assertThat(rp.linkCapSpeed).isEqualTo("8GT/s");
+        assertThat(rp.linkCapWidth).isEqualTo(4);
+        assertThat(rp.linkSpeed).isEqualTo("5GT/s");
+        assertThat(rp.linkWidth).isEqualTo(1);
+        DeviceDTO gpu = device(machine, "0000:04:00.0");
+        assertThat(gpu.linkCapSpeed).isEqualTo("8GT/s");
+        assertThat(gpu.linkCapWidth).isEqualTo(16);
+        // DMI2 at 00:00.0: "LnkCap: Port #0, Speed 5GT/s, Width x4", "LnkSta: Speed unknown (downgraded), Width x0"
+        DeviceDTO dmi = device(machine, "0000:00:00.0");
+        assertThat(dmi.linkCapSpeed).isEqualTo("5GT/s");
+        assertThat(dmi.linkCapWidth).isEqualTo(4);
+        assertThat(dmi.linkSpeed).isNull();
+        assertThat(dmi.linkWidth).isZero();
+        // "LnkCap2: Supported Link Speeds: 2.5-8GT/s" is another register: every function with a LnkCap has both
+        assertThat(machine.devices).filteredOn(d -> d.linkSpeed != null)
+                .allMatch(d -> d.linkCapSpeed != null && d.linkCapWidth != null);
+    }
+
+    @Test
     void teslaP100OnSocket0() {
         DeviceDTO gpu = device(machine, "0000:04:00.0");
         assertThat(gpu.className).isEqualTo("3D controller");

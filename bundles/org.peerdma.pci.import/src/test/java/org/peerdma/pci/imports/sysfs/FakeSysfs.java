@@ -64,6 +64,11 @@ final class FakeSysfs {
             return u16(off + 0x12, speed | (width << 4));
         }
 
+        /** The Link Capabilities register of the Express capability at off: max speed (encoded) and width. */
+        Cfg linkCap(int off, int speed, int width) {
+            return u16(off + 0x0c, speed | (width << 4));
+        }
+
         /** An extended capability header. */
         Cfg ext(int off, int id, int version, int next) {
             return u32(off, (id & 0xffffL) | ((long) version << 16) | ((long) next << 20));
@@ -90,6 +95,8 @@ final class FakeSysfs {
         byte[] config;
         String secondary;
         String subordinate;
+        /** Further attribute files by name (current_link_speed, max_link_width, ...). */
+        final java.util.Map<String, String> attrs = new java.util.LinkedHashMap<>();
 
         Fn(String bdf, String... above) {
             this.bdf = bdf;
@@ -161,6 +168,9 @@ final class FakeSysfs {
         write(dir, "numa_node", f.numa);
         write(dir, "secondary_bus_number", f.secondary);
         write(dir, "subordinate_bus_number", f.subordinate);
+        for (java.util.Map.Entry<String, String> a : f.attrs.entrySet()) {
+            write(dir, a.getKey(), a.getValue());
+        }
         if (!f.resource.isEmpty()) {
             Files.writeString(dir.resolve("resource"), String.join("\n", f.resource) + "\n");
         }

@@ -64,7 +64,7 @@ class SysfsParserTest {
         rp.secondary = "1";
         rp.subordinate = "4";
         rp.config = new Cfg(4096).header(0x8086, 0x6f02, 0x060400, 1, 0x81, 0x40).buses(0, 1, 4)
-                .cap(0x40, 0x01, 0x90).express(0x90, 0xa0, 4, 3, 8).cap(0xa0, 0x0d, 0).u16(0xa4, 0x1028)
+                .cap(0x40, 0x01, 0x90).express(0x90, 0xa0, 4, 3, 8).linkCap(0x90, 3, 16).cap(0xa0, 0x0d, 0).u16(0xa4, 0x1028)
                 .u16(0xa6, 0x0600).ext(0x100, 0x01, 2, 0x148).acs(0x148, 0, 0x1f, Acs.RR | Acs.CR).b;
         bridgeWindows(rp.padRes(fnLines), 0x2000, 0x2fff, 0xfa000000L, 0xfbffffffL);
         fns.add(rp);
@@ -218,6 +218,9 @@ class SysfsParserTest {
                         "true:1@100", "true:d@148");
         assertThat(rp.linkSpeed).isEqualTo("8GT/s");
         assertThat(rp.linkWidth).isEqualTo(8);
+        // LnkCap at Express + 0x0c: an x16 port trained at x8
+        assertThat(rp.linkCapSpeed).isEqualTo("8GT/s");
+        assertThat(rp.linkCapWidth).isEqualTo(16);
         assertThat(rp.className).isEqualTo("PCI bridge");
         WindowDTO io = rp.bridgeWindows.get(0);
         assertThat(io.io).isTrue();
@@ -368,6 +371,24 @@ class SysfsParserTest {
         assertThat(b.extendedCapsKnown).isNull();
         assertThat(m.hostBridges).singleElement().satisfies(h -> assertThat(h.numaNode).isNull());
         assertThat(dev(m, "0000:05:00.0").numaNode).isEqualTo(1);
+    }
+
+    @Test
+    void linkAttributesGiveTheLinkWhenThereIsNoConfigFile() throws IOException {
+        // an unprivileged copy: no config, but the link attributes pci-sysfs.c prints ("16.0 GT/s PCIe")
+        Path dir = tmp.resolve("copy");
+        Fn f = new Fn("0000:41:00.0").ids(0x10de, 0x2330, 0x030200);
+        f.attrs.put("current_link_speed", "2.5 GT/s PCIe");
+        f.attrs.put("current_link_width", "16");
+        f.attrs.put("max_link_speed", "32.0 GT/s PCIe");
+        f.attrs.put("max_link_width", "16");
+        f.padRes(7);
+        FakeSysfs.writeFlat(dir, List.of(f));
+        DeviceDTO d = SysfsParser.parse(TopologySource.ofDirectory(dir)).devices.get(0);
+        assertThat(d.linkSpeed).isEqualTo("2.5GT/s");
+        assertThat(d.linkWidth).isEqualTo(16);
+        assertThat(d.linkCapSpeed).isEqualTo("32GT/s");
+        assertThat(d.linkCapWidth).isEqualTo(16);
     }
 
     @Test
