@@ -39,6 +39,27 @@ class CommandLineTest {
     }
 
     @Test
+    void drawWritesThePictureAndSaysWhatItDrewOnStderr() throws Exception {
+        Path dir = Files.createTempDirectory("draw");
+        Path png = dir.resolve("tree.png");
+        Run tree = Peerdma.run("", "draw", "--topology", shared("asus-esc8000a-e12-genoa.txt"), "-o", png.toString(),
+                "01:00.0", "41:00.0");
+        assertThat(tree.status()).as(tree.toString()).isZero();
+        assertThat(tree.out()).isEmpty();
+        assertThat(tree.err()).startsWith("wrote " + png + ": png, ").contains("PCI_P2PDMA_MAP_THRU_HOST_BRIDGE");
+        assertThat(javax.imageio.ImageIO.read(png.toFile()).getWidth()).isGreaterThan(500);
+        Run svg = Peerdma.run("", "draw", "--topology", "sample", "--matrix", "--kind", "gpu", "-o", "-");
+        assertThat(svg.status()).as(svg.toString()).isZero();
+        assertThat(svg.out()).startsWith("<?xml").contains("cell-0000-03-00.0--0000-81-00.0").endsWith("</svg>\n");
+        assertThat(Peerdma.run("", "draw", "--topology", "sample", "-o", dir.resolve("t.gif").toString()).status())
+                .isEqualTo(64);
+        assertThat(Peerdma.run("", "draw", "--topology", "sample").status()).isEqualTo(64);
+        Run nodir = Peerdma.run("", "draw", "--topology", "sample", "-o", dir.resolve("no/t.svg").toString());
+        assertThat(nodir.status()).as(nodir.toString()).isEqualTo(66);
+        assertThat(nodir.err()).contains("ENOENT").doesNotContain("Exception");
+    }
+
+    @Test
     void everyJsonDocumentFollowsTheSchema() {
         String[][] runs = {
             {"check", "03:00.0", "05:00.0", "--topology", "sample", "--json"},

@@ -37,6 +37,11 @@ public class CliImpl implements PeerdmaCli {
     @Reference
     CommandProcessor processor;
 
+    /** The pictures (draw); absent when the draw module is not in the runtime. */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    volatile org.peerdma.draw.PciDrawing drawing;
+
     /** To wait, at the end of a run, for the uevents it caused to be delivered (see {@link #drainEvents}). */
     @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
             policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
@@ -128,6 +133,7 @@ public class CliImpl implements PeerdmaCli {
         cl.addSubcommand("lspci", new LspciCommand(x));
         cl.addSubcommand("whatif", new WhatIfCommand(x));
         cl.addSubcommand("audit", new AuditCommand(x));
+        cl.addSubcommand("draw", new DrawCommand(x));
         cl.addSubcommand("shell", new ShellCommand(x));
         cl.addSubcommand("help", new CommandLine.HelpCommand());
         cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(x.out, StandardCharsets.UTF_8), true));
