@@ -55,7 +55,7 @@ final class TreePicture {
         drawn = shown.size();
         int hidden = m.devices().size() - shown.size();
         if (hidden > 0) {
-            notes.add(hidden + " function(s) not drawn (host-internal, chipset, empty ports): all=true draws them");
+            notes.add(hidden + " function(s) not drawn (host-internal, chipset, empty ports): --all draws them");
         }
         // the nodes, in bus order: each host bridge, then its devices
         Map<String, List<String>> lines = new LinkedHashMap<>();
