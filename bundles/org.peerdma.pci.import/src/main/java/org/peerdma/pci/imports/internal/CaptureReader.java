@@ -115,9 +115,21 @@ final class CaptureReader {
             d.stream().filter(l -> l.contains("p2pdma") || l.contains("ACS")).limit(20)
                     .forEach(l -> m.notes.add("dmesg: " + Texts.clip(l.strip())));
         }
-        for (String f : List.of("nvidia-smi-topo-m.txt", "nvidia-smi-topo-p2p-r.txt", "nvidia-smi-topo-p2p-w.txt")) {
+        Path topo = dir.resolve("nvidia-smi-topo-m.txt");
+        if (Files.isRegularFile(topo)) {
+            org.peerdma.pci.dto.DriverTopologyDTO t = org.peerdma.pci.imports.document.NvidiaSmiParser.topo(lines(topo));
+            if (t != null) {
+                Path table = dir.resolve("nvidia-smi.txt");
+                Enricher.enrich(m);
+                org.peerdma.pci.imports.document.NvidiaSmiParser.attach(m, t, Files.isRegularFile(table)
+                        ? org.peerdma.pci.imports.document.NvidiaSmiParser.busIds(lines(table)) : java.util.Map.of());
+            } else {
+                m.notes.add("capture: nvidia-smi-topo-m.txt holds no nvidia-smi topo -m matrix");
+            }
+        }
+        for (String f : List.of("nvidia-smi-topo-p2p-r.txt", "nvidia-smi-topo-p2p-w.txt")) {
             if (Files.isRegularFile(dir.resolve(f))) {
-                m.notes.add("capture has " + f + " (the NVIDIA driver's view)");
+                m.notes.add("capture has " + f + " (the NVIDIA driver's view; not read yet)");
             }
         }
         m.format = "capture(" + (lspci ? "lspci" : "sysfs") + ")";
@@ -140,7 +152,18 @@ final class CaptureReader {
                 if (++entries > MAX_ENTRIES) {
                     throw new TopologyFormatException(archive.toString(), 0, "more than " + MAX_ENTRIES + " entries");
                 }
-                Path target = tmp.resolve(e.getName()).normalize();
+                if (e.getName().indexOf('\0') >= 0) {
+                    // a tar header names an entry up to its first NUL; one inside the name is a broken header
+                    throw new TopologyFormatException(archive.toString(), 0, "entry '" + Texts.clip(e.getName()
+                            .replace('\0', '?')) + "' has a NUL character in its name");
+                }
+                Path target;
+                try {
+                    target = tmp.resolve(e.getName()).normalize();
+                } catch (java.nio.file.InvalidPathException ex) {
+                    throw new TopologyFormatException(archive.toString(), 0, "entry '" + Texts.clip(e.getName())
+                            + "' is not a file name here: " + ex.getReason());
+                }
                 if (!target.startsWith(tmp) || e.getName().startsWith("/")) {
                     throw new TopologyFormatException(archive.toString(), 0, "entry '" + Texts.clip(e.getName())
                             + "' points outside the archive");

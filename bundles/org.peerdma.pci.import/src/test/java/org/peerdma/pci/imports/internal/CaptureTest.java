@@ -150,4 +150,22 @@ class CaptureTest {
         }
         assertThatThrownBy(() -> io.read(noManifest, TopologyIO.AUTO)).hasMessageContaining("not a peerdma capture");
     }
+
+    @Test
+    void anArchiveEntryWithANulInItsNameIsAFormatError() throws Exception {
+        // the long fuzz run (721,653 inputs): a GNU long name with a NUL inside reached Path.resolve, whose
+        // InvalidPathException escaped the importers' errors
+        Path nul = tmp.resolve("nul.tar.gz");
+        try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(nul));
+                TarArchiveOutputStream tar = new TarArchiveOutputStream(o)) {
+            tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
+            TarArchiveEntry e = new TarArchiveEntry("cap/0000:01:00.0/" + "x".repeat(120) + "\0tail/config");
+            e.setSize(1);
+            tar.putArchiveEntry(e);
+            tar.write('x');
+            tar.closeArchiveEntry();
+        }
+        assertThatThrownBy(() -> io.read(nul, TopologyIO.AUTO)).isInstanceOf(TopologyFormatException.class)
+                .hasMessageContaining("has a NUL character in its name").hasMessageNotContaining("\0");
+    }
 }
