@@ -33,6 +33,11 @@ public interface PciMachine {
     List<String> notes();
 
     /** @return the kernel release the description was taken on (a capture's uname -r), or null when unknown. */
+    /** @return the NVIDIA driver's view of this machine (nvidia-smi topo -m), when its description had one. */
+    default java.util.Optional<DriverTopology> driverTopology() {
+        return java.util.Optional.empty();
+    }
+
     default String kernelRelease() {
         return null;
     }

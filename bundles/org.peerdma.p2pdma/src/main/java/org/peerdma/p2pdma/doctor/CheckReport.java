@@ -21,17 +21,28 @@ import java.util.List;
  * @param otherKernels the other rule sets' answers
  * @param directions what the hardware on the path forwards, writes and reads apart (since schema 1.2)
  * @param links the path's PCIe links, their bandwidth and the bottleneck (since schema 1.2)
+ * @param driver the NVIDIA driver's class for the pair beside the model's, when the description has
+ *        nvidia-smi topo -m and both devices are in it, else null (since schema 1.3)
  */
 public record CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
         DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
         HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
-        List<KernelAnswer> otherKernels, Directions directions, Links links) {
+        List<KernelAnswer> otherKernels, Directions directions, Links links, DriverView driver) {
+    /** The 1.2 form, without the driver's view. */
+    public CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
+            DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
+            HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
+            List<KernelAnswer> otherKernels, Directions directions, Links links) {
+        this(schemaVersion, kind, machine, ruleSet, provider, client, verdict, nvidiaSmiClass, path, remediation,
+                hostBridges, assumptions, alternatives, otherKernels, directions, links, null);
+    }
+
     /** The 1.1 form, without directions and links. */
     public CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
             DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
             HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
             List<KernelAnswer> otherKernels) {
         this(schemaVersion, kind, machine, ruleSet, provider, client, verdict, nvidiaSmiClass, path, remediation,
-                hostBridges, assumptions, alternatives, otherKernels, null, null);
+                hostBridges, assumptions, alternatives, otherKernels, null, null, null);
     }
 }

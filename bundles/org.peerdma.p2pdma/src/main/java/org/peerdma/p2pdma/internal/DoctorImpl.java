@@ -191,7 +191,7 @@ public class DoctorImpl implements P2pDoctor {
         return new CheckReport(SCHEMA_VERSION, "check", machineInfo(m, arch), rs, device(provider), device(client),
                 verdict(r, depends), PathClass.of(r), hops(r), remediation(r), hostBridges(r.hostBridgeCheck()),
                 assumptions(m, provider, client, r, arch), alts, others, ReadWrite.of(m, provider, client, r),
-                LinkMath.of(r));
+                LinkMath.of(r), DriverClass.of(m, provider, client, r, PathClass.of(r)));
     }
 
     private static List<String> assumptions(PciMachine m, PciDevice provider, PciDevice client, P2pVerdict r,

@@ -90,6 +90,14 @@ final class DoctorText {
         for (String n : links == null ? java.util.List.<String>of() : links.notes()) {
             sb.append("link: ").append(n).append('\n');
         }
+        org.peerdma.p2pdma.doctor.DriverView dv = r.driver();
+        if (dv != null) {
+            sb.append(String.format(Locale.ROOT, "driver   %s: %s-%s %s; the model's class %s (%s)%n", dv.tool(),
+                    dv.provider(), dv.client(), dv.driverClass(), dv.modelClass(), dv.agrees() ? "agree" : "differ"));
+            for (String n : dv.notes()) {
+                sb.append("driver: ").append(n).append('\n');
+            }
+        }
         for (String w : v.kernelLog()) {
             sb.append("kernel: ").append(w).append('\n');
         }

@@ -22,6 +22,8 @@ public class MachineDTO extends DTO {
     public String cmdline;
     public List<HostBridgeDTO> hostBridges = new ArrayList<>();
     public List<DeviceDTO> devices = new ArrayList<>();
+    /** The NVIDIA driver's view (nvidia-smi topo -m) when the document had it, else null. */
+    public DriverTopologyDTO driverTopology;
     /** What the importer could not recover, or inferred. */
     public List<String> notes = new ArrayList<>();
 }

@@ -4,7 +4,7 @@
  * a null field means "the dump did not say".
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.peerdma.pci.dto;
 
 import org.osgi.annotation.bundle.Export;

@@ -13,6 +13,59 @@ final class Dtos {
     private Dtos() {
     }
 
+    /**
+     * driverTopology - the live form of a description's nvidia-smi matrix, checked: as many rows as names, as
+     * many cells in each row, and devices named by address.
+     * Errors: EINVAL naming what is wrong.
+     */
+    static org.peerdma.pci.DriverTopology driverTopology(org.peerdma.pci.dto.DriverTopologyDTO d) {
+        if (d == null) {
+            return null;
+        }
+        if (d.names != null && d.names.stream().anyMatch(java.util.Objects::isNull)) {
+            throw org.peerdma.errno.KernelException.einval("driverTopology: a name is missing");
+        }
+        java.util.List<String> names = d.names == null ? java.util.List.of() : java.util.List.copyOf(d.names);
+        java.util.List<java.util.List<String>> cells = new ArrayList<>();
+        if (d.cells == null || d.cells.size() != names.size()) {
+            throw org.peerdma.errno.KernelException.einval("driverTopology: %d names but %d rows", names.size(),
+                    d.cells == null ? 0 : d.cells.size());
+        }
+        for (java.util.List<String> row : d.cells) {
+            if (row == null || row.size() != names.size() || row.stream().anyMatch(java.util.Objects::isNull)) {
+                throw org.peerdma.errno.KernelException.einval("driverTopology: a row of %d cells for %d names",
+                        row == null ? 0 : row.size(), names.size());
+            }
+            cells.add(java.util.List.copyOf(row));
+        }
+        java.util.Map<String, String> devices = new java.util.LinkedHashMap<>();
+        if (d.devices != null) {
+            d.devices.forEach((k, v) -> {
+                if (k == null || v == null || !names.contains(k)) {
+                    throw org.peerdma.errno.KernelException.einval("driverTopology: device of '%s', not a name of the "
+                            + "matrix", org.peerdma.util.Texts.clip(String.valueOf(k)));
+                }
+                devices.put(k, org.peerdma.pci.Bdf.parse(v).toString());
+            });
+        }
+        return new org.peerdma.pci.DriverTopology(d.tool == null ? "nvidia-smi topo -m" : d.tool, names,
+                java.util.List.copyOf(cells), java.util.Collections.unmodifiableMap(devices),
+                d.notes == null ? java.util.List.of() : java.util.List.copyOf(d.notes));
+    }
+
+    static org.peerdma.pci.dto.DriverTopologyDTO dto(org.peerdma.pci.DriverTopology t) {
+        if (t == null) {
+            return null;
+        }
+        org.peerdma.pci.dto.DriverTopologyDTO d = new org.peerdma.pci.dto.DriverTopologyDTO();
+        d.tool = t.tool();
+        d.names = new ArrayList<>(t.names());
+        t.cells().forEach(r -> d.cells.add(new ArrayList<>(r)));
+        d.devices = new java.util.LinkedHashMap<>(t.devices());
+        d.notes = new ArrayList<>(t.notes());
+        return d;
+    }
+
     static DeviceDTO copy(DeviceDTO s) {
         DeviceDTO d = new DeviceDTO();
         d.bdf = s.bdf;

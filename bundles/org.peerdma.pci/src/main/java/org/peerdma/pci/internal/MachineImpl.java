@@ -29,6 +29,7 @@ final class MachineImpl implements PciMachine {
     final AtomicLong generation = new AtomicLong();
     /** uname -r of the machine described, or null. */
     volatile String kernelRelease;
+    volatile org.peerdma.pci.DriverTopology driverTopology;
 
     MachineImpl(String name, String source, String arch, CpuInfo cpu) {
         this.name = name;
@@ -57,6 +58,11 @@ final class MachineImpl implements PciMachine {
     @Override
     public String source() {
         return source;
+    }
+
+    @Override
+    public java.util.Optional<org.peerdma.pci.DriverTopology> driverTopology() {
+        return java.util.Optional.ofNullable(driverTopology);
     }
 
     @Override

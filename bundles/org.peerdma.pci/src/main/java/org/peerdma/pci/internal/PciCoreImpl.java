@@ -249,6 +249,7 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
             m.notes.addAll(dto.notes);
         }
         m.kernelRelease = dto.kernelRelease == null || dto.kernelRelease.isBlank() ? null : dto.kernelRelease.strip();
+        m.driverTopology = Dtos.driverTopology(dto.driverTopology);
         List<HostBridgeDTO> hbs = dto.hostBridges == null ? List.of() : dto.hostBridges;
         List<String> inferredNuma = new ArrayList<>();
         for (HostBridgeDTO h : hbs) {
@@ -486,6 +487,7 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         dto.format = "peerdma";
         dto.arch = m.arch;
         dto.kernelRelease = m.kernelRelease;
+        dto.driverTopology = Dtos.dto(m.driverTopology);
         if (!m.cpu.isUnknown()) {
             dto.cpu = new org.peerdma.pci.dto.CpuDTO();
             dto.cpu.vendor = m.cpu.vendor();

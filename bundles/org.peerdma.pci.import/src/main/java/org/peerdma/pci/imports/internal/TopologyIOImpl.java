@@ -25,6 +25,7 @@ import org.peerdma.pci.dto.CpuDTO;
 import org.peerdma.pci.dto.MachineDTO;
 import org.peerdma.pci.imports.document.DocumentSplitter;
 import org.peerdma.pci.imports.document.LscpuParser;
+import org.peerdma.pci.imports.document.NvidiaSmiParser;
 import org.peerdma.pci.imports.document.Merger;
 import org.peerdma.pci.imports.document.Pasted;
 import org.peerdma.pci.imports.document.Section;
@@ -209,6 +210,8 @@ public class TopologyIOImpl implements TopologyIO {
         src = pasted.source();
         pasted.notes().forEach(merger::note);
         List<String> used = new ArrayList<>();
+        org.peerdma.pci.dto.DriverTopologyDTO driver = null;
+        java.util.Map<Integer, String> busIds = new java.util.LinkedHashMap<>();
         for (Section s : DocumentSplitter.split(src)) {
             TopologySource part = src.slice(s.from(), s.to());
             String label = String.format("%s lines %d-%d%s", shortName(src.name()), part.firstLine(),
@@ -222,6 +225,19 @@ public class TopologyIOImpl implements TopologyIO {
                     merger.add(m, label);
                     used.add("cpu");
                 }
+                continue;
+            }
+            String smi = cmd.replaceFirst("^sudo ", "");
+            if (NVIDIA_TOPO.matcher(smi).matches()) {
+                org.peerdma.pci.dto.DriverTopologyDTO t = NvidiaSmiParser.topo(part.lines());
+                if (t != null && driver == null) {
+                    driver = t;
+                    merger.note(label + ": the NVIDIA driver's view of " + t.names.size() + " devices");
+                }
+                continue;
+            }
+            if (smi.equals("nvidia-smi")) {
+                NvidiaSmiParser.busIds(part.lines()).forEach(busIds::putIfAbsent);
                 continue;
             }
             if (cmd.contains("grep") && cmd.contains("ACSCtl")) {
@@ -244,12 +260,18 @@ public class TopologyIOImpl implements TopologyIO {
                     + "known: " + String.join(", ", formats()) + ")");
         }
         m.format = used.stream().distinct().reduce((a, b) -> a + "+" + b).orElse("document");
+        if (driver != null) {
+            Enricher.enrich(m); // the IDs pci.ids recovers from names tell the GPUs and NICs apart
+            NvidiaSmiParser.attach(m, driver, busIds);
+        }
         return m;
     }
 
     /** DOTALL, as the others: a line separator in a prompt line must not make ".*" backtrack per option. */
     private static final java.util.regex.Pattern CPU_COMMAND =
             java.util.regex.Pattern.compile("(?:sudo )?lscpu(?:\\s.*)?", java.util.regex.Pattern.DOTALL);
+    private static final java.util.regex.Pattern NVIDIA_TOPO =
+            java.util.regex.Pattern.compile("nvidia-smi\\s+topo\\s+(?:-m|--matrix)\\b.*", java.util.regex.Pattern.DOTALL);
     private static final java.util.regex.Pattern TREE_COMMAND =
             java.util.regex.Pattern.compile(".*\\s-[a-zA-Z]*t.*", java.util.regex.Pattern.DOTALL);
 

@@ -145,6 +145,7 @@ public final class PeerdmaFormat {
         to.hostBridges = from.hostBridges;
         to.devices = from.devices;
         to.notes = from.notes;
+        to.driverTopology = from.driverTopology;
     }
 
     /**

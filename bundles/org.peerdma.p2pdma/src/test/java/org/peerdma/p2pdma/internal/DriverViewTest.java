@@ -1,0 +1,92 @@
+package org.peerdma.p2pdma.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.peerdma.mm.internal.TestZone;
+import org.peerdma.p2pdma.doctor.CheckReport;
+import org.peerdma.p2pdma.doctor.DriverView;
+import org.peerdma.pci.Bdf;
+import org.peerdma.pci.PciMachine;
+import org.peerdma.pci.TopologyIO;
+import org.peerdma.pci.imports.internal.TestIo;
+import org.peerdma.pci.internal.PciCoreImpl;
+import org.peerdma.testkit.Schemas;
+
+/** The NVIDIA driver's class (nvidia-smi topo -m of the paste) beside the kernel's verdict and the model's class. */
+class DriverViewTest {
+    private static final Path REAL = TestIo.shared().resolve("topologies/real");
+    private final TopologyIO io = TestIo.io();
+    private final PciCoreImpl core = new PciCoreImpl();
+    private final DoctorImpl doctor = DoctorImpl.standalone(core,
+            P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+
+    private CheckReport check(PciMachine m, String p, String c) {
+        CheckReport r = doctor.check(m, core.get(Bdf.parse(p)), core.get(Bdf.parse(c)), null);
+        assertThat(Schemas.problems(doctor.json(r))).isEmpty();
+        return r;
+    }
+
+    @Test
+    void onTheAsusPasteTheDriverAndTheModelAgreeOnEveryPairTheDriverNames() {
+        PciMachine m = core.load(io.read(REAL.resolve("asus-esc8000a-e12-genoa.txt"), TopologyIO.AUTO));
+        DriverView gpus = check(m, "01:00.0", "41:00.0").driver();
+        assertThat(gpus.provider()).isEqualTo("GPU0");
+        assertThat(gpus.client()).isEqualTo("GPU1");
+        assertThat(gpus.driverClass()).isEqualTo("NODE");
+        assertThat(gpus.modelClass()).isEqualTo("NODE");
+        assertThat(gpus.agrees()).isTrue();
+        DriverView nics = check(m, "21:00.0", "21:00.1").driver();
+        assertThat(nics.driverClass()).isEqualTo("PIX");
+        assertThat(nics.agrees()).isTrue();
+        assertThat(nics.notes()).contains("NIC1 (mlx5_1) is 0000:21:00.1 by bus order (nvidia-smi numbers GPUs, "
+                + "mlx5_core its ports, in PCI bus order): a guess");
+        assertThat(gpus.notes()).containsExactly("GPU0 is 0000:01:00.0 by nvidia-smi's Bus-Id column",
+                "GPU1 is 0000:41:00.0 by nvidia-smi's Bus-Id column");
+        CheckReport across = check(m, "01:00.0", "c1:00.0");
+        assertThat(across.driver().driverClass()).isEqualTo("SYS");
+        assertThat(doctor.text(across)).contains("driver   nvidia-smi topo -m: GPU0-GPU2 SYS; the model's class SYS (agree)");
+        // a device the driver does not list: no driver view
+        assertThat(check(m, "01:00.0", "65:00.0").driver()).isNull();
+    }
+
+    @Test
+    void theDriversNodeSettlesTheModelsNodeQuestionMark() {
+        PciMachine m = core.load(io.read(REAL.resolve("puget-wrx90-threadripper-pro.txt"), TopologyIO.AUTO));
+        DriverView v = check(m, "c1:00.0", "21:00.0").driver();
+        assertThat(v.modelClass()).isEqualTo("NODE?");
+        assertThat(v.driverClass()).isEqualTo("NODE");
+        assertThat(v.agrees()).isTrue();
+        assertThat(v.notes()).anyMatch(n -> n.startsWith("the driver's NODE settles the model's NODE?"));
+    }
+
+    @Test
+    void nvlinkAndARefusedPairAreExplained() {
+        // the sample with a driver matrix where its two A100s share NVLink
+        org.peerdma.pci.dto.MachineDTO dto = io.sample();
+        org.peerdma.pci.dto.DriverTopologyDTO t = new org.peerdma.pci.dto.DriverTopologyDTO();
+        t.tool = "nvidia-smi topo -m";
+        t.names = java.util.List.of("GPU0", "GPU1");
+        t.cells = java.util.List.of(java.util.List.of("X", "NV12"), java.util.List.of("NV12", "X"));
+        t.devices = java.util.Map.of("GPU0", "0000:03:00.0", "GPU1", "0000:04:00.0");
+        dto.driverTopology = t;
+        PciMachine m = core.load(dto);
+        DriverView v = check(m, "03:00.0", "04:00.0").driver();
+        assertThat(v.driverClass()).isEqualTo("NV12");
+        assertThat(v.modelClass()).isEqualTo("PIX");
+        assertThat(v.agrees()).isFalse();
+        assertThat(v.notes()).anyMatch(n -> n.startsWith("NVLink (NV12)"));
+        // a matrix whose rows do not match its names is refused at load
+        t.cells = java.util.List.of(java.util.List.of("X", "NV12"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> core.load(dto))
+                .hasMessageContaining("driverTopology: 2 names but 1 rows");
+        // the kernel refuses across sockets with v4.20's rules; the driver's SYS is its own answer
+        PciMachine a = core.load(io.read(REAL.resolve("asus-esc8000a-e12-genoa.txt"), TopologyIO.AUTO));
+        CheckReport old = doctor.check(a, core.get(Bdf.parse("01:00.0")), core.get(Bdf.parse("c1:00.0")),
+                doctor.rules("v4.20", "-k"));
+        assertThat(old.verdict().mapType()).isEqualTo("NOT_SUPPORTED");
+        assertThat(old.driver().notes()).anyMatch(n -> n.contains("the NVIDIA driver does not use p2pdma"));
+    }
+}

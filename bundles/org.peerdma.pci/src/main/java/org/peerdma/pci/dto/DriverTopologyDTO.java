@@ -1,0 +1,26 @@
+package org.peerdma.pci.dto;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.dto.DTO;
+
+/**
+ * The NVIDIA driver's own view of the machine, as {@code nvidia-smi topo -m} printed it: its path class (or
+ * NVLink count) between every pair of GPUs and NICs. It is the driver's answer, not the kernel's: the
+ * driver does not use p2pdma.
+ */
+public class DriverTopologyDTO extends DTO {
+    /** The command it came from, "nvidia-smi topo -m". */
+    public String tool;
+    /** The rows and columns in order: GPU0, GPU1, NIC0, ... */
+    public List<String> names = new ArrayList<>();
+    /** One row per name, one cell per name: "X", "PIX", "PXB", "PHB", "NODE", "SYS", "NV12". */
+    public List<List<String>> cells = new ArrayList<>();
+    /** The devices the names stand for, as far as the document tells (GPU0 to "0000:01:00.0"). */
+    public Map<String, String> devices = new LinkedHashMap<>();
+    /** How the names were matched to devices, and what could not be. */
+    public List<String> notes = new ArrayList<>();
+}
