@@ -106,8 +106,8 @@ class CommandLineTest {
         assertThat(help.out()).contains("Usage: peerdma").contains("check").contains("audit").contains("Exit status");
         Run check = Peerdma.run("", "check", "--help");
         assertThat(check.out()).contains("Usage: peerdma check").contains("2    depends on a fact the input lacks");
-        assertThat(Peerdma.run("", "--version").out()).contains("JSON schema 1.2");
-        assertThat(Peerdma.run("", "check", "--version").out()).startsWith("peerdma ").contains("JSON schema 1.2");
+        assertThat(Peerdma.run("", "--version").out()).contains("JSON schema 1.3");
+        assertThat(Peerdma.run("", "check", "--version").out()).startsWith("peerdma ").contains("JSON schema 1.3");
     }
 
     @Test

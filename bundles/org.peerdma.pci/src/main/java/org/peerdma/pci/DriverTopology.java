@@ -13,9 +13,28 @@ import java.util.Optional;
  * @param cells the matrix, row by row
  * @param devices each name's device address, where the document tells
  * @param notes how the names were matched to devices
+ * @param p2pNames the GPUs of nvidia-smi topo -p2p (empty without that section)
+ * @param p2pRead the driver's peer-access status for reads between them, row by row, or null
+ * @param p2pWrite the same for writes, or null
  */
 public record DriverTopology(String tool, List<String> names, List<List<String>> cells, Map<String, String> devices,
-        List<String> notes) {
+        List<String> notes, List<String> p2pNames, List<List<String>> p2pRead, List<List<String>> p2pWrite) {
+    /**
+     * p2p - the driver's peer-access status from {@code a} to {@code b} for reads ({@code write} false) or writes,
+     * when the description had that nvidia-smi topo -p2p section and both are GPUs in it.
+     */
+    public Optional<String> p2p(PciDevice a, PciDevice b, boolean write) {
+        List<List<String>> m = write ? p2pWrite : p2pRead;
+        Optional<String> x = nameOf(a);
+        Optional<String> y = nameOf(b);
+        if (m == null || x.isEmpty() || y.isEmpty()) {
+            return Optional.empty();
+        }
+        int i = p2pNames.indexOf(x.get());
+        int j = p2pNames.indexOf(y.get());
+        return i < 0 || j < 0 || i >= m.size() || j >= m.get(i).size() ? Optional.empty() : Optional.of(m.get(i).get(j));
+    }
+
     /** The name a device goes by in the matrix, if it is one of them. */
     public Optional<String> nameOf(PciDevice d) {
         for (Map.Entry<String, String> e : devices.entrySet()) {

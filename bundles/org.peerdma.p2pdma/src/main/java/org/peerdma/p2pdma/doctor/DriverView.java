@@ -13,8 +13,11 @@ import java.util.List;
  * @param driverClass the driver's class: PIX, PXB, PHB, NODE, SYS, or NV# for NVLink
  * @param modelClass nvidia-smi's class as the model computes it from the PCI topology
  * @param agrees whether the two name the same class (a model class with "?" agrees with either reading)
+ * @param read the driver's peer-access status for reads from the provider (nvidia-smi topo -p2p r: OK, CNS,
+ *        GNS, TNS, NS, U), or null without that section
+ * @param write the same for writes (nvidia-smi topo -p2p w), or null
  * @param notes what a disagreement, or NVLink, means; how the names were matched to devices
  */
 public record DriverView(String tool, String provider, String client, String driverClass, String modelClass,
-        boolean agrees, List<String> notes) {
+        boolean agrees, String read, String write, List<String> notes) {
 }

@@ -94,6 +94,10 @@ final class DoctorText {
         if (dv != null) {
             sb.append(String.format(Locale.ROOT, "driver   %s: %s-%s %s; the model's class %s (%s)%n", dv.tool(),
                     dv.provider(), dv.client(), dv.driverClass(), dv.modelClass(), dv.agrees() ? "agree" : "differ"));
+            if (dv.read() != null || dv.write() != null) {
+                sb.append(String.format(Locale.ROOT, "driver   nvidia-smi topo -p2p: reads %s, writes %s%n",
+                        dv.read() == null ? "?" : dv.read(), dv.write() == null ? "?" : dv.write()));
+            }
             for (String n : dv.notes()) {
                 sb.append("driver: ").append(n).append('\n');
             }

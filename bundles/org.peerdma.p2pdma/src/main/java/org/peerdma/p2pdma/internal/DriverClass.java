@@ -53,14 +53,49 @@ final class DriverClass {
                             + "the dump left out, or functions of one device)"
                             : "the driver sees a longer path (host bridges or NUMA nodes the dump does not tell)"));
         }
-        if (!nvlink && r.mapType() == MapType.NOT_SUPPORTED && List.of("PHB", "NODE", "SYS").contains(driver)) {
-            notes.add("the kernel's p2pdma refuses the pair, but the NVIDIA driver does not use p2pdma: it may still "
-                    + "enable peer access through the host bridge by its own chipset table (nvidia-smi topo -p2p r/w)");
+        String read = t.get().p2p(provider, client, false).orElse(null);
+        String write = t.get().p2p(provider, client, true).orElse(null);
+        boolean kernelYes = r.mapType() != MapType.NOT_SUPPORTED;
+        if (read == null && write == null) {
+            if (!nvlink && !kernelYes && List.of("PHB", "NODE", "SYS").contains(driver)) {
+                notes.add("the kernel's p2pdma refuses the pair, but the NVIDIA driver does not use p2pdma: it may "
+                        + "still enable peer access through the host bridge by its own chipset table (nvidia-smi topo "
+                        + "-p2p r/w would tell)");
+            }
+        } else {
+            boolean driverYes = "OK".equals(read) || "OK".equals(write);
+            if (driverYes && !kernelYes) {
+                notes.add("the driver allows peer access (reads " + read + ", writes " + write + ") where the kernel's "
+                        + "p2pdma refuses: the NVIDIA driver does not use p2pdma, it decides by its own tables");
+            }
+            for (String st : new String[] {read, write}) {
+                String why = why(st);
+                if (why != null && !notes.contains(why)) {
+                    notes.add(why + (kernelYes ? " (p2pdma would allow it: " + r.mapType().name() + ")" : ""));
+                }
+            }
+            if (read != null && write != null && !read.equals(write)) {
+                notes.add("the driver treats the directions apart: writes " + write + ", reads " + read);
+            }
         }
         for (String name : List.of(a, b)) {
             notes.add(howMatched(t.get(), name));
         }
-        return new DriverView(t.get().tool(), a, b, driver, modelClass, agrees, List.copyOf(notes));
+        return new DriverView(t.get().tool(), a, b, driver, modelClass, agrees, read, write, List.copyOf(notes));
+    }
+
+    /** What a status of nvidia-smi topo -p2p other than OK says, or null for OK, self and unknown. */
+    static String why(String status) {
+        if (status == null) {
+            return null;
+        }
+        return switch (status) {
+            case "CNS" -> "CNS: the NVIDIA driver's chipset table refuses peer access here, not the kernel";
+            case "GNS" -> "GNS: the GPU does not support peer access (the driver refuses it for this GPU model)";
+            case "TNS" -> "TNS: the driver refuses peer access across this topology";
+            case "NS" -> "NS: the driver does not support peer access between them";
+            default -> null;
+        };
     }
 
     /** How a name of the matrix was matched to its device, from the importer's notes. */

@@ -89,4 +89,33 @@ class DriverViewTest {
         assertThat(old.verdict().mapType()).isEqualTo("NOT_SUPPORTED");
         assertThat(old.driver().notes()).anyMatch(n -> n.contains("the NVIDIA driver does not use p2pdma"));
     }
+
+    @Test
+    void theDriversChipsetTableRefusingReadsIsNotTheKernel() {
+        org.peerdma.pci.dto.MachineDTO dto = io.sample();
+        org.peerdma.pci.dto.DriverTopologyDTO t = new org.peerdma.pci.dto.DriverTopologyDTO();
+        t.tool = "nvidia-smi topo -m";
+        t.names = java.util.List.of("GPU0", "GPU1");
+        t.cells = java.util.List.of(java.util.List.of("X", "SYS"), java.util.List.of("SYS", "X"));
+        t.devices = java.util.Map.of("GPU0", "0000:03:00.0", "GPU1", "0000:81:00.0");
+        t.p2pNames = t.names;
+        t.p2pRead = java.util.List.of(java.util.List.of("X", "CNS"), java.util.List.of("CNS", "X"));
+        t.p2pWrite = java.util.List.of(java.util.List.of("X", "OK"), java.util.List.of("OK", "X"));
+        dto.driverTopology = t;
+        PciMachine m = core.load(dto);
+        CheckReport r = check(m, "03:00.0", "81:00.0");
+        assertThat(r.verdict().mapType()).isEqualTo("THRU_HOST_BRIDGE");
+        DriverView v = r.driver();
+        assertThat(v.read()).isEqualTo("CNS");
+        assertThat(v.write()).isEqualTo("OK");
+        assertThat(v.notes()).contains("CNS: the NVIDIA driver's chipset table refuses peer access here, not the "
+                + "kernel (p2pdma would allow it: THRU_HOST_BRIDGE)", "the driver treats the directions apart: writes "
+                + "OK, reads CNS");
+        assertThat(doctor.text(r)).contains("driver   nvidia-smi topo -p2p: reads CNS, writes OK\n");
+        // the kernel refuses (v4.20) where the driver says OK: the driver does not use p2pdma
+        CheckReport old = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")),
+                doctor.rules("v4.20", "-k"));
+        assertThat(old.driver().notes()).anyMatch(n -> n.startsWith("the driver allows peer access (reads CNS, "
+                + "writes OK) where the kernel's p2pdma refuses"));
+    }
 }

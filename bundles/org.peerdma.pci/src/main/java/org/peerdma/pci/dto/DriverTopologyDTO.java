@@ -21,6 +21,15 @@ public class DriverTopologyDTO extends DTO {
     public List<List<String>> cells = new ArrayList<>();
     /** The devices the names stand for, as far as the document tells (GPU0 to "0000:01:00.0"). */
     public Map<String, String> devices = new LinkedHashMap<>();
+    /**
+     * The GPUs of {@code nvidia-smi topo -p2p r} and {@code -p2p w} (the same numbering as {@link #names}), and
+     * the driver's peer-access status between them for reads and for writes: "X", "OK", "CNS" (chipset not
+     * supported), "GNS" (GPU not supported), "TNS" (topology not supported), "NS", "U" (unknown); null when the
+     * document did not have that section.
+     */
+    public List<String> p2pNames;
+    public List<List<String>> p2pRead;
+    public List<List<String>> p2pWrite;
     /** How the names were matched to devices, and what could not be. */
     public List<String> notes = new ArrayList<>();
 }

@@ -48,9 +48,32 @@ final class Dtos {
                 devices.put(k, org.peerdma.pci.Bdf.parse(v).toString());
             });
         }
+        java.util.List<String> p2pNames = d.p2pNames == null ? java.util.List.of() : java.util.List.copyOf(d.p2pNames);
         return new org.peerdma.pci.DriverTopology(d.tool == null ? "nvidia-smi topo -m" : d.tool, names,
                 java.util.List.copyOf(cells), java.util.Collections.unmodifiableMap(devices),
-                d.notes == null ? java.util.List.of() : java.util.List.copyOf(d.notes));
+                d.notes == null ? java.util.List.of() : java.util.List.copyOf(d.notes), p2pNames,
+                square(d.p2pRead, p2pNames, "p2pRead"), square(d.p2pWrite, p2pNames, "p2pWrite"));
+    }
+
+    /** A p2p status matrix: null when absent, else a row of as many cells per name. Errors: EINVAL. */
+    private static java.util.List<java.util.List<String>> square(java.util.List<java.util.List<String>> m,
+            java.util.List<String> names, String what) {
+        if (m == null) {
+            return null;
+        }
+        if (m.size() != names.size()) {
+            throw org.peerdma.errno.KernelException.einval("driverTopology: %s has %d rows for %d p2pNames", what,
+                    m.size(), names.size());
+        }
+        java.util.List<java.util.List<String>> out = new ArrayList<>();
+        for (java.util.List<String> row : m) {
+            if (row == null || row.size() != names.size() || row.stream().anyMatch(java.util.Objects::isNull)) {
+                throw org.peerdma.errno.KernelException.einval("driverTopology: %s has a row of %d cells for %d names",
+                        what, row == null ? 0 : row.size(), names.size());
+            }
+            out.add(java.util.List.copyOf(row));
+        }
+        return java.util.List.copyOf(out);
     }
 
     static org.peerdma.pci.dto.DriverTopologyDTO dto(org.peerdma.pci.DriverTopology t) {
@@ -63,7 +86,21 @@ final class Dtos {
         t.cells().forEach(r -> d.cells.add(new ArrayList<>(r)));
         d.devices = new java.util.LinkedHashMap<>(t.devices());
         d.notes = new ArrayList<>(t.notes());
+        if (!t.p2pNames().isEmpty()) {
+            d.p2pNames = new ArrayList<>(t.p2pNames());
+        }
+        d.p2pRead = copy(t.p2pRead());
+        d.p2pWrite = copy(t.p2pWrite());
         return d;
+    }
+
+    private static java.util.List<java.util.List<String>> copy(java.util.List<java.util.List<String>> m) {
+        if (m == null) {
+            return null;
+        }
+        java.util.List<java.util.List<String>> out = new ArrayList<>();
+        m.forEach(r -> out.add(new ArrayList<>(r)));
+        return out;
     }
 
     static DeviceDTO copy(DeviceDTO s) {

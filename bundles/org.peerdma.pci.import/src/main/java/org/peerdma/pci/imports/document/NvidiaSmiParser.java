@@ -114,6 +114,96 @@ public final class NvidiaSmiParser {
         return out.size() >= 2 ? out : List.of();
     }
 
+    /** A cell of nvidia-smi topo -p2p: self, OK, chipset/GPU/topology not supported, not supported, unknown. */
+    private static final Pattern P2P_CELL = Pattern.compile("X|OK|CNS|GNS|TNS|NS|U");
+
+    /**
+     * p2p - the matrix of {@code nvidia-smi topo -p2p r} (or {@code w}): a header of GPU names, a row per GPU.
+     * Return: the names and the rows (a missing row all "U"), or null when the lines hold no such matrix (no row).
+     */
+    public static Map.Entry<List<String>, List<List<String>>> p2p(List<String> lines) {
+        List<String> names = List.of();
+        int header = -1;
+        for (int i = 0; i < lines.size() && header < 0; i++) {
+            List<String> n = names(lines.get(i));
+            if (!n.isEmpty() && n.stream().allMatch(x -> x.startsWith("GPU"))) {
+                names = n;
+                header = i;
+            }
+        }
+        if (header < 0) {
+            return null;
+        }
+        Map<String, List<String>> rows = new LinkedHashMap<>();
+        for (int i = header + 1; i < lines.size(); i++) {
+            String[] tok = lines.get(i).strip().split("\\s+");
+            if (tok.length < names.size() + 1 || !names.contains(tok[0]) || rows.containsKey(tok[0])) {
+                continue;
+            }
+            List<String> cells = new ArrayList<>();
+            for (int j = 1; j <= names.size() && cells != null; j++) {
+                if (P2P_CELL.matcher(tok[j]).matches()) {
+                    cells.add(tok[j]);
+                } else {
+                    cells = null;
+                }
+            }
+            if (cells != null) {
+                rows.put(tok[0], cells);
+            }
+        }
+        if (rows.isEmpty()) {
+            return null; // a header and nothing under it
+        }
+        List<List<String>> out = new ArrayList<>();
+        for (String n : names) {
+            List<String> r = rows.get(n);
+            if (r == null) {
+                r = new ArrayList<>();
+                for (String m : names) {
+                    r.add(m.equals(n) ? "X" : "U");
+                }
+            }
+            out.add(r);
+        }
+        return Map.entry(names, out);
+    }
+
+    /**
+     * addP2p - the reads ({@code write} false) or writes matrix of nvidia-smi topo -p2p into the driver's view,
+     * whose GPUs it must name alike. Return: false (and a note) when it does not fit.
+     */
+    public static boolean addP2p(DriverTopologyDTO t, Map.Entry<List<String>, List<List<String>>> p2p, boolean write) {
+        if (t.p2pNames != null && !t.p2pNames.equals(p2p.getKey())) {
+            t.notes.add("nvidia-smi topo -p2p " + (write ? "w" : "r") + " names other GPUs than -p2p "
+                    + (write ? "r" : "w") + ": not read");
+            return false;
+        }
+        t.p2pNames = new ArrayList<>(p2p.getKey());
+        if (write) {
+            t.p2pWrite = p2p.getValue();
+        } else {
+            t.p2pRead = p2p.getValue();
+        }
+        return true;
+    }
+
+    /** A driver's view of GPUs only, from a -p2p section when the report has no topo -m matrix. */
+    public static DriverTopologyDTO fromP2p(List<String> names) {
+        DriverTopologyDTO t = new DriverTopologyDTO();
+        t.tool = "nvidia-smi topo -p2p";
+        t.names.addAll(names);
+        for (String n : names) {
+            List<String> r = new ArrayList<>();
+            for (String m : names) {
+                r.add(m.equals(n) ? "X" : "?");
+            }
+            t.cells.add(r);
+        }
+        t.notes.add("no nvidia-smi topo -m in the report: the path classes are unknown ('?')");
+        return t;
+    }
+
     /** busIds - GPU index to device address from the plain nvidia-smi table ("00000000:01:00.0" is 0000:01:00.0). */
     public static Map<Integer, String> busIds(List<String> lines) {
         Map<Integer, String> out = new LinkedHashMap<>();

@@ -116,21 +116,26 @@ final class CaptureReader {
                     .forEach(l -> m.notes.add("dmesg: " + Texts.clip(l.strip())));
         }
         Path topo = dir.resolve("nvidia-smi-topo-m.txt");
-        if (Files.isRegularFile(topo)) {
-            org.peerdma.pci.dto.DriverTopologyDTO t = org.peerdma.pci.imports.document.NvidiaSmiParser.topo(lines(topo));
-            if (t != null) {
-                Path table = dir.resolve("nvidia-smi.txt");
-                Enricher.enrich(m);
-                org.peerdma.pci.imports.document.NvidiaSmiParser.attach(m, t, Files.isRegularFile(table)
-                        ? org.peerdma.pci.imports.document.NvidiaSmiParser.busIds(lines(table)) : java.util.Map.of());
-            } else {
-                m.notes.add("capture: nvidia-smi-topo-m.txt holds no nvidia-smi topo -m matrix");
+        org.peerdma.pci.dto.DriverTopologyDTO t = Files.isRegularFile(topo)
+                ? org.peerdma.pci.imports.document.NvidiaSmiParser.topo(lines(topo)) : null;
+        if (Files.isRegularFile(topo) && t == null) {
+            m.notes.add("capture: nvidia-smi-topo-m.txt holds no nvidia-smi topo -m matrix");
+        }
+        for (boolean write : new boolean[] {false, true}) {
+            Path f = dir.resolve("nvidia-smi-topo-p2p-" + (write ? "w" : "r") + ".txt");
+            var p2p = Files.isRegularFile(f) ? org.peerdma.pci.imports.document.NvidiaSmiParser.p2p(lines(f)) : null;
+            if (p2p != null) {
+                if (t == null) {
+                    t = org.peerdma.pci.imports.document.NvidiaSmiParser.fromP2p(p2p.getKey());
+                }
+                org.peerdma.pci.imports.document.NvidiaSmiParser.addP2p(t, p2p, write);
             }
         }
-        for (String f : List.of("nvidia-smi-topo-p2p-r.txt", "nvidia-smi-topo-p2p-w.txt")) {
-            if (Files.isRegularFile(dir.resolve(f))) {
-                m.notes.add("capture has " + f + " (the NVIDIA driver's view; not read yet)");
-            }
+        if (t != null) {
+            Path table = dir.resolve("nvidia-smi.txt");
+            Enricher.enrich(m);
+            org.peerdma.pci.imports.document.NvidiaSmiParser.attach(m, t, Files.isRegularFile(table)
+                    ? org.peerdma.pci.imports.document.NvidiaSmiParser.busIds(lines(table)) : java.util.Map.of());
         }
         m.format = "capture(" + (lspci ? "lspci" : "sysfs") + ")";
         return m;

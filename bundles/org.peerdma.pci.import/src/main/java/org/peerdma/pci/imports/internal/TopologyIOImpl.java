@@ -212,6 +212,8 @@ public class TopologyIOImpl implements TopologyIO {
         List<String> used = new ArrayList<>();
         org.peerdma.pci.dto.DriverTopologyDTO driver = null;
         java.util.Map<Integer, String> busIds = new java.util.LinkedHashMap<>();
+        java.util.Map<Boolean, java.util.Map.Entry<List<String>, List<List<String>>>> p2pSections =
+                new java.util.LinkedHashMap<>();
         for (Section s : DocumentSplitter.split(src)) {
             TopologySource part = src.slice(s.from(), s.to());
             String label = String.format("%s lines %d-%d%s", shortName(src.name()), part.firstLine(),
@@ -233,6 +235,16 @@ public class TopologyIOImpl implements TopologyIO {
                 if (t != null && driver == null) {
                     driver = t;
                     merger.note(label + ": the NVIDIA driver's view of " + t.names.size() + " devices");
+                }
+                continue;
+            }
+            java.util.regex.Matcher p2p = NVIDIA_P2P.matcher(smi);
+            if (p2p.matches()) {
+                var matrix = NvidiaSmiParser.p2p(part.lines());
+                if (matrix != null) {
+                    p2pSections.put(p2p.group(1).equals("w"), matrix);
+                    merger.note(label + ": the NVIDIA driver's peer access for " + (p2p.group(1).equals("w")
+                            ? "writes" : "reads") + " between " + matrix.getKey().size() + " GPUs");
                 }
                 continue;
             }
@@ -260,6 +272,14 @@ public class TopologyIOImpl implements TopologyIO {
                     + "known: " + String.join(", ", formats()) + ")");
         }
         m.format = used.stream().distinct().reduce((a, b) -> a + "+" + b).orElse("document");
+        if (driver == null && !p2pSections.isEmpty()) {
+            driver = NvidiaSmiParser.fromP2p(p2pSections.values().iterator().next().getKey());
+        }
+        for (var e : p2pSections.entrySet()) {
+            if (driver != null) {
+                NvidiaSmiParser.addP2p(driver, e.getValue(), e.getKey());
+            }
+        }
         if (driver != null) {
             Enricher.enrich(m); // the IDs pci.ids recovers from names tell the GPUs and NICs apart
             NvidiaSmiParser.attach(m, driver, busIds);
@@ -272,6 +292,8 @@ public class TopologyIOImpl implements TopologyIO {
             java.util.regex.Pattern.compile("(?:sudo )?lscpu(?:\\s.*)?", java.util.regex.Pattern.DOTALL);
     private static final java.util.regex.Pattern NVIDIA_TOPO =
             java.util.regex.Pattern.compile("nvidia-smi\\s+topo\\s+(?:-m|--matrix)\\b.*", java.util.regex.Pattern.DOTALL);
+    private static final java.util.regex.Pattern NVIDIA_P2P =
+            java.util.regex.Pattern.compile("nvidia-smi\\s+topo\\s+-p2p\\s+([rw])\\b.*", java.util.regex.Pattern.DOTALL);
     private static final java.util.regex.Pattern TREE_COMMAND =
             java.util.regex.Pattern.compile(".*\\s-[a-zA-Z]*t.*", java.util.regex.Pattern.DOTALL);
 

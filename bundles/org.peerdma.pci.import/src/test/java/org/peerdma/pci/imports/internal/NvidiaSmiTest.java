@@ -73,4 +73,43 @@ class NvidiaSmiTest {
                 "|   1  NVIDIA A100-SXM4-40GB          On  |   00000001:0F:00.0 Off |                    0 |")))
                 .containsExactly(Map.entry(0, "0000:07:00.0"), Map.entry(1, "0001:0f:00.0"));
     }
+
+    /** A paste as people post them: the matrix, then nvidia-smi topo -p2p r and w (from NVIDIA's forum threads). */
+    static final String P2P_PASTE = String.join("\n",
+            "$ nvidia-smi topo -m",
+            "        GPU0    GPU1    CPU Affinity    NUMA Affinity",
+            "GPU0     X      SYS     0-15    0",
+            "GPU1    SYS      X      16-31   1",
+            "$ nvidia-smi topo -p2p r",
+            " \tGPU0\tGPU1\t",
+            " GPU0\tX\tCNS\t",
+            " GPU1\tCNS\tX\t",
+            "",
+            "Legend:",
+            "",
+            "  X    = Self",
+            "  OK   = Status Ok",
+            "  CNS  = Chipset not supported",
+            "$ nvidia-smi topo -p2p w",
+            " \tGPU0\tGPU1\t",
+            " GPU0\tX\tOK\t",
+            " GPU1\tOK\tX\t");
+
+    @Test
+    void theDriversPeerAccessForReadsAndWritesIsReadBesideItsMatrix() throws Exception {
+        String lspci = java.nio.file.Files.readString(REAL.resolve("asus-esc8000a-e12-genoa.txt"));
+        MachineDTO m = io.readText("p2p.md", lspci.substring(0, lspci.indexOf("## NVIDIA SMI Debug")) + "\n```\n"
+                + P2P_PASTE + "\n```\n", TopologyIO.AUTO);
+        DriverTopologyDTO t = m.driverTopology;
+        assertThat(t.names).containsExactly("GPU0", "GPU1");
+        assertThat(t.p2pNames).containsExactly("GPU0", "GPU1");
+        assertThat(t.p2pRead).containsExactly(List.of("X", "CNS"), List.of("CNS", "X"));
+        assertThat(t.p2pWrite).containsExactly(List.of("X", "OK"), List.of("OK", "X"));
+        // without the Bus-Id table the GPUs are the NVIDIA GPUs in bus order
+        assertThat(t.devices).containsEntry("GPU0", "0000:01:00.0").containsEntry("GPU1", "0000:41:00.0");
+        assertThat(t.notes).anyMatch(n -> n.startsWith("matched by bus order") && n.contains("GPU0 = 0000:01:00.0"));
+        MachineDTO again = io.readText("again.yaml", io.format(m, "yaml"), TopologyIO.AUTO);
+        assertThat(again.driverTopology.p2pRead).isEqualTo(t.p2pRead);
+        assertThat(NvidiaSmiParser.p2p(List.of("GPU0 GPU1", "GPU0 X maybe"))).isNull();
+    }
 }
