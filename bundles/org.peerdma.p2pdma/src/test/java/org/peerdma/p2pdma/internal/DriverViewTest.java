@@ -5,33 +5,44 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
-import org.peerdma.mm.internal.TestZone;
 import org.peerdma.p2pdma.doctor.CheckReport;
 import org.peerdma.p2pdma.doctor.DriverView;
 import org.peerdma.pci.Bdf;
 import org.peerdma.pci.PciMachine;
 import org.peerdma.pci.TopologyIO;
-import org.peerdma.pci.imports.internal.TestIo;
 import org.peerdma.pci.internal.PciCoreImpl;
-import org.peerdma.testkit.Schemas;
 
 /** The NVIDIA driver's class (nvidia-smi topo -m of the paste) beside the kernel's verdict and the model's class. */
 class DriverViewTest {
-    private static final Path REAL = TestIo.shared().resolve("topologies/real");
-    private final TopologyIO io = TestIo.io();
-    private final PciCoreImpl core = new PciCoreImpl();
-    private final DoctorImpl doctor = DoctorImpl.standalone(core,
-            P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+    private final DoctorFixture f = new DoctorFixture();
+    private final org.peerdma.pci.TopologyIO io = f.io;
+    private final org.peerdma.pci.internal.PciCoreImpl core = f.core;
+    private final DoctorImpl doctor = f.doctor;
 
     private CheckReport check(PciMachine m, String p, String c) {
-        CheckReport r = doctor.check(m, core.get(Bdf.parse(p)), core.get(Bdf.parse(c)), null);
-        assertThat(Schemas.problems(doctor.json(r))).isEmpty();
-        return r;
+        return f.check(m, p, c);
+    }
+
+    /** The sample with a driver matrix over two of its GPUs, and the driver's p2p matrices when given. */
+    private static org.peerdma.pci.dto.MachineDTO withDriver(org.peerdma.pci.dto.MachineDTO dto, String g0, String g1,
+            String cls, java.util.List<java.util.List<String>> read, java.util.List<java.util.List<String>> write) {
+        org.peerdma.pci.dto.DriverTopologyDTO t = new org.peerdma.pci.dto.DriverTopologyDTO();
+        t.tool = "nvidia-smi topo -m";
+        t.names = java.util.List.of("GPU0", "GPU1");
+        t.cells = java.util.List.of(java.util.List.of("X", cls), java.util.List.of(cls, "X"));
+        t.devices = java.util.Map.of("GPU0", g0, "GPU1", g1);
+        if (read != null) {
+            t.p2pNames = t.names;
+            t.p2pRead = read;
+            t.p2pWrite = write;
+        }
+        dto.driverTopology = t;
+        return dto;
     }
 
     @Test
     void onTheAsusPasteTheDriverAndTheModelAgreeOnEveryPairTheDriverNames() {
-        PciMachine m = core.load(io.read(REAL.resolve("asus-esc8000a-e12-genoa.txt"), TopologyIO.AUTO));
+        PciMachine m = f.real("asus-esc8000a-e12-genoa.txt");
         DriverView gpus = check(m, "01:00.0", "41:00.0").driver();
         assertThat(gpus.provider()).isEqualTo("GPU0");
         assertThat(gpus.client()).isEqualTo("GPU1");
@@ -54,7 +65,7 @@ class DriverViewTest {
 
     @Test
     void theDriversNodeSettlesTheModelsNodeQuestionMark() {
-        PciMachine m = core.load(io.read(REAL.resolve("puget-wrx90-threadripper-pro.txt"), TopologyIO.AUTO));
+        PciMachine m = f.real("puget-wrx90-threadripper-pro.txt");
         DriverView v = check(m, "c1:00.0", "21:00.0").driver();
         assertThat(v.modelClass()).isEqualTo("NODE?");
         assertThat(v.driverClass()).isEqualTo("NODE");
@@ -65,13 +76,9 @@ class DriverViewTest {
     @Test
     void nvlinkAndARefusedPairAreExplained() {
         // the sample with a driver matrix where its two A100s share NVLink
-        org.peerdma.pci.dto.MachineDTO dto = io.sample();
-        org.peerdma.pci.dto.DriverTopologyDTO t = new org.peerdma.pci.dto.DriverTopologyDTO();
-        t.tool = "nvidia-smi topo -m";
-        t.names = java.util.List.of("GPU0", "GPU1");
-        t.cells = java.util.List.of(java.util.List.of("X", "NV12"), java.util.List.of("NV12", "X"));
-        t.devices = java.util.Map.of("GPU0", "0000:03:00.0", "GPU1", "0000:04:00.0");
-        dto.driverTopology = t;
+        org.peerdma.pci.dto.MachineDTO dto = withDriver(io.sample(), "0000:03:00.0", "0000:04:00.0", "NV12", null,
+                null);
+        org.peerdma.pci.dto.DriverTopologyDTO t = dto.driverTopology;
         PciMachine m = core.load(dto);
         DriverView v = check(m, "03:00.0", "04:00.0").driver();
         assertThat(v.driverClass()).isEqualTo("NV12");
@@ -83,7 +90,7 @@ class DriverViewTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> core.load(dto))
                 .hasMessageContaining("driverTopology: 2 names but 1 rows");
         // the kernel refuses across sockets with v4.20's rules; the driver's SYS is its own answer
-        PciMachine a = core.load(io.read(REAL.resolve("asus-esc8000a-e12-genoa.txt"), TopologyIO.AUTO));
+        PciMachine a = f.real("asus-esc8000a-e12-genoa.txt");
         CheckReport old = doctor.check(a, core.get(Bdf.parse("01:00.0")), core.get(Bdf.parse("c1:00.0")),
                 doctor.rules("v4.20", "-k"));
         assertThat(old.verdict().mapType()).isEqualTo("NOT_SUPPORTED");
@@ -92,16 +99,9 @@ class DriverViewTest {
 
     @Test
     void theDriversChipsetTableRefusingReadsIsNotTheKernel() {
-        org.peerdma.pci.dto.MachineDTO dto = io.sample();
-        org.peerdma.pci.dto.DriverTopologyDTO t = new org.peerdma.pci.dto.DriverTopologyDTO();
-        t.tool = "nvidia-smi topo -m";
-        t.names = java.util.List.of("GPU0", "GPU1");
-        t.cells = java.util.List.of(java.util.List.of("X", "SYS"), java.util.List.of("SYS", "X"));
-        t.devices = java.util.Map.of("GPU0", "0000:03:00.0", "GPU1", "0000:81:00.0");
-        t.p2pNames = t.names;
-        t.p2pRead = java.util.List.of(java.util.List.of("X", "CNS"), java.util.List.of("CNS", "X"));
-        t.p2pWrite = java.util.List.of(java.util.List.of("X", "OK"), java.util.List.of("OK", "X"));
-        dto.driverTopology = t;
+        org.peerdma.pci.dto.MachineDTO dto = withDriver(io.sample(), "0000:03:00.0", "0000:81:00.0", "SYS",
+                java.util.List.of(java.util.List.of("X", "CNS"), java.util.List.of("CNS", "X")),
+                java.util.List.of(java.util.List.of("X", "OK"), java.util.List.of("OK", "X")));
         PciMachine m = core.load(dto);
         CheckReport r = check(m, "03:00.0", "81:00.0");
         assertThat(r.verdict().mapType()).isEqualTo("THRU_HOST_BRIDGE");

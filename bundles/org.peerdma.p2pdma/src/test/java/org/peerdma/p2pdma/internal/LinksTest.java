@@ -6,29 +6,23 @@ import static org.assertj.core.api.Assertions.within;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
-import org.peerdma.mm.internal.TestZone;
 import org.peerdma.p2pdma.doctor.CheckReport;
 import org.peerdma.p2pdma.doctor.Links;
-import org.peerdma.pci.Bdf;
 import org.peerdma.pci.PciMachine;
 import org.peerdma.pci.TopologyIO;
 import org.peerdma.pci.dto.MachineDTO;
-import org.peerdma.pci.imports.internal.TestIo;
 import org.peerdma.pci.internal.PciCoreImpl;
-import org.peerdma.testkit.Schemas;
 
 /** The links of a pair's path: bandwidth after encoding, the bottleneck, links trained below capability. */
 class LinksTest {
-    private static final Path REAL = TestIo.shared().resolve("topologies/real");
-    private final TopologyIO io = TestIo.io();
-    private final PciCoreImpl core = new PciCoreImpl();
-    private final DoctorImpl doctor = DoctorImpl.standalone(core,
-            P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+    private static final Path REAL = DoctorFixture.REAL;
+    private final DoctorFixture f = new DoctorFixture();
+    private final TopologyIO io = f.io;
+    private final PciCoreImpl core = f.core;
+    private final DoctorImpl doctor = f.doctor;
 
     private CheckReport check(PciMachine m, String p, String c) {
-        CheckReport r = doctor.check(m, core.get(Bdf.parse(p)), core.get(Bdf.parse(c)), null);
-        assertThat(Schemas.problems(doctor.json(r))).isEmpty();
-        return r;
+        return f.check(m, p, c);
     }
 
     @Test

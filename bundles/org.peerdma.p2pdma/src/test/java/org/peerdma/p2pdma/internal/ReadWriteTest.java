@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
-import org.peerdma.mm.internal.TestZone;
 import org.peerdma.p2pdma.doctor.CheckReport;
 import org.peerdma.p2pdma.doctor.Directions;
 import org.peerdma.pci.Bdf;
@@ -14,21 +13,18 @@ import org.peerdma.pci.PciDevice;
 import org.peerdma.pci.PciMachine;
 import org.peerdma.pci.TopologyIO;
 import org.peerdma.pci.dto.MachineDTO;
-import org.peerdma.pci.imports.internal.TestIo;
 import org.peerdma.pci.internal.PciCoreImpl;
-import org.peerdma.testkit.Schemas;
 
 /** Writes and reads apart, on the sample and on real machines, beside the kernel's direction-blind verdict. */
 class ReadWriteTest {
-    private static final Path REAL = TestIo.shared().resolve("topologies/real");
-    private final TopologyIO io = TestIo.io();
-    private final PciCoreImpl core = new PciCoreImpl();
-    private final DoctorImpl doctor = DoctorImpl.standalone(core,
-            P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+    private static final Path REAL = DoctorFixture.REAL;
+    private final DoctorFixture f = new DoctorFixture();
+    private final TopologyIO io = f.io;
+    private final PciCoreImpl core = f.core;
+    private final DoctorImpl doctor = f.doctor;
 
     private Directions rw(PciMachine m, String p, String c) {
-        CheckReport r = doctor.check(m, core.get(Bdf.parse(p)), core.get(Bdf.parse(c)), null);
-        assertThat(Schemas.problems(doctor.json(r))).isEmpty();
+        CheckReport r = f.check(m, p, c);
         assertThat(doctor.text(r)).contains("hardware writes " + r.directions().write() + ", reads "
                 + r.directions().read());
         return r.directions();
