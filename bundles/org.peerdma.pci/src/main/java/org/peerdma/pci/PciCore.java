@@ -37,6 +37,13 @@ public interface PciCore {
      */
     PciMachine detached(MachineDTO machine);
 
+    /**
+     * detached - as {@link #detached(MachineDTO)}, booted as {@code boot} says (pci= options, IOMMU, release):
+     * the what-if of a reboot. The log lines of pci_enable_acs() are the machine's notes, each "booted: ...".
+     * Errors: EINVAL for an iommu other than on/pt/off or a release that is none; as for load.
+     */
+    PciMachine detached(MachineDTO machine, Boot boot);
+
     /** @return the machine as a DTO, present devices only, for saving or what-if copies. */
     MachineDTO snapshot();
 

@@ -5,7 +5,7 @@
  * Mirrors include/linux/pci.h for what consumers may see.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.peerdma.pci;
 
 import org.osgi.annotation.bundle.Export;

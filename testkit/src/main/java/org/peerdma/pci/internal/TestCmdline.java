@@ -19,7 +19,18 @@ public final class TestCmdline {
         c.addNotifier(n, java.util.Map.of());
     }
 
+    /** core - a core booted with these pci= options, IOMMU state (on, pt, off) and kernel release ("" newest). */
+    public static PciCoreImpl core(String pci, String iommu, String release) {
+        PciCoreImpl c = new PciCoreImpl();
+        c.activate(of(pci, iommu, release));
+        return c;
+    }
+
     static PciCmdlineConfig of(String pci) {
+        return of(pci, "off", "");
+    }
+
+    static PciCmdlineConfig of(String pci, String iommu, String release) {
         return new PciCmdlineConfig() {
             @Override
             public Class<? extends Annotation> annotationType() {
@@ -29,6 +40,16 @@ public final class TestCmdline {
             @Override
             public String pci() {
                 return pci;
+            }
+
+            @Override
+            public String iommu() {
+                return iommu;
+            }
+
+            @Override
+            public String release() {
+                return release;
             }
         };
     }

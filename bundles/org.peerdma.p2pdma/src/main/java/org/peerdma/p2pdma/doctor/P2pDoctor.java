@@ -16,7 +16,7 @@ import org.peerdma.pci.PciMachine;
 @ProviderType
 public interface P2pDoctor {
     /** Version of the JSON documents ({@code schemaVersion}); the major part changes only for incompatible changes. */
-    String SCHEMA_VERSION = "1.3";
+    String SCHEMA_VERSION = "1.4";
 
     /**
      * check - calc_map_type_and_dist(provider, client) explained, with the answers of the other rule

@@ -14,11 +14,35 @@ import java.util.List;
  *        given, the redirect bits 0 and the others as the port has them now (source validation, upstream
  *        forwarding and translation blocking stay, so IOMMU isolation is unchanged; the form without them,
  *        {@code x0x00xx}, would take those bits from firmware) (since schema 1.2)
+ * @param kernelNotes what the kernel release of the rules does with each option (config_acs= is unknown before
+ *        6.11; 6.11 up to the fix 9cf8a952d57b keeps the redirect bits firmware set; 6.11 and later give a named port
+ *        its firmware value, dropping the bits an IOMMU driver enabled) (since schema 1.4)
+ * @param proofs each boot option applied to a copy of the machine, booted again with those rules: the verdict
+ *        it gives (since schema 1.4)
  */
-public record Remediation(String bootOption, String modelCommand, List<PortFix> ports, String configAcs) {
+public record Remediation(String bootOption, String modelCommand, List<PortFix> ports, String configAcs,
+        List<String> kernelNotes, List<Proof> proofs) {
     /** The 1.1 form, without configAcs. */
     public Remediation(String bootOption, String modelCommand, List<PortFix> ports) {
         this(bootOption, modelCommand, ports, null);
+    }
+
+    /** The 1.2 form, without kernel notes and proofs. */
+    public Remediation(String bootOption, String modelCommand, List<PortFix> ports, String configAcs) {
+        this(bootOption, modelCommand, ports, configAcs, List.of(), List.of());
+    }
+
+    /** @return this remediation with its kernel notes and proofs */
+    public Remediation with(List<String> notes, List<Proof> proved) {
+        return new Remediation(bootOption, modelCommand, ports, configAcs, List.copyOf(notes), List.copyOf(proved));
+    }
+
+    /**
+     * @param option the boot option tried
+     * @param mapType the pair's map type after booting the copy with it
+     * @param ports each redirecting port's ACSCtl after that boot ("0000:02:08.0 0x0011")
+     */
+    public record Proof(String option, String mapType, List<String> ports) {
     }
 
     /**

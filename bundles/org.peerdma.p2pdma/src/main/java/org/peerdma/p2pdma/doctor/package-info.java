@@ -6,7 +6,7 @@
  * are the JSON field names: they never change meaning within a major schema version.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package org.peerdma.p2pdma.doctor;
 
 import org.osgi.annotation.bundle.Export;

@@ -34,6 +34,8 @@ import org.peerdma.p2pdma.doctor.RuleSet;
 import org.peerdma.p2pdma.doctor.Verdict;
 import org.peerdma.p2pdma.doctor.WhatIfReport;
 import org.peerdma.pci.Acs;
+import org.peerdma.pci.AcsRules;
+import org.peerdma.pci.Bdf;
 import org.peerdma.pci.PciCore;
 import org.peerdma.pci.PciDevice;
 import org.peerdma.pci.PciMachine;
@@ -189,7 +191,8 @@ public class DoctorImpl implements P2pDoctor {
             }
         }
         return new CheckReport(SCHEMA_VERSION, "check", machineInfo(m, arch), rs, device(provider), device(client),
-                verdict(r, depends), PathClass.of(r), hops(r), remediation(r), hostBridges(r.hostBridgeCheck()),
+                verdict(r, depends), PathClass.of(r), hops(r), proved(m, provider, client, rs, arch, remediation(r)),
+                hostBridges(r.hostBridgeCheck()),
                 assumptions(m, provider, client, r, arch), alts, others, ReadWrite.of(m, provider, client, r),
                 LinkMath.of(r), DriverClass.of(m, provider, client, r, PathClass.of(r)));
     }
@@ -390,6 +393,83 @@ public class DoctorImpl implements P2pDoctor {
                 "pci=config_acs=" + String.join(";", entries));
     }
 
+    /**
+     * proved - the remediation with what the rules' kernel release does with each option and, for each, the
+     * verdict after booting a copy of the machine with it (the dump's ACS state taken as the firmware's).
+     */
+    Remediation proved(PciMachine m, PciDevice provider, PciDevice client, RuleSet rs, Calc.Arch arch,
+            Remediation fix) {
+        if (fix == null) {
+            return null;
+        }
+        String release = rs.release();
+        AcsRules.Semantics rules;
+        try {
+            rules = release != null ? AcsRules.of(release)
+                    : rs.id().equals("V4_20") || rs.id().equals("V5_2") ? AcsRules.Semantics.BEFORE_6_11 : null;
+        } catch (KernelException odd) {
+            rules = null;
+        }
+        List<String> notes = kernelNotes(fix, rules, release);
+        List<Remediation.Proof> proofs = new ArrayList<>();
+        MachineDTO dto = machineDto(m);
+        if (dto != null) {
+            for (String option : new String[] {fix.bootOption(), fix.configAcs()}) {
+                if (option == null || rules == AcsRules.Semantics.BEFORE_6_11 && option.startsWith("pci=config_acs=")) {
+                    continue;
+                }
+                PciMachine booted;
+                try {
+                    booted = core.detached(dto, new org.peerdma.pci.Boot(option.substring(4), null,
+                            release != null ? release : rules == AcsRules.Semantics.BEFORE_6_11 ? "5.15" : null));
+                } catch (KernelException cannot) {
+                    continue; // a machine that does not enumerate again on its own: no proof rather than a guess
+                }
+                P2pVerdict after = Calc.calc(booted, Doctor.dev(booted, provider.name()),
+                        Doctor.dev(booted, client.name()), P2pDoctor.kernelVersion(rs), arch);
+                List<String> ports = new ArrayList<>();
+                for (Remediation.PortFix pf : fix.ports()) {
+                    booted.device(Bdf.parse(pf.bdf())).ifPresent(d -> ports.add(pf.bdf() + " "
+                            + String.format(Locale.ROOT, "%#06x", d.acsCtrl())));
+                }
+                proofs.add(new Remediation.Proof(option, after.mapType().name(), ports));
+            }
+        }
+        return fix.with(notes, proofs);
+    }
+
+    /** The machine description to boot again: the core's snapshot when {@code m} is the loaded machine. */
+    private MachineDTO machineDto(PciMachine m) {
+        return m == core.machine() ? core.snapshot() : null;
+    }
+
+    /** What the release's pci_enable_acs() does with the advised options ({@code rules} null: release unknown). */
+    static List<String> kernelNotes(Remediation fix, AcsRules.Semantics rules, String release) {
+        String k = release == null ? "" : "kernel " + release + ": ";
+        List<String> out = new ArrayList<>();
+        if (rules == AcsRules.Semantics.BEFORE_6_11) {
+            out.add(k + "config_acs= needs kernel 6.11 or later (before, \"PCI: Unknown option\"); "
+                    + "disable_acs_redir= clears RR CR EC after the kernel's default ACS, the other bits stay");
+        } else if (rules == AcsRules.Semantics.V6_11_UNFIXED) {
+            out.add(k + "6.11 before the fix 9cf8a952d57b (in 6.15, 6.12.23, 6.13.11, 6.14.2) takes the bits an "
+                    + "option names from the firmware and sets the rest: neither disable_acs_redir= nor config_acs= "
+                    + "clears a redirect bit the firmware set (" + String.join(" ", fix.ports().stream()
+                            .map(p -> p.bdf() + " " + String.join(" ", p.clearBits())).toList())
+                    + "), and a config_acs= list is read only up to its first entry (\"PCI: Can't parse ACS "
+                    + "command line parameter\"); use setpci after boot or a fixed kernel");
+        } else {
+            out.add((rules == null ? "kernel 6.11 and later" : k.isEmpty() ? "6.11 and later" : k + "as 6.15")
+                    + ": a port an option names gets its firmware ACSCtl with the option's bits, so with an IOMMU "
+                    + "driver (pci_request_acs) disable_acs_redir= also drops the SV and UF the kernel would enable "
+                    + "(a QEMU root port stays at 0x0000); config_acs= gives every bit, so isolation stays");
+            if (rules == null) {
+                out.add("on 6.11 up to 6.12.22, 6.13.10 or 6.14.1 neither option clears a redirect bit the firmware "
+                        + "set (fixed by 9cf8a952d57b): check uname -r, or use setpci after boot");
+            }
+        }
+        return out;
+    }
+
     /** The seven characters of a config_acs= entry that set ACSCtl to {@code ctrl}: DT first, SV last. */
     static String configAcsBits(int ctrl) {
         StringBuilder sb = new StringBuilder(7);
@@ -513,16 +593,35 @@ public class DoctorImpl implements P2pDoctor {
         Calc.Arch arch = arch();
         Calc.Arch archAfter = arch;
         List<String> done = new ArrayList<>();
+        String pci = null;
+        String iommu = null;
+        String release = null;
         for (String change : changes == null ? List.<String>of() : changes) {
             done.add(WhatIf.apply(dto, change));
             if (change.startsWith("kernel=")) {
                 after = rules(change.substring(7), "what-if");
+                release = change.substring(7);
             }
             if (change.startsWith("arch=")) {
                 archAfter = archFor(dto.arch);
             }
+            if (change.startsWith("iommu=")) {
+                iommu = change.substring(6);
+            }
+            if (change.startsWith("pci=")) {
+                pci = pci == null ? change.substring(4) : pci + "," + change.substring(4);
+            }
         }
-        PciMachine changed = core.detached(dto);
+        // a reboot when the change is one of boot: pci_enable_acs() runs again on the copy, the dump's ACS
+        // state taken as the firmware's
+        boolean reboot = pci != null || iommu != null || release != null;
+        PciMachine changed = reboot ? core.detached(dto, new org.peerdma.pci.Boot(pci, iommu, release))
+                : core.detached(dto);
+        for (String note : changed.notes()) {
+            if (note.startsWith("booted: ")) {
+                done.add(note);
+            }
+        }
         P2pVerdict b = Calc.calc(m, p, c, P2pDoctor.kernelVersion(before), arch);
         CheckReport a = check(changed, Doctor.dev(changed, provider), Doctor.dev(changed, client), after, archAfter);
         return new WhatIfReport(SCHEMA_VERSION, "whatif", done, verdict(b, false), a);

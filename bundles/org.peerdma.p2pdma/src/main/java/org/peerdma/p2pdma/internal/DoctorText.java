@@ -64,6 +64,15 @@ final class DoctorText {
                         .append("   (every bit given: IOMMU isolation bits stay as they are)\n");
             }
             sb.append("in this model: ").append(fix.modelCommand()).append("   or: acs BDF -RR -CR -EC\n");
+            for (String n : fix.kernelNotes() == null ? List.<String>of() : fix.kernelNotes()) {
+                sb.append("  note: ").append(n).append('\n');
+            }
+            for (Remediation.Proof p : fix.proofs() == null ? List.<Remediation.Proof>of() : fix.proofs()) {
+                boolean works = p.mapType().equals("BUS_ADDR");
+                sb.append("  booted a copy with ").append(p.option()).append(": ").append(p.mapType())
+                        .append(works ? ", the fix works" : ", the fix does not work on this kernel").append(" (")
+                        .append(String.join(", ", p.ports())).append(")\n");
+            }
         }
         HostBridges hb = r.hostBridges();
         if (hb != null) {

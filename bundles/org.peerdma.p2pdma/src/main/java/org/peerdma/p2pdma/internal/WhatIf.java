@@ -23,7 +23,7 @@ final class WhatIf {
         int eq = change == null ? -1 : change.indexOf('=');
         if (eq <= 0) {
             throw KernelException.einval("what-if change '%s' is not key=value (acs:BDF=..., redirect=off, cpu=, "
-                    + "arch=, kernel=, iommu=)", Texts.clip(change));
+                    + "arch=, kernel=, iommu=, pci=)", Texts.clip(change));
         }
         String key = change.substring(0, eq);
         String val = change.substring(eq + 1);
@@ -70,27 +70,23 @@ final class WhatIf {
                 return "arch " + val;
             }
             case "iommu" -> {
-                // booting with an IOMMU driver: pci_request_acs(), then pci_std_enable_acs() on every device with
-                // the capability (SV RR CR UF where advertised; TB only for external-facing or untrusted ports,
-                // EC and DT never); iommu=pt still requests ACS. Without one the kernel leaves ACS as it is.
+                // booting with an IOMMU driver: pci_request_acs(), then pci_enable_acs() on every device (the
+                // PCI core's detached boot does it, with the pci= options in the order of the release)
                 if (!val.equals("on") && !val.equals("pt") && !val.equals("off")) {
                     throw KernelException.einval("iommu= takes on, pt or off, not '%s'", Texts.clip(val));
                 }
                 if (val.equals("off")) {
                     return "IOMMU off: the kernel does not enable ACS (the dump's ACS state is taken as firmware's)";
                 }
-                int n = 0;
-                for (DeviceDTO d : dto.devices) {
-                    if (d.acs != null && d.acs.cap != null) {
-                        int before = d.acs.ctrl == null ? 0 : d.acs.ctrl;
-                        int now = before | (d.acs.cap & (Acs.SV | Acs.RR | Acs.CR | Acs.UF));
-                        if (now != before) {
-                            d.acs.ctrl = now;
-                            n++;
-                        }
-                    }
+                return "IOMMU " + val + ": pci_request_acs(), so pci_std_enable_acs() sets SV RR CR UF where "
+                        + "advertised before the pci= options apply";
+            }
+            case "pci" -> {
+                if (val.isBlank()) {
+                    throw KernelException.einval("pci= takes the kernel's options, e.g. "
+                            + "pci=disable_acs_redir=0000:00:01.0 or pci=config_acs=0010001@0000:02:08.0");
                 }
-                return "IOMMU " + val + ": pci_std_enable_acs set SV RR CR UF where advertised on " + n + " device(s)";
+                return "booted with pci=" + Texts.clip(val);
             }
             case "kernel" -> {
                 KernelVersion v = KernelVersion.forRelease(val);
@@ -100,7 +96,7 @@ final class WhatIf {
                 return "kernel rules " + v.label();
             }
             default -> throw KernelException.einval("unknown what-if change '%s' (acs:BDF=, redirect=off, cpu=, "
-                    + "arch=, kernel=, iommu=)", Texts.clip(key));
+                    + "arch=, kernel=, iommu=, pci=)", Texts.clip(key));
         }
     }
 

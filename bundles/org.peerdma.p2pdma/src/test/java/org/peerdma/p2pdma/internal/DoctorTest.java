@@ -202,8 +202,28 @@ class DoctorTest {
         WhatIfReport on = doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=on"), null);
         assertThat(on.before().mapType()).isEqualTo("BUS_ADDR");
         assertThat(on.after().verdict().mapType()).isEqualTo("THRU_HOST_BRIDGE");
-        assertThat(on.changes().get(0)).startsWith("IOMMU on: pci_std_enable_acs set SV RR CR UF where advertised on ");
+        assertThat(on.changes().get(0)).startsWith("IOMMU on: pci_request_acs(), so pci_std_enable_acs() sets SV RR");
         assertThat(on.after().remediation()).isNotNull();
+
+        // the planner's fix, booted with the IOMMU on: the 6.15 rules (and 6.12.23) give the named ports their
+        // firmware value minus the redirect bits, dropping the SV and UF the kernel set; before 6.11 those stay
+        String opt = on.after().remediation().bootOption();
+        String port = on.after().remediation().ports().get(0).bdf();
+        int fw = core.get(org.peerdma.pci.Bdf.parse(port)).acsCtrl();
+        int cap = core.get(org.peerdma.pci.Bdf.parse(port)).acsCap();
+        WhatIfReport fixed = doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=on", opt, "kernel=6.12.23"), null);
+        assertThat(fixed.after().verdict().mapType()).isEqualTo("BUS_ADDR");
+        assertThat(fixed.changes()).contains(String.format("booted: %s: Configured ACS to %#06x", port,
+                fw & ~org.peerdma.pci.Acs.REDIRECT_BITS));
+        WhatIfReport v5 = doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=on", opt, "kernel=5.15"), null);
+        assertThat(v5.after().verdict().mapType()).isEqualTo("BUS_ADDR");
+        assertThat(v5.changes()).contains("booted: " + port + ": disabled ACS redirect");
+        assertThat(v5.after().path()).filteredOn(h -> h.bdf().equals(port)).singleElement()
+                .satisfies(h -> assertThat(Integer.parseInt(h.acs().ctrl(), 16)).isEqualTo(
+                        (fw | cap & 0x1d) & ~org.peerdma.pci.Acs.REDIRECT_BITS));
+        assertThat(Schemas.problems(doctor.json(fixed))).isEmpty();
+        assertThatThrownBy(() -> doctor.whatIf("05:00.0", "06:00.0", List.of("pci="), null))
+                .hasMessageContaining("pci= takes the kernel's options");
         assertThat(doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=pt"), null).after().verdict().mapType())
                 .isEqualTo("THRU_HOST_BRIDGE");
         assertThat(doctor.whatIf("05:00.0", "06:00.0", List.of("iommu=off"), null).after().verdict().mapType())

@@ -64,6 +64,44 @@ class RemediationProvedTest {
         proved(io.sample(), "03:00.0", "04:00.0");
     }
 
+    /**
+     * The check proves its own advice: each option booted on a copy under the rules' release. On 6.12.0 (before
+     * 9cf8a952d57b) disable_acs_redir= puts back the redirect bits the firmware set, so the advice fails there
+     * and the note says so; before 6.11 config_acs= is not offered as proved.
+     */
+    @Test
+    void theCheckProvesEachOptionUnderItsKernelRelease() {
+        PciCoreImpl core = new PciCoreImpl();
+        PciMachine m = core.load(io.sample());
+        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        CheckReport newest = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")), null);
+        assertThat(newest.remediation().proofs()).extracting(Remediation.Proof::mapType)
+                .containsExactly("BUS_ADDR", "BUS_ADDR");
+        assertThat(newest.remediation().proofs().get(0).ports()).containsExactly("0000:02:08.0 0x0011");
+        assertThat(newest.remediation().kernelNotes()).anyMatch(n -> n.contains("neither option clears a redirect bit"));
+        assertThat(Schemas.problems(doctor.json(newest))).isEmpty();
+        assertThat(doctor.text(newest)).contains("booted a copy with pci=disable_acs_redir=0000:02:08.0: BUS_ADDR, the "
+                + "fix works (0000:02:08.0 0x0011)");
+
+        CheckReport unfixed = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")),
+                doctor.rules("6.12", "-k"));
+        assertThat(unfixed.remediation().proofs()).extracting(Remediation.Proof::mapType)
+                .containsExactly("THRU_HOST_BRIDGE", "THRU_HOST_BRIDGE");
+        assertThat(unfixed.remediation().kernelNotes()).singleElement().asString()
+                .startsWith("kernel 6.12: 6.11 before the fix 9cf8a952d57b").contains("0000:02:08.0 RR CR");
+        assertThat(doctor.text(unfixed)).contains("booted a copy with pci=disable_acs_redir=0000:02:08.0: "
+                + "THRU_HOST_BRIDGE, the fix does not work on this kernel (0000:02:08.0 0x005d)");
+
+        CheckReport v5 = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")),
+                doctor.rules("5.15", "-k"));
+        assertThat(v5.remediation().proofs()).singleElement().satisfies(pr -> {
+            assertThat(pr.option()).startsWith("pci=disable_acs_redir=");
+            assertThat(pr.mapType()).isEqualTo("BUS_ADDR");
+        });
+        assertThat(v5.remediation().kernelNotes()).singleElement().asString().contains("config_acs= needs kernel 6.11");
+        assertThat(Schemas.problems(doctor.json(v5))).isEmpty();
+    }
+
     /** Every whitelist row carries the release that added it; a host bridge older rules refuse names it. */
     @Test
     void aHostBridgeANewerKernelWhitelistsNamesThatRelease() {

@@ -23,6 +23,16 @@ public final class ShellTestCores {
             public String pci() {
                 return pci;
             }
+
+            @Override
+            public String iommu() {
+                return "off";
+            }
+
+            @Override
+            public String release() {
+                return "";
+            }
         });
         return c;
     }

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
+import org.peerdma.pci.AcsRules;
+
 /**
  * The pci= kernel command line option as pci_setup() (drivers/pci/pci.c) splits it: options
  * separated by ',', each either known, known-but-not-modelled, or unknown ("PCI: Unknown
@@ -33,6 +35,22 @@ final class CmdlineOptions {
         this.disableAcsRedir = disableAcsRedir;
         this.configAcs = configAcs;
         this.log = List.copyOf(log);
+    }
+
+    /**
+     * forRelease - these options as a kernel of {@code s} sees them: before 6.11 config_acs= is an unknown option
+     * and does nothing.
+     */
+    CmdlineOptions forRelease(AcsRules.Semantics s) {
+        if (s != AcsRules.Semantics.BEFORE_6_11 || configAcs == null) {
+            return this;
+        }
+        List<String> l = new ArrayList<>();
+        for (String line : log) {
+            l.add(line.startsWith("pci=config_acs=") && line.contains(": ACS control of matching devices")
+                    ? "PCI: Unknown option `" + line.substring(4, line.indexOf(": ACS control")) + "'" : line);
+        }
+        return new CmdlineOptions(raw, disableAcsRedir, null, l);
     }
 
     static CmdlineOptions parse(String pci) {

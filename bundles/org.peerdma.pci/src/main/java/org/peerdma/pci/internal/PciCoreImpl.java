@@ -25,6 +25,8 @@ import org.peerdma.errno.KernelException;
 import org.peerdma.module.ModuleUsage;
 import org.peerdma.pci.Acs;
 import org.peerdma.pci.Bdf;
+import org.peerdma.pci.AcsRules;
+import org.peerdma.pci.Boot;
 import org.peerdma.pci.CpuInfo;
 import org.peerdma.pci.PciBusNotifier;
 import org.peerdma.pci.PciCore;
@@ -57,6 +59,12 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     private final Map<Long, RefImpl> refs = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong refIds = new AtomicLong();
     private volatile CmdlineOptions options = CmdlineOptions.parse("");
+    /** The iommu module parameter: on, pt (an IOMMU driver requested ACS) or off. */
+    private volatile String iommuParam = "off";
+    /** The release module parameter, or "" (the machine's own release, else the newest). */
+    private volatile String releaseParam = "";
+    /** What was wrong with the iommu or release parameter, or null. */
+    private volatile String paramProblem;
     /** The pci= options of the loaded machine's own command line (a capture's /proc/cmdline), used when the module's are empty. */
     private volatile CmdlineOptions machineOptions = CmdlineOptions.parse("");
 
@@ -113,6 +121,28 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     }
 
     private void configure(PciCmdlineConfig config) {
+        // modprobe refuses an iommu outside the metatype's options; a configuration written around it is
+        // reported and read as the default, so the core still comes up
+        String iommu = config.iommu() == null || config.iommu().isBlank() ? "off" : config.iommu().strip();
+        try {
+            iommuParam = iommuValue(iommu);
+            paramProblem = null;
+        } catch (KernelException bad) {
+            iommuParam = "off";
+            paramProblem = "iommu=" + org.peerdma.util.Texts.clip(iommu) + " is not on, pt or off: read as off";
+        }
+        String r = config.release() == null ? "" : config.release().strip();
+        try {
+            AcsBoot.semantics(r.isEmpty() ? null : r);
+            releaseParam = r;
+        } catch (KernelException bad) {
+            releaseParam = "";
+            paramProblem = "release=" + org.peerdma.util.Texts.clip(r) + " is not a kernel release (6.12, 6.12.23, "
+                    + "5.15.0-91-generic): the machine's own release, else the newest, applies";
+        }
+        if (paramProblem != null) {
+            LOG.warn("pci: {}", paramProblem);
+        }
         options = CmdlineOptions.parse(config.pci());
         for (String l : options.log) {
             LOG.info(l);
@@ -193,24 +223,62 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
 
     @Override
     public PciMachine detached(MachineDTO dto) {
+        return detached(dto, null);
+    }
+
+    @Override
+    public PciMachine detached(MachineDTO dto, Boot how) {
         if (dto == null) {
             throw KernelException.einval("no machine description given");
         }
+        AcsBoot.Boot boot = detachedBoot(dto, how);
         MachineImpl m = newMachine(dto);
         List<DevImpl> added = Enumerator.add(m, dto.devices == null ? List.of() : dto.devices, true);
-        CmdlineOptions own = options.raw.isEmpty() ? CmdlineOptions.parse(pciOf(dto.cmdline)) : options;
-        String p = own.disableAcsRedir;
-        if (p != null && !p.isEmpty()) {
-            for (DevImpl d : added) {
-                if (matchesAcsRedir(d, p, false) && d.hasAcs()) {
-                    d.acsCtrl = d.acsCtrl & ~Acs.REDIRECT_BITS;
-                    if (d.dto.acs != null) {
-                        d.dto.acs.ctrl = d.acsCtrl;
-                    }
+        for (DevImpl d : added) {
+            int now = AcsBoot.enable(d, boot, line -> {
+                if (how != null) {
+                    m.notes.add("booted: " + line);
+                }
+            });
+            if (now >= 0) {
+                d.acsCtrl = now;
+                if (d.dto.acs != null) {
+                    d.dto.acs.ctrl = now;
                 }
             }
         }
         return m;
+    }
+
+    /** The boot of a detached copy: what {@code how} gives, the rest as this core is configured. */
+    private AcsBoot.Boot detachedBoot(MachineDTO dto, Boot how) {
+        CmdlineOptions own = options.raw.isEmpty() ? CmdlineOptions.parse(pciOf(dto.cmdline)) : options;
+        if (how != null && how.pci() != null) {
+            own = CmdlineOptions.parse(how.pci());
+        }
+        String iommu = how != null && how.iommu() != null ? iommuValue(how.iommu()) : iommuParam;
+        String release = how != null && how.release() != null ? how.release()
+                : releaseParam.isEmpty() ? dto.kernelRelease : releaseParam;
+        AcsRules.Semantics s;
+        if (how != null && how.release() != null) {
+            s = AcsBoot.semantics(release); // asked for: a bad release is an error
+        } else {
+            try {
+                s = AcsBoot.semantics(release);
+            } catch (KernelException notARelease) {
+                s = AcsBoot.semantics(null);
+            }
+        }
+        return new AcsBoot.Boot(own.forRelease(s), !iommu.equals("off"), s, release);
+    }
+
+    /** iommu= as the core takes it: on, pt or off. Errors: EINVAL otherwise. */
+    static String iommuValue(String v) {
+        String t = v == null ? "" : v.strip();
+        if (!t.equals("on") && !t.equals("pt") && !t.equals("off")) {
+            throw KernelException.einval("iommu takes on, pt or off, not '%s'", org.peerdma.util.Texts.clip(v));
+        }
+        return t;
     }
 
     @Override
@@ -324,12 +392,14 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         return found;
     }
 
-    /** Post-enumeration for new devices: pci= options, then notifiers and uevents. */
+    /** Post-enumeration for new devices: pci_enable_acs() with the pci= options, then notifiers and uevents. */
     private void enumerated(List<DevImpl> added) {
+        AcsBoot.Boot boot = boot(bootDescription.kernelRelease);
         for (DevImpl d : added) {
-            int fw = d.acsCtrl; // caps.fw_ctrl: both options start from what firmware left
-            applyDisableAcsRedir(d);
-            applyConfigAcs(d, fw);
+            int now = AcsBoot.enable(d, boot, line -> log(d, line));
+            if (now >= 0 && now != d.acsCtrl) {
+                setCtrl(d, now);
+            }
         }
         for (DevImpl d : added) {
             for (PciBusNotifier n : notifiers) {
@@ -343,115 +413,21 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         }
     }
 
-    /** pci_disable_acs_redir() as in drivers/pci/pci.c (v5.x), run for each enumerated device. */
-    private void applyDisableAcsRedir(DevImpl dev) {
-        String p = active().disableAcsRedir;
-        if (p == null || p.isEmpty()) {
-            return;
-        }
-        if (!matchesAcsRedir(dev, p, true)) {
-            return;
-        }
-        if (!dev.hasAcs()) {
-            log(dev, dev.bdf + ": cannot disable ACS redirect for this hardware as it does not have ACS capabilities");
-            return;
-        }
-        int old = dev.acsCtrl;
-        int now = old & ~Acs.REDIRECT_BITS;
-        setCtrl(dev, now);
-        log(dev, dev.bdf + ": disabled ACS redirect");
-    }
-
     /**
-     * pci=config_acs= as __pci_config_acs() applies it in pci_enable_acs() (kernel 6.11 and later, with the
-     * v6.15 fix also in 6.12.y): entries {@code <bits>@<pci_dev>} separated by ';', the first one naming the
-     * device wins; in {@code <bits>} the rightmost character is bit 0 (SV, then TB RR CR UF EC DT), each
-     * {@code 0} (force off), {@code 1} (force on) or {@code x} (unchanged). On a listed device every bit
-     * outside the mask takes the firmware value: ctrl = (fw_ctrl & ~mask) | (flags & mask). It runs after
-     * disable_acs_redir=, so it wins for a device both name.
+     * How enumeration runs pci_enable_acs(): the module's options else the machine's own, ACS requested when
+     * the iommu parameter says an IOMMU driver started, and the rules of the release parameter, else of the
+     * machine's own release ({@code machineRelease}, a dump's uname -r), else the newest.
      */
-    private void applyConfigAcs(DevImpl dev, int fwCtrl) {
-        String p = active().configAcs;
-        if (p == null || p.isEmpty() || !dev.hasAcs()) {
-            return; // pci_enable_acs returns before the options when the device has no ACS capability
+    private AcsBoot.Boot boot(String machineRelease) {
+        String release = releaseParam.isEmpty() ? machineRelease : releaseParam;
+        AcsRules.Semantics s;
+        try {
+            s = AcsBoot.semantics(release);
+        } catch (KernelException notARelease) {
+            release = null; // a dump's odd uname -r: the newest rules
+            s = AcsBoot.semantics(null);
         }
-        int pos = 0;
-        int mask = 0;
-        int flags = 0;
-        int ret = 0;
-        while (pos < p.length()) {
-            int at = p.indexOf('@', pos);
-            if (at < 0) {
-                log(dev, "PCI: ACS Flags missing");
-                return;
-            }
-            mask = 0;
-            flags = 0;
-            int shift = 0;
-            for (int i = at - 1; i >= pos; i--, shift++) {
-                char c = p.charAt(i);
-                if (c == '0' || c == '1') {
-                    if (shift > 15) {
-                        log(dev, dev.bdf + ": Invalid ACS flags specified");
-                        return;
-                    }
-                    mask |= 1 << shift;
-                    if (c == '1') {
-                        flags |= 1 << shift;
-                    }
-                } else if (c != 'x' && c != 'X') {
-                    log(dev, dev.bdf + ": Invalid ACS flags specified");
-                    return;
-                }
-            }
-            if ((mask & ~Acs.ALL) != 0) {
-                log(dev, dev.bdf + ": Invalid ACS flags specified");
-                return;
-            }
-            DevStrMatch.Result r = DevStrMatch.match(dev, p, at + 1);
-            ret = r.ret();
-            pos = r.end();
-            if (ret < 0) {
-                log(dev, "PCI: Can't parse ACS command line parameter");
-                return;
-            } else if (ret == 1) {
-                break;
-            }
-            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
-                return;
-            }
-            pos++;
-        }
-        if (ret != 1) {
-            return;
-        }
-        int now = (fwCtrl & ~mask) | (flags & mask);
-        setCtrl(dev, now);
-        log(dev, String.format("%s: Configured ACS to %#06x", dev.bdf, now));
-    }
-
-    /** The matching loop of pci_disable_acs_redir(): true when {@code p} names {@code dev}. */
-    private boolean matchesAcsRedir(DevImpl dev, String p, boolean logErrors) {
-        int pos = 0;
-        int ret = 0;
-        while (pos < p.length()) {
-            DevStrMatch.Result r = DevStrMatch.match(dev, p, pos);
-            ret = r.ret();
-            pos = r.end();
-            if (ret < 0) {
-                if (logErrors) {
-                    log(dev, "PCI: Can't parse disable_acs_redir parameter: " + p);
-                }
-                break;
-            } else if (ret == 1) {
-                break;
-            }
-            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
-                break;
-            }
-            pos++;
-        }
-        return ret == 1;
+        return new AcsBoot.Boot(active().forRelease(s), !iommuParam.equals("off"), s, release);
     }
 
     private void log(DevImpl dev, String line) {
@@ -684,8 +660,16 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
     public List<String> cmdlineLog() {
         List<String> l = new ArrayList<>();
         CmdlineOptions o = active();
+        AcsBoot.Boot boot = boot(bootDescription.kernelRelease);
         l.add("pci=" + o.raw + (o == options || o.raw.isEmpty() ? "" : "   (the loaded machine's own command line)"));
-        l.addAll(o.log);
+        l.addAll(boot.options().log);
+        if (paramProblem != null) {
+            l.add("pci: " + paramProblem);
+        }
+        l.add("pci_enable_acs: rules of " + (boot.release() == null || boot.release().isEmpty() ? "the newest kernel"
+                : boot.release()) + " (" + boot.semantics().why() + "); IOMMU " + iommuParam
+                + (boot.acsRequested() ? ": pci_request_acs(), SV RR CR UF enabled where advertised"
+                        : ": ACS left as firmware set it"));
         l.addAll(cmdlineLog);
         return l;
     }

@@ -87,6 +87,10 @@ final class Fixtures {
     }
 
     static PciCmdlineConfig cmdline(String pci) {
+        return cmdline(pci, "off", "");
+    }
+
+    static PciCmdlineConfig cmdline(String pci, String iommu, String release) {
         return new PciCmdlineConfig() {
             @Override
             public Class<? extends Annotation> annotationType() {
@@ -97,12 +101,27 @@ final class Fixtures {
             public String pci() {
                 return pci;
             }
+
+            @Override
+            public String iommu() {
+                return iommu;
+            }
+
+            @Override
+            public String release() {
+                return release;
+            }
         };
     }
 
     static PciCoreImpl core(String pci) {
+        return core(pci, "off", "");
+    }
+
+    /** core - a core booted with pci= options, an IOMMU state (on, pt, off) and a kernel release ("" newest). */
+    static PciCoreImpl core(String pci, String iommu, String release) {
         PciCoreImpl c = new PciCoreImpl();
-        c.activate(cmdline(pci));
+        c.activate(cmdline(pci, iommu, release));
         return c;
     }
 }

@@ -213,17 +213,22 @@ class PciCoreImplTest {
             core.load(Fixtures.small());
             assertThat(core.get(b("02:08.0")).acsCtrl()).as(bad).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
             assertThat(core.cmdlineLog()).as(bad).anyMatch(l -> l.contains("ACS Flags missing")
-                    || l.contains("Invalid ACS flags specified"));
+                    || l.contains("Invalid ACS flags specified") || l.contains("Invalid ACS flags... Ignoring"));
             assertThat(core.cmdlineLog()).noneMatch(l -> l.contains("Unknown option"));
         }
     }
 
     @Test
     void disableAcsRedirByAddressPathAndIds() {
-        PciCoreImpl core = Fixtures.core("disable_acs_redir=0000:02:08.0");
+        // before 6.11 pci_disable_acs_redir() logs its own line; 6.11 and later __pci_config_acs() logs the value
+        PciCoreImpl core = Fixtures.core("disable_acs_redir=0000:02:08.0", "off", "5.15");
         core.load(Fixtures.small());
         assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
         assertThat(core.cmdlineLog()).contains("0000:02:08.0: disabled ACS redirect");
+        core = Fixtures.core("disable_acs_redir=0000:02:08.0");
+        core.load(Fixtures.small());
+        assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
+        assertThat(core.cmdlineLog()).contains("0000:02:08.0: Configured ACS to 0x0011");
 
         // path form: 00:01.0/00.0/08.0 walks root port -> switch upstream -> downstream port
         core = Fixtures.core("disable_acs_redir=00:01.0/00.0/08.0");
@@ -235,7 +240,7 @@ class PciCoreImplTest {
         assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
 
         // vendor:device form matches every PEX 8747 port; ports without ACS get the kernel's warning
-        core = Fixtures.core("disable_acs_redir=pci:10b5:8747");
+        core = Fixtures.core("disable_acs_redir=pci:10b5:8747", "off", "v5.10");
         core.load(Fixtures.small());
         assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
         assertThat(core.cmdlineLog()).contains(
@@ -247,6 +252,77 @@ class PciCoreImplTest {
         assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.UF);
     }
 
+    /**
+     * pci_enable_acs() with an IOMMU driver (pci_request_acs): the kernel's default ACS first, then the options,
+     * as each release computes them. The root port 00:01.0 of the fixture advertises SV RR CR UF with firmware
+     * ACSCtl 0, as on QEMU: a real 6.12 kernel with the IOMMU on and disable_acs_redir= naming it leaves 0x0000.
+     */
+    @Test
+    void theIommusDefaultAcsThenTheOptionsAsEachReleaseDoesIt() {
+        String redir = "disable_acs_redir=0000:00:01.0";
+        PciCoreImpl on = Fixtures.core("", "on", "6.12.23");
+        on.load(Fixtures.small());
+        assertThat(on.get(b("00:01.0")).acsCtrl()).as("pci_std_enable_acs").isEqualTo(0x001d);
+        assertThat(on.cmdlineLog()).anyMatch(l -> l.contains("IOMMU on: pci_request_acs()"));
+
+        PciCoreImpl fixed = Fixtures.core(redir, "on", "6.12.23");
+        fixed.load(Fixtures.small());
+        assertThat(fixed.get(b("00:01.0")).acsCtrl()).as("6.15 rules: from fw_ctrl").isZero();
+        assertThat(fixed.cmdlineLog()).contains("0000:00:01.0: Configured ACS to 0x0000");
+        assertThat(fixed.get(b("80:02.0")).acsCtrl()).as("not named: the kernel's default").isEqualTo(0x001d);
+
+        PciCoreImpl old = Fixtures.core(redir, "pt", "5.15.0-91-generic");
+        old.load(Fixtures.small());
+        assertThat(old.get(b("00:01.0")).acsCtrl()).as("v5: after the default").isEqualTo(Acs.SV | Acs.UF);
+        assertThat(old.cmdlineLog()).contains("0000:00:01.0: disabled ACS redirect");
+
+        // 6.12.0 before the fix: the mask bits come back from firmware and every flag bit is set; the register
+        // keeps what the port implements (all seven bits here)
+        PciCoreImpl unfixed = Fixtures.core(redir, "on", "6.12");
+        unfixed.load(Fixtures.small());
+        assertThat(unfixed.cmdlineLog()).contains("0000:00:01.0: Configured ACS to 0xffd3");
+        assertThat(unfixed.get(b("00:01.0")).acsCtrl()).isEqualTo(0xffd3 & unfixed.get(b("00:01.0")).acsCap());
+        // ... and a config_acs= list reads only its first entry
+        unfixed = Fixtures.core("config_acs=0000000@0000:80:02.0;0000000@0000:00:01.0", "off", "6.12.22");
+        unfixed.load(Fixtures.small());
+        assertThat(unfixed.cmdlineLog()).contains("PCI: Can't parse ACS command line parameter");
+        fixed = Fixtures.core("config_acs=0000000@0000:80:02.0;0000000@0000:00:01.0", "on", "6.15");
+        fixed.load(Fixtures.small());
+        assertThat(fixed.get(b("00:01.0")).acsCtrl()).isZero();
+        assertThat(fixed.get(b("80:02.0")).acsCtrl()).isZero();
+        assertThat(fixed.cmdlineLog()).noneMatch(l -> l.contains("Can't parse"));
+
+        // before 6.11 config_acs= does not exist
+        PciCoreImpl v5 = Fixtures.core("config_acs=0000000@0000:00:01.0", "on", "6.10");
+        v5.load(Fixtures.small());
+        assertThat(v5.cmdlineLog()).contains("PCI: Unknown option `config_acs=0000000@0000:00:01.0'");
+        assertThat(v5.get(b("00:01.0")).acsCtrl()).isEqualTo(0x001d);
+
+        // modprobe refuses an iommu outside on/pt/off (metatype options); a configuration that holds one anyway,
+        // or a release that is none, is reported and read as the default: the core still comes up
+        PciCoreImpl odd = Fixtures.core(redir, "maybe", "six");
+        odd.load(Fixtures.small());
+        assertThat(odd.cmdlineLog()).contains("pci: release=six is not a kernel release (6.12, 6.12.23, "
+                + "5.15.0-91-generic): the machine's own release, else the newest, applies");
+        assertThat(odd.get(b("00:01.0")).acsCtrl()).isZero();
+        odd = Fixtures.core("", "maybe", "");
+        assertThat(odd.cmdlineLog()).contains("pci: iommu=maybe is not on, pt or off: read as off");
+    }
+
+    /** detached(dto, Boot) is the what-if of a reboot: the loaded machine does not change; the log is in notes. */
+    @Test
+    void aDetachedBootAppliesItsOwnOptionsAndLeavesTheLoadedMachine() {
+        PciCoreImpl core = new PciCoreImpl();
+        core.load(Fixtures.small());
+        var m = core.detached(core.snapshot(), new org.peerdma.pci.Boot("disable_acs_redir=0000:00:01.0", "on", "6.12.23"));
+        assertThat(m.device(b("00:01.0")).orElseThrow().acsCtrl()).isZero();
+        assertThat(m.device(b("80:02.0")).orElseThrow().acsCtrl()).isEqualTo(0x001d);
+        assertThat(m.notes()).contains("booted: 0000:00:01.0: Configured ACS to 0x0000");
+        assertThat(core.get(b("80:02.0")).acsCtrl()).as("loaded machine untouched").isZero();
+        assertThatThrownBy(() -> core.detached(core.snapshot(), new org.peerdma.pci.Boot(null, null, "x.y")))
+                .hasMessageContaining("not a kernel release");
+    }
+
     @Test
     void pciSetupSplitsOnCommaFirst() {
         // pci_setup() splits pci= on ',' before disable_acs_redir sees it: the second device is an unknown option
@@ -255,9 +331,12 @@ class PciCoreImplTest {
         assertThat(core.get(b("02:08.0")).acsCtrl()).isEqualTo(Acs.SV | Acs.RR | Acs.CR | Acs.UF);
         assertThat(core.cmdlineLog()).contains("PCI: Unknown option `02:08.0'");
         // a malformed device string is reported once and matches nothing
-        core = Fixtures.core("disable_acs_redir=zz:00.0");
+        core = Fixtures.core("disable_acs_redir=zz:00.0", "off", "5.15");
         core.load(Fixtures.small());
         assertThat(core.cmdlineLog()).anyMatch(l -> l.startsWith("PCI: Can't parse disable_acs_redir parameter"));
+        core = Fixtures.core("disable_acs_redir=zz:00.0");
+        core.load(Fixtures.small());
+        assertThat(core.cmdlineLog()).contains("PCI: Can't parse ACS command line parameter");
         core = Fixtures.core("realloc=off,bogus");
         assertThat(core.cmdlineLog()).contains("pci=realloc=off: accepted by the kernel, not modelled by peerdma",
                 "PCI: Unknown option `bogus'");
