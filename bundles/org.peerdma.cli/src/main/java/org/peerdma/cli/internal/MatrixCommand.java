@@ -42,6 +42,15 @@ final class MatrixCommand implements Callable<Integer> {
             description = "only devices of these kinds: gpu, nic, nvme, storage, accelerator, other, unknown")
     List<String> kinds = new ArrayList<>();
 
+    @Option(names = "--p2p", paramLabel = "r|w", description = "cells show whether the hardware forwards reads "
+            + "(r) or writes (w), as nvidia-smi topo -p2p r|w: OK, CNS (the root complex does not) or U (unknown), "
+            + "beside the kernel's verdict; JSON gives both directions")
+    String p2p;
+
+    @Option(names = "--affinity", description = "add each device's NUMA node and host bridge (nvidia-smi topo -m's "
+            + "NUMA Affinity column)")
+    boolean affinity;
+
     @Option(names = {"-j", "--json"}, description = "one JSON document (docs/json.md)")
     boolean json;
 
@@ -77,8 +86,22 @@ final class MatrixCommand implements Callable<Integer> {
                     ? "machine '" + m.name() + "'" : "the list", devs.size());
         }
         Set<String> cls = new LinkedHashSet<>(classes);
-        MatrixReport r = x.doctor().matrix(m, devs, x.rules(kernel), cls);
+        MatrixReport r = x.doctor().matrix(m, devs, x.rules(kernel), cls,
+                new MatrixReport.Options(p2p != null, direction(p2p), affinity));
         x.print(json ? x.doctor().json(r) : x.doctor().text(r));
         return 0;
+    }
+
+    /** --p2p r|w (or read|write) as the doctor takes it. Errors: EINVAL otherwise. */
+    static String direction(String p2p) {
+        if (p2p == null) {
+            return null;
+        }
+        return switch (p2p.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "r", "read" -> "read";
+            case "w", "write" -> "write";
+            default -> throw KernelException.einval("--p2p takes r (reads) or w (writes), not '%s'",
+                    org.peerdma.util.Texts.clip(p2p));
+        };
     }
 }

@@ -33,6 +33,14 @@ public interface P2pDoctor {
     MatrixReport matrix(PciMachine machine, List<PciDevice> devices, RuleSet rules, Set<String> classes);
 
     /**
+     * matrix - as {@link #matrix(PciMachine, List, RuleSet, Set)}, with the hardware's write and read per pair
+     * and the devices' NUMA affinity when {@code options} ask for them.
+     * Errors: EINVAL for a p2p direction other than read or write.
+     */
+    MatrixReport matrix(PciMachine machine, List<PciDevice> devices, RuleSet rules, Set<String> classes,
+            MatrixReport.Options options);
+
+    /**
      * whatIf - check on a changed copy of the loaded machine (it is never touched). Changes:
      * {@code acs:BDF=HEX|+BIT|-BIT[,...]}, {@code redirect=off}, {@code cpu=VENDOR[/FAMILY]},
      * {@code arch=ARCH}, {@code kernel=VERSION}, {@code iommu=on|pt|off}.

@@ -22,14 +22,43 @@ final class CompactPairs extends AbstractList<MatrixReport.Pair> {
     final byte[] cls;
     final int[] distance;
     final int size;
+    /** Per kept pair, the hardware's write and read (0 yes, 1 no, 2 unknown), or null when not asked. */
+    final byte[] write;
+    final byte[] read;
+    static final String[] ANSWERS = {"yes", "no", "unknown"};
 
     CompactPairs(String[] names, int[] index, byte[] type, byte[] cls, int[] distance, int size) {
+        this(names, index, type, cls, distance, size, null, null);
+    }
+
+    CompactPairs(String[] names, int[] index, byte[] type, byte[] cls, int[] distance, int size, byte[] write,
+            byte[] read) {
         this.names = names;
         this.index = index;
         this.type = type;
         this.cls = cls;
         this.distance = distance;
         this.size = size;
+        this.write = write;
+        this.read = read;
+    }
+
+    static byte answerIndex(String a) {
+        for (byte i = 0; i < ANSWERS.length; i++) {
+            if (ANSWERS[i].equals(a)) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("BUG: unknown direction answer " + a);
+    }
+
+    /** The write (or read) answer of pair k, or null when directions were not asked for. */
+    String writeAt(int k) {
+        return write == null ? null : ANSWERS[write[k]];
+    }
+
+    String readAt(int k) {
+        return read == null ? null : ANSWERS[read[k]];
     }
 
     static byte classIndex(String c) {
@@ -57,7 +86,7 @@ final class CompactPairs extends AbstractList<MatrixReport.Pair> {
         int n = names.length;
         MapType t = typeAt(k);
         return new MatrixReport.Pair(names[index[k] / n], names[index[k] % n], DoctorImpl.supported(t), t.name(),
-                distance[k], classAt(k));
+                distance[k], classAt(k), writeAt(k), readAt(k));
     }
 
     @Override

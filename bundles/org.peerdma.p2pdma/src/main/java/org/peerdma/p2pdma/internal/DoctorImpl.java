@@ -22,6 +22,7 @@ import org.peerdma.p2pdma.PathNode;
 import org.peerdma.p2pdma.doctor.Alternative;
 import org.peerdma.p2pdma.doctor.CheckReport;
 import org.peerdma.p2pdma.doctor.DeviceInfo;
+import org.peerdma.p2pdma.doctor.Directions;
 import org.peerdma.p2pdma.doctor.Hop;
 import org.peerdma.p2pdma.doctor.HostBridges;
 import org.peerdma.p2pdma.doctor.KernelAnswer;
@@ -38,6 +39,7 @@ import org.peerdma.pci.AcsRules;
 import org.peerdma.pci.Bdf;
 import org.peerdma.pci.PciCore;
 import org.peerdma.pci.PciDevice;
+import org.peerdma.pci.PciHostBridge;
 import org.peerdma.pci.PciMachine;
 import org.peerdma.pci.PciePortType;
 import org.peerdma.pci.dto.MachineDTO;
@@ -511,6 +513,17 @@ public class DoctorImpl implements P2pDoctor {
 
     @Override
     public MatrixReport matrix(PciMachine m, List<PciDevice> devices, RuleSet rules, Set<String> classes) {
+        return matrix(m, devices, rules, classes, MatrixReport.Options.NONE);
+    }
+
+    @Override
+    public MatrixReport matrix(PciMachine m, List<PciDevice> devices, RuleSet rules, Set<String> classes,
+            MatrixReport.Options options) {
+        MatrixReport.Options o = options == null ? MatrixReport.Options.NONE : options;
+        if (o.p2p() != null && !o.p2p().equals("read") && !o.p2p().equals("write")) {
+            throw KernelException.einval("--p2p takes r (read) or w (write), not '%s'", Texts.clip(o.p2p()));
+        }
+        boolean directions = o.directions() || o.p2p() != null;
         RuleSet rs = orFor(m, rules);
         Set<String> keep = normalizeClasses(classes);
         FastCalc fast = new FastCalc(m, P2pDoctor.kernelVersion(rs), arch());
@@ -532,6 +545,8 @@ public class DoctorImpl implements P2pDoctor {
         byte[] type = new byte[cap];
         byte[] cls = new byte[cap];
         int[] dist = new int[cap];
+        byte[] write = directions ? new byte[cap] : null;
+        byte[] read = directions ? new byte[cap] : null;
         int size = 0;
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {
@@ -546,12 +561,29 @@ public class DoctorImpl implements P2pDoctor {
                 type[size] = (byte) r.type().ordinal();
                 cls[size] = CompactPairs.classIndex(r.pathClass());
                 dist[size] = r.distance();
+                if (directions) {
+                    // the platform table needs the explained path (common upstream, host bridges)
+                    Directions d = ReadWrite.of(m, devices.get(i), devices.get(j),
+                            Calc.calc(m, devices.get(i), devices.get(j), P2pDoctor.kernelVersion(rs), arch()));
+                    write[size] = CompactPairs.answerIndex(d.write());
+                    read[size] = CompactPairs.answerIndex(d.read());
+                }
                 size++;
             }
         }
-        CompactPairs pairs = new CompactPairs(names, index, type, cls, dist, size);
+        CompactPairs pairs = new CompactPairs(names, index, type, cls, dist, size, directions ? write : null,
+                directions ? read : null);
+        List<MatrixReport.Affinity> affinity = new ArrayList<>();
+        if (o.affinity()) {
+            for (PciDevice d : devices) {
+                PciHostBridge hb = d.hostBridge();
+                int node = d.numaNode() >= 0 ? d.numaNode() : hb == null ? -1 : hb.numaNode();
+                affinity.add(new MatrixReport.Affinity(d.name(), hb == null ? null : hb.name(),
+                        node >= 0 ? node : null));
+            }
+        }
         return new MatrixReport(SCHEMA_VERSION, "matrix", machineInfo(m), rs,
-                devices.stream().map(DoctorImpl::device).toList(), List.copyOf(keep), pairs);
+                devices.stream().map(DoctorImpl::device).toList(), List.copyOf(keep), pairs, o.p2p(), affinity);
     }
 
     /** The classes --class takes: nvidia-smi's, and NODE? (between host bridges whose NUMA nodes the dump lacks). */

@@ -147,17 +147,26 @@ final class DoctorText {
     static String matrix(MatrixReport r) {
         List<DeviceInfo> devs = r.devices();
         int n = devs.size();
+        boolean rw = r.p2p() != null;
+        int width = rw ? 16 : 12;
+        List<MatrixReport.Affinity> aff = r.affinity() == null ? List.of() : r.affinity();
         StringBuilder sb = new StringBuilder(16 * (n + 1) * (n + 1));
         sb.append(String.format(Locale.ROOT, "%-9s", ""));
         for (DeviceInfo d : devs) {
-            sb.append(String.format(Locale.ROOT, " %-12s", shortName(d.bdf())));
+            sb.append(' ').append(pad(shortName(d.bdf()), width));
+        }
+        if (!aff.isEmpty()) {
+            sb.append(" NUMA Affinity  host bridge");
         }
         sb.append('\n');
         String[][] cells = new String[n][n];
+        boolean unsure = false;
         if (r.pairs() instanceof CompactPairs cp) {
             for (int k = 0; k < cp.size; k++) {
                 MapType t = cp.typeAt(k);
-                cells[cp.index[k] / n][cp.index[k] % n] = cell(t, cp.distance[k], cp.classAt(k));
+                unsure |= cp.classAt(k).endsWith("?");
+                cells[cp.index[k] / n][cp.index[k] % n] = cell(t, cp.distance[k], cp.classAt(k),
+                        rw ? status(r.p2p().equals("read") ? cp.readAt(k) : cp.writeAt(k)) : null);
             }
         } else {
             Map<String, Integer> at = new HashMap<>();
@@ -165,29 +174,68 @@ final class DoctorText {
                 at.put(devs.get(i).bdf(), i);
             }
             for (MatrixReport.Pair p : r.pairs()) {
+                unsure |= p.nvidiaSmiClass().endsWith("?");
                 cells[at.get(p.provider())][at.get(p.client())] = cell(MapType.valueOf(p.mapType()), p.distance(),
-                        p.nvidiaSmiClass());
+                        p.nvidiaSmiClass(), rw ? status(r.p2p().equals("read") ? p.read() : p.write()) : null);
             }
         }
         for (int i = 0; i < n; i++) {
             sb.append(String.format(Locale.ROOT, "%-9s", shortName(devs.get(i).bdf())));
             for (int j = 0; j < n; j++) {
                 String c = i == j ? "X" : cells[i][j] == null ? "-" : cells[i][j];
-                sb.append(' ').append(c);
-                for (int pad = c.length(); pad < 12; pad++) {
-                    sb.append(' ');
-                }
+                sb.append(' ').append(pad(c, width));
+            }
+            if (!aff.isEmpty()) {
+                MatrixReport.Affinity a = aff.get(i);
+                sb.append(' ').append(pad(a.numaNode() == null ? "N/A" : String.valueOf(a.numaNode()), 14))
+                        .append(' ').append(a.hostBridge() == null ? "-" : a.hostBridge());
             }
             sb.append('\n');
         }
-        sb.append("rows: provider, columns: client; BUS = PCI_P2PDMA_MAP_BUS_ADDR, HB = THRU_HOST_BRIDGE, "
-                + "NO = NOT_SUPPORTED (distance); PIX/PXB/PHB/NODE/SYS = nvidia-smi path class; ")
-                .append(r.ruleSet().label()).append(" rules")
+        if (rw) {
+            sb.append("rows: provider, columns: client; ").append(r.p2p().equals("read") ? "reads" : "writes")
+                    .append(" as nvidia-smi topo -p2p ").append(r.p2p().charAt(0)).append(" names them: OK = the "
+                    + "hardware on the path forwards them, CNS = the chipset (root complex) does not, U = not "
+                    + "documented; then the kernel's verdict, which is the same for both directions; ");
+        } else {
+            sb.append("rows: provider, columns: client; ");
+        }
+        sb.append("BUS = PCI_P2PDMA_MAP_BUS_ADDR, HB = THRU_HOST_BRIDGE, "
+                + "NO = NOT_SUPPORTED (distance); PIX/PXB/PHB/NODE/SYS = nvidia-smi path class; ");
+        if (unsure) {
+            sb.append("NODE? = between host bridges whose NUMA nodes the description lacks (nvidia-smi says NODE if "
+                    + "they share one, SYS if not); ");
+        }
+        if (!aff.isEmpty()) {
+            sb.append("NUMA Affinity as nvidia-smi topo -m (N/A: not in the description); ");
+        }
+        sb.append(r.ruleSet().label()).append(" rules")
                 .append(r.ruleSet().note() == null ? "" : ": " + r.ruleSet().note());
         if (!r.classes().isEmpty()) {
             sb.append("; '-' = not ").append(String.join("/", r.classes()));
         }
         return sb.append('\n').toString();
+    }
+
+    private static String pad(String s, int width) {
+        StringBuilder b = new StringBuilder(s);
+        while (b.length() < width) {
+            b.append(' ');
+        }
+        return b.toString();
+    }
+
+    /** nvidia-smi topo -p2p's status for the hardware's answer. */
+    private static String status(String answer) {
+        return answer == null ? "?" : switch (answer) {
+            case "yes" -> "OK";
+            case "no" -> "CNS";
+            default -> "U";
+        };
+    }
+
+    private static String cell(MapType t, int distance, String cls, String status) {
+        return status == null ? cell(t, distance, cls) : status + " " + cell(t, distance, cls);
     }
 
     private static String cell(MapType t, int distance, String cls) {

@@ -166,9 +166,20 @@ public class P2pCommands {
             @Parameter(names = {"-c", "--class"}, absentValue = "") String classes,
             @Descriptor("only devices of these kinds, comma-separated (gpu,nic,nvme,storage,accelerator,other,unknown)")
             @Parameter(names = {"-t", "--kind"}, absentValue = "") String kinds,
+            @Descriptor("cells show whether the hardware forwards reads (r) or writes (w), as nvidia-smi topo -p2p")
+            @Parameter(names = {"-p", "--p2p"}, absentValue = "") String p2p,
+            @Descriptor("add each device's NUMA node and host bridge (nvidia-smi topo -m's NUMA Affinity)")
+            @Parameter(names = {"-a", "--affinity"}, presentValue = "true", absentValue = "false") boolean affinity,
             @Descriptor("print the report as JSON (docs/json.md)")
             @Parameter(names = {"-j", "--json"}, presentValue = "true", absentValue = "false") boolean json,
             @Descriptor("only these devices (default: every endpoint)") String... bdfs) {
+        String direction = switch (p2p == null ? "" : p2p.strip().toLowerCase(Locale.ROOT)) {
+            case "" -> null;
+            case "r", "read" -> "read";
+            case "w", "write" -> "write";
+            default -> throw KernelException.einval("-p takes r (reads) or w (writes), not '%s'",
+                    org.peerdma.util.Texts.clip(p2p));
+        };
         PciMachine m = core.machine();
         List<PciDevice> devs = devices(m, bdfs == null ? List.of() : List.of(bdfs));
         if (kinds != null && !kinds.isBlank()) {
@@ -187,7 +198,8 @@ public class P2pCommands {
                         kinds);
             }
         }
-        return out(doctor.matrix(m, devs, named(kernel), classSet(classes)), json);
+        return out(doctor.matrix(m, devs, named(kernel), classSet(classes),
+                new org.peerdma.p2pdma.doctor.MatrixReport.Options(direction != null, direction, affinity)), json);
     }
 
     /** The rule set -k names, or null when none is named (the doctor then takes the machine's own). */

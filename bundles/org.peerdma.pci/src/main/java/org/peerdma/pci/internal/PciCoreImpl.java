@@ -293,6 +293,10 @@ public class PciCoreImpl implements PciCore, ModuleUsage {
         d.format = s.format;
         d.arch = s.arch;
         d.cpu = s.cpu;
+        // the machine's own kernel: its release and command line decide how a reboot applies pci= options
+        d.kernelRelease = s.kernelRelease;
+        d.cmdline = s.cmdline;
+        d.driverTopology = s.driverTopology;
         d.hostBridges = s.hostBridges == null ? new ArrayList<>() : new ArrayList<>(s.hostBridges);
         d.devices = new ArrayList<>();
         if (s.devices != null) {

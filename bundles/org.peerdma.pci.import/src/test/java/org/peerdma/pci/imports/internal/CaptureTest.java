@@ -91,7 +91,12 @@ class CaptureTest {
         PciCoreImpl core = new PciCoreImpl();
         core.load(m);
         assertThat(core.cmdlineLog()).anyMatch(l -> l.contains("pci=disable_acs_redir=0000:80:01.0"))
-                .anyMatch(l -> l.contains("0000:80:01.0: disabled ACS redirect"));
+                .anyMatch(l -> l.contains("0000:80:01.0: disabled ACS redirect"))
+                .anyMatch(l -> l.startsWith("pci_enable_acs: rules of 5.15.0-91-generic (before 6.11"));
+        // a reboot keeps the machine's own kernel: its command line and release (they were dropped before)
+        core.reboot();
+        assertThat(core.cmdlineLog()).anyMatch(l -> l.contains("0000:80:01.0: disabled ACS redirect"))
+                .anyMatch(l -> l.startsWith("pci_enable_acs: rules of 5.15.0-91-generic"));
     }
 
     @Test
