@@ -43,7 +43,8 @@ public interface P2pDoctor {
     /**
      * whatIf - check on a changed copy of the loaded machine (it is never touched). Changes:
      * {@code acs:BDF=HEX|+BIT|-BIT[,...]}, {@code redirect=off}, {@code cpu=VENDOR[/FAMILY]},
-     * {@code arch=ARCH}, {@code kernel=VERSION}, {@code iommu=on|pt|off}.
+     * {@code arch=ARCH}, {@code kernel=VERSION}, {@code iommu=on|pt|off}, {@code pci=OPTIONS}; the last three
+     * reboot the copy (pci_enable_acs as that release does it) and add its lines to the changes.
      * Errors: EINVAL for an unknown or malformed change, ENODEV for a device not in the machine.
      */
     WhatIfReport whatIf(String provider, String client, List<String> changes, RuleSet rules);
