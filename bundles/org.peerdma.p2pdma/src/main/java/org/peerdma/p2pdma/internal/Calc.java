@@ -60,6 +60,52 @@ final class Calc {
         boolean cpuSupports(PciMachine m);
 
         boolean whitelist();
+
+        /**
+         * @return the kernel release whose whitelist rows apply ("6.8": the rows added up to it), or null for
+         *         every row of the rule set's table
+         */
+        default String release() {
+            return null;
+        }
+
+        /** @return these rules with every row of the rule set's table (no release) */
+        default Arch plain() {
+            return this;
+        }
+    }
+
+    /** withRelease - {@code a}, with the whitelist rows of kernel {@code release} (null: the rule set's table). */
+    static Arch withRelease(Arch a, String release) {
+        if (release == null || release.isBlank() || Whitelist.releaseCode(release) < 0) {
+            return a;
+        }
+        return new Arch() {
+            @Override
+            public String name(PciMachine m) {
+                return a.name(m);
+            }
+
+            @Override
+            public boolean cpuSupports(PciMachine m) {
+                return a.cpuSupports(m);
+            }
+
+            @Override
+            public boolean whitelist() {
+                return a.whitelist();
+            }
+
+            @Override
+            public String release() {
+                return release;
+            }
+
+            @Override
+            public Arch plain() {
+                return a.plain();
+            }
+        };
     }
 
     /** The machine's arch and CPU as the dump describes them: x86 AMD family &gt;= 0x17. */
@@ -281,14 +327,14 @@ final class Calc {
         List<HostBridgeCheck.Entry> entries = new ArrayList<>();
         boolean listed;
         if (same) {
-            Whitelist.Result r = Whitelist.lookup(ha, true, v);
+            Whitelist.Result r = Whitelist.lookup(ha, true, v, arch.release());
             entries.add(new HostBridgeCheck.Entry(ha.name(), r.device(), r.ok(), r.why()));
             listed = r.ok();
         } else {
-            Whitelist.Result a = Whitelist.lookup(ha, false, v);
+            Whitelist.Result a = Whitelist.lookup(ha, false, v, arch.release());
             entries.add(new HostBridgeCheck.Entry(ha.name(), a.device(), a.ok(), a.why()));
             listed = a.ok();
-            Whitelist.Result b = Whitelist.lookup(hb, false, v);
+            Whitelist.Result b = Whitelist.lookup(hb, false, v, arch.release());
             entries.add(new HostBridgeCheck.Entry(hb.name(), b.device(), b.ok(), b.why()));
             listed = listed && b.ok();
         }

@@ -173,7 +173,7 @@ public class DoctorImpl implements P2pDoctor {
 
     @Override
     public CheckReport check(PciMachine m, PciDevice provider, PciDevice client, RuleSet rules) {
-        return check(m, provider, client, rules, arch());
+        return check(m, provider, client, rules, Calc.withRelease(arch(), orFor(m, rules).release()));
     }
 
     CheckReport check(PciMachine m, PciDevice provider, PciDevice client, RuleSet rules, Calc.Arch arch) {
@@ -188,7 +188,7 @@ public class DoctorImpl implements P2pDoctor {
         List<KernelAnswer> others = new ArrayList<>();
         for (KernelVersion o : KernelVersion.values()) {
             if (o != v) {
-                P2pVerdict x = Calc.calc(m, provider, client, o, arch);
+                P2pVerdict x = Calc.calc(m, provider, client, o, arch.plain()); // each rule set's own table
                 others.add(new KernelAnswer(o.shortName(), x.mapType().name(), x.distance()));
             }
         }
@@ -526,7 +526,8 @@ public class DoctorImpl implements P2pDoctor {
         boolean directions = o.directions() || o.p2p() != null;
         RuleSet rs = orFor(m, rules);
         Set<String> keep = normalizeClasses(classes);
-        FastCalc fast = new FastCalc(m, P2pDoctor.kernelVersion(rs), arch());
+        Calc.Arch arch = Calc.withRelease(arch(), rs.release());
+        FastCalc fast = new FastCalc(m, P2pDoctor.kernelVersion(rs), arch);
         int n = devices.size();
         FastCalc.Chain[] chains = new FastCalc.Chain[n];
         for (int k = 0; k < n; k++) {
@@ -564,7 +565,7 @@ public class DoctorImpl implements P2pDoctor {
                 if (directions) {
                     // the platform table needs the explained path (common upstream, host bridges)
                     Directions d = ReadWrite.of(m, devices.get(i), devices.get(j),
-                            Calc.calc(m, devices.get(i), devices.get(j), P2pDoctor.kernelVersion(rs), arch()));
+                            Calc.calc(m, devices.get(i), devices.get(j), P2pDoctor.kernelVersion(rs), arch));
                     write[size] = CompactPairs.answerIndex(d.write());
                     read[size] = CompactPairs.answerIndex(d.read());
                 }
@@ -649,6 +650,8 @@ public class DoctorImpl implements P2pDoctor {
         boolean reboot = pci != null || iommu != null || release != null;
         PciMachine changed = reboot ? core.detached(dto, new org.peerdma.pci.Boot(pci, iommu, release))
                 : core.detached(dto);
+        arch = Calc.withRelease(arch, before.release());
+        archAfter = Calc.withRelease(archAfter, after.release());
         for (String note : changed.notes()) {
             if (note.startsWith("booted: ")) {
                 done.add(note);
@@ -670,7 +673,7 @@ public class DoctorImpl implements P2pDoctor {
         for (PciDevice d : eps) {
             kinds.merge(kind(d), 1, Integer::sum);
         }
-        FastCalc fast = new FastCalc(m, v, arch());
+        FastCalc fast = new FastCalc(m, v, Calc.withRelease(arch(), rs.release()));
         int n = eps.size();
         FastCalc.Chain[] chains = new FastCalc.Chain[n];
         String[] kind = new String[n];

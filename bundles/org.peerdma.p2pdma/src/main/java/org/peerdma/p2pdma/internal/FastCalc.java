@@ -77,7 +77,7 @@ final class FastCalc {
 
     private boolean listed(PciHostBridge h, boolean same) {
         Map<PciHostBridge, Boolean> c = same ? whitelistSame : whitelistOther;
-        return c.computeIfAbsent(h, x -> Whitelist.lookup(x, same, v).ok());
+        return c.computeIfAbsent(h, x -> Whitelist.lookup(x, same, v, arch.release()).ok());
     }
 
     private boolean hostOk(PciDevice p, PciDevice c) {

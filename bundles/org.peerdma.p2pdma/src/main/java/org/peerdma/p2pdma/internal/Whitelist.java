@@ -90,8 +90,42 @@ final class Whitelist {
     record Result(boolean ok, String device, String why) {
     }
 
-    /** __host_bridge_whitelist(host, same_host_bridge). */
+    /** __host_bridge_whitelist(host, same_host_bridge) with the rule set's table. */
     static Result lookup(PciHostBridge host, boolean sameHostBridge, KernelVersion v) {
+        return lookup(host, sameHostBridge, v, null);
+    }
+
+    private static final java.util.regex.Pattern RELEASE =
+            java.util.regex.Pattern.compile("^v?(\\d{1,2})\\.(\\d{1,3})(?:[.\\-+~_].*)?$");
+    private static final java.util.regex.Pattern SINCE = java.util.regex.Pattern.compile("v(\\d{1,2})\\.(\\d{1,3})");
+
+    /** releaseCode - major * 1000 + minor of "6.8", "v5.18", "6.8.0-45-generic"; -1 when it is none. */
+    static int releaseCode(String release) {
+        java.util.regex.Matcher m = RELEASE.matcher(release == null ? "" : release.strip());
+        return m.matches() ? Integer.parseInt(m.group(1)) * 1000 + Integer.parseInt(m.group(2)) : -1;
+    }
+
+    /** The release a row's {@code since} names ("v5.18", "pci/next, for v7.4") as a code, or MAX. */
+    static int sinceCode(Row r) {
+        java.util.regex.Matcher m = SINCE.matcher(r.since());
+        return m.find() ? Integer.parseInt(m.group(1)) * 1000 + Integer.parseInt(m.group(2)) : Integer.MAX_VALUE;
+    }
+
+    /**
+     * The table a kernel consults: for the v5.x and newest rule sets with a known release, every row added up
+     * to that release (a 6.8 kernel has Ice Lake's 0x09a2, added in v5.18; a 7.0 kernel not Google's v7.1 row);
+     * without one, the rule set's own table.
+     */
+    static List<Row> table(KernelVersion v, String release) {
+        int code = release == null ? -1 : releaseCode(release);
+        if (code < 0 || v != KernelVersion.NEWEST && v != KernelVersion.V5_X) {
+            return v == KernelVersion.NEWEST ? NEWEST : V5X;
+        }
+        return NEWEST.stream().filter(r -> sinceCode(r) <= code).toList();
+    }
+
+    /** __host_bridge_whitelist(host, same_host_bridge) of kernel {@code release} (null: the rule set's table). */
+    static Result lookup(PciHostBridge host, boolean sameHostBridge, KernelVersion v, String release) {
         List<org.peerdma.pci.PciDevice> devs = host.rootBus().devices();
         if (devs.isEmpty()) {
             return new Result(false, "none", "no device on root bus " + host.rootBus());
@@ -104,7 +138,7 @@ final class Whitelist {
                     ? "first device on the root bus is neither 00.0 nor a Root Port"
                     : "first device on the root bus is not 00.0 (" + v.label() + " accepts only devfn 00.0)");
         }
-        List<Row> table = v == KernelVersion.NEWEST ? NEWEST : V5X;
+        List<Row> table = table(v, release);
         for (Row r : table) {
             if (root.vendor() != r.vendor()) {
                 continue;

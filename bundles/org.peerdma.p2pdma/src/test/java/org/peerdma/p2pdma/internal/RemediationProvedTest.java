@@ -3,6 +3,7 @@ package org.peerdma.p2pdma.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.peerdma.mm.internal.TestZone;
@@ -123,6 +124,39 @@ class RemediationProvedTest {
         assertThat(v5.hostBridges().bridges().get(0).why()).isEqualTo("Host bridge not in P2PDMA whitelist: 8086:09a2; "
                 + "a newer kernel whitelists it: 8086:09a2 (Intel Ice Lake and later Xeons; since v5.18)");
         assertThat(Schemas.problems(doctor.json(v5))).isEmpty();
+
+        // the rows follow the release, not only the rule set: 6.8 follows the v5.x rules and has the v5.18 row
+        for (String release : new String[] {"6.8", "5.18.0-1-amd64", "6.12.23"}) {
+            CheckReport k = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")),
+                    doctor.rules(release, "-k"));
+            assertThat(k.ruleSet().id()).as(release).isEqualTo("V5_X");
+            assertThat(k.verdict().mapType()).as(release).isEqualTo("THRU_HOST_BRIDGE");
+            assertThat(k.hostBridges().bridges().get(0).why()).as(release)
+                    .isEqualTo("whitelisted: 8086:09a2 (Intel Ice Lake and later Xeons; since v5.18)");
+            assertThat(Schemas.problems(doctor.json(k))).isEmpty();
+        }
+        // a rule set named without a release keeps its own table (v5.x: the rows up to v5.7)
+        assertThat(doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")),
+                doctor.rules("v5.x", "-k")).verdict().supported()).isFalse();
+        // ... and the matrix and the audit agree with check
+        var mx = doctor.matrix(m, List.of(core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0"))),
+                doctor.rules("6.8", "-k"), java.util.Set.of());
+        assertThat(mx.pairs()).allMatch(p -> p.mapType().equals("THRU_HOST_BRIDGE"));
+        var mx5 = doctor.matrix(m, List.of(core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0"))),
+                doctor.rules("5.15", "-k"), java.util.Set.of());
+        assertThat(mx5.pairs()).allMatch(p -> p.mapType().equals("NOT_SUPPORTED"));
+    }
+
+    /** A 7.0 kernel follows the newest rules but not the rows added after it (Google's SoCs, v7.1). */
+    @Test
+    void theNewestRulesOfAnOlderReleaseLackTheRowsAddedLater() {
+        assertThat(Whitelist.table(org.peerdma.p2pdma.KernelVersion.NEWEST, "7.0"))
+                .noneMatch(r -> r.since().equals("v7.1") || r.since().startsWith("pci/next"));
+        assertThat(Whitelist.table(org.peerdma.p2pdma.KernelVersion.NEWEST, "7.3"))
+                .anyMatch(r -> r.since().equals("v7.3")).noneMatch(r -> r.since().startsWith("pci/next"));
+        assertThat(Whitelist.table(org.peerdma.p2pdma.KernelVersion.NEWEST, null)).isEqualTo(Whitelist.NEWEST);
+        assertThat(Whitelist.table(org.peerdma.p2pdma.KernelVersion.V5_X, "5.6")).extracting(Whitelist.Row::since)
+                .containsOnly("v5.4", "v5.6");
     }
 
     @Test
