@@ -62,7 +62,13 @@ class P2pDoctorTest {
         assertThat(core.get(Bdf.parse("02:08.0")).acsCtrl() & Acs.RR).isNotZero();
         assertThat(sh.run("p2p:whatif 03:00.0 81:00.0 cpu=GenuineIntel/6 kernel=v4.20"))
                 .contains("after:  PCI_P2PDMA_MAP_NOT_SUPPORTED distance -1 (v4.20)");
+        // booting with the IOMMU on: the IOMMU module's groups of the rebooted copy, and the DMA addresses
+        String io = sh.run("p2p:whatif 05:00.0 06:00.0 iommu=on");
+        assertThat(io).contains("after:  PCI_P2PDMA_MAP_THRU_HOST_BRIDGE").containsPattern("IOMMU groups: \\d+ as "
+                + "loaded, \\d+ after; provider's group 0000:05:00.0").contains("DMA addresses: IOVAs");
+        assertThat(sh.run("p2p:whatif 05:00.0 06:00.0 iommu=pt")).contains("DMA addresses: the BAR's CPU physical");
         assertThat(sh.run("p2p:matrix")).contains("rows: provider").contains("BUS(4) PIX");
+        assertThat(sh.run("p2p:matrix -p r -a")).contains("NUMA Affinity").contains("reads as nvidia-smi topo -p2p r");
         assertThat(sh.run("p2p:matrix -t nic,nvme")).doesNotContain("03:00.0").contains("05:00.0");
         // the IOMMU beside the verdict: groups from ACS, and what translation means for the pair
         String groups = sh.run("iommu:groups");

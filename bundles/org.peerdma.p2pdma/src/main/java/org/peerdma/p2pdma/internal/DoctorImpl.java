@@ -58,6 +58,12 @@ public class DoctorImpl implements P2pDoctor {
     @Reference
     P2pdma p2pdma;
 
+    /** The IOMMU module's view of groups, for what-ifs of iommu=; absent when the module is not loaded. */
+    @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    volatile org.peerdma.p2pdma.doctor.IommuGroupView groupView;
+
     /** Every loaded arch module, so a what-if of another arch asks that module's rules. */
     @Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.MULTIPLE,
             policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
@@ -68,6 +74,13 @@ public class DoctorImpl implements P2pDoctor {
         DoctorImpl d = new DoctorImpl();
         d.core = core;
         d.p2pdma = p2pdma;
+        return d;
+    }
+
+    /** standalone - as {@link #standalone(PciCore, P2pdma)}, with the IOMMU module's view of groups. */
+    public static DoctorImpl standalone(PciCore core, P2pdma p2pdma, org.peerdma.p2pdma.doctor.IommuGroupView groups) {
+        DoctorImpl d = standalone(core, p2pdma);
+        d.groupView = groups;
         return d;
     }
 
@@ -659,7 +672,57 @@ public class DoctorImpl implements P2pDoctor {
         }
         P2pVerdict b = Calc.calc(m, p, c, P2pDoctor.kernelVersion(before), arch);
         CheckReport a = check(changed, Doctor.dev(changed, provider), Doctor.dev(changed, client), after, archAfter);
-        return new WhatIfReport(SCHEMA_VERSION, "whatif", done, verdict(b, false), a);
+        return new WhatIfReport(SCHEMA_VERSION, "whatif", done, verdict(b, false), a,
+                iommu == null ? null : iommuView(iommu, m, changed, provider, client, a.verdict().mapType()));
+    }
+
+    /**
+     * iommuView - what booting with {@code mode} does to the IOMMU groups (from the IOMMU module, when it is
+     * loaded) and to the DMA address the client uses for the provider's memory.
+     */
+    WhatIfReport.Iommu iommuView(String mode, PciMachine before, PciMachine after, String provider, String client,
+            String mapType) {
+        org.peerdma.p2pdma.doctor.IommuGroupView view = groupView;
+        Integer nBefore = null;
+        Integer nAfter = null;
+        List<String> pg = List.of();
+        List<String> cg = List.of();
+        boolean same = false;
+        String p = Doctor.dev(after, provider).name();
+        String c = Doctor.dev(after, client).name();
+        if (view != null) {
+            nBefore = view.groups(before).size();
+            if (mode.equals("off")) {
+                nAfter = 0;
+            } else {
+                List<org.peerdma.p2pdma.doctor.IommuGroupView.Group> gs = view.groups(after);
+                nAfter = gs.size();
+                for (var g : gs) {
+                    if (g.members().contains(p)) {
+                        pg = g.members();
+                    }
+                    if (g.members().contains(c)) {
+                        cg = g.members();
+                    }
+                }
+                same = !pg.isEmpty() && pg.equals(cg);
+            }
+        }
+        String dma;
+        if (mapType.equals("BUS_ADDR")) {
+            dma = "PCI bus addresses (pci_p2pdma_bus_addr_map): the switch routes the TLPs and the IOMMU never "
+                    + "sees them, whatever its mode";
+        } else if (mapType.equals("NOT_SUPPORTED")) {
+            dma = "none: p2pdma refuses the pair";
+        } else if (mode.equals("on")) {
+            dma = "IOVAs: dma_map_sg() maps the provider's BAR pages into the client's DMA domain, and the root "
+                    + "complex translates them (an IOTLB miss costs a page walk)";
+        } else if (mode.equals("pt")) {
+            dma = "the BAR's CPU physical addresses: the client's identity domain leaves them untranslated";
+        } else {
+            dma = "the BAR's CPU physical addresses (dma-direct): nothing translates or isolates the DMA";
+        }
+        return new WhatIfReport.Iommu(mode, nBefore, nAfter, pg, cg, same, dma);
     }
 
     // ------------------------------------------------------------------ audit

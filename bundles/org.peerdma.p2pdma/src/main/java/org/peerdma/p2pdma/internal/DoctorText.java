@@ -255,6 +255,21 @@ final class DoctorText {
                 .append('\n');
         sb.append("before: ").append(oneLine(r.before())).append('\n');
         sb.append("after:  ").append(oneLine(a.verdict())).append(" (").append(a.ruleSet().label()).append(")\n");
+        WhatIfReport.Iommu io = r.iommu();
+        if (io != null) {
+            if (io.groupsAfter() == null) {
+                sb.append("IOMMU groups: not computed (the iommu module is not loaded)\n");
+            } else if (io.mode().equals("off")) {
+                sb.append("IOMMU groups: ").append(io.groupsBefore()).append(" as loaded, none with the IOMMU off\n");
+            } else {
+                sb.append("IOMMU groups: ").append(io.groupsBefore()).append(" as loaded, ").append(io.groupsAfter())
+                        .append(" after; provider's group ").append(String.join(" ", io.providerGroup()))
+                        .append(io.sameGroup() ? " (the client shares it: one IOVA space, one VM)"
+                                : "; client's group " + String.join(" ", io.clientGroup()))
+                        .append('\n');
+            }
+            sb.append("DMA addresses: ").append(io.dmaAddress()).append('\n');
+        }
         sb.append('\n').append(check(a));
         return sb.toString();
     }
