@@ -214,13 +214,23 @@ class ModuleLifecycleTest {
 
         assertThat(core().get(Bdf.parse("02:08.0")).acsCtrl() & Acs.RR).isNotZero();
         sh.run("kmod:rmmod -f pci");
-        sh.run("kmod:modprobe pci pci=disable_acs_redir=02:08.0");
+        sh.run("kmod:modprobe pci pci=disable_acs_redir=02:08.0 release=5.15");
         PciCore back = Runtime.await(ctx, PciCore.class, 5000);
         Runtime.eventually("machine re-booted", 5000, () -> back.machine().devices().size() == SAMPLE_DEVICES);
         Runtime.eventually("ACS redirect off on 02:08.0", 5000,
                 () -> (back.get(Bdf.parse("02:08.0")).acsCtrl() & Acs.REDIRECT_BITS) == 0);
         assertThat(back.get(Bdf.parse("02:09.0")).acsCtrl() & Acs.RR).isNotZero();
-        assertThat(back.cmdlineLog()).contains("0000:02:08.0: disabled ACS redirect");
-        assertThat(sh.run("kmod:modparam pci")).contains("disable_acs_redir=02:08.0");
+        assertThat(back.cmdlineLog()).contains("0000:02:08.0: disabled ACS redirect")
+                .anyMatch(l -> l.startsWith("pci_enable_acs: rules of 5.15 (before 6.11"));
+        assertThat(sh.run("kmod:modparam pci")).contains("disable_acs_redir=02:08.0").contains("release=5.15");
+        // the IOMMU parameter is checked against its options at modprobe; the runtime keeps working
+        sh.run("kmod:rmmod -f pci");
+        assertThatThrownBy(() -> sh.run("kmod:modprobe pci iommu=maybe")).hasMessageContaining("iommu");
+        sh.run("kmod:modprobe pci iommu=on");
+        PciCore on = Runtime.await(ctx, PciCore.class, 5000);
+        Runtime.eventually("machine booted with the IOMMU", 5000,
+                () -> on.machine().devices().size() == SAMPLE_DEVICES
+                        && (on.get(Bdf.parse("02:10.0")).acsCtrl() & Acs.RR) != 0);
+        assertThat(on.cmdlineLog()).anyMatch(l -> l.contains("IOMMU on: pci_request_acs()"));
     }
 }

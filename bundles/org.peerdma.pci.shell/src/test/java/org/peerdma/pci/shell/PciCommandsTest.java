@@ -210,7 +210,8 @@ class PciCommandsTest {
         c.load(Machines.small());
         cmds.core = c;
         assertThat(cmds.cmdline().lines()).first().isEqualTo("pci=disable_acs_redir=02:08.0");
-        assertThat(cmds.cmdline()).contains("0000:02:08.0: disabled ACS redirect");
+        assertThat(cmds.cmdline()).contains("0000:02:08.0: Configured ACS to 0x0011")
+                .contains("pci_enable_acs: rules of the newest kernel");
         assertThat(cmds.refs()).isEqualTo("no device references held");
         try (PciDeviceRef r = c.acquire(Bdf.parse("03:00.0"), "nvidia")) {
             assertThat(cmds.refs()).isEqualTo("nvidia -> 0000:03:00.0");
