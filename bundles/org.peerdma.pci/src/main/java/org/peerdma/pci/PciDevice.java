@@ -79,6 +79,15 @@ public interface PciDevice {
         return 0;
     }
 
+    /**
+     * @param which "command", "status" (16-bit, config 0x04/0x06), "devcap" (32-bit), "devctl" or "devsta" (16-bit,
+     *        in the Express capability)
+     * @return that register as the dump gave it, or -1 when the dump does not say
+     */
+    default long register(String which) {
+        return -1;
+    }
+
     default boolean isPcie() {
         PciePortType t = portType();
         return t != PciePortType.CONVENTIONAL && t != PciePortType.UNKNOWN;

@@ -113,6 +113,9 @@ public final class LspciFormatter {
 
     /** show_verbose without the config-space registers the model does not have. */
     private void verbose(StringBuilder sb, PciDevice d, LspciOptions o) {
+        if (o.verbose > 1) {
+            controlStatus(sb, d);
+        }
         if (d.numaNode() >= 0) {
             sb.append("\tNUMA node: ").append(d.numaNode()).append('\n');
         }
@@ -172,6 +175,7 @@ public final class LspciFormatter {
                     }
                     sb.append(d.isPcie() ? " " + d.portType().lspciName() : "").append('\n');
                     if (verbose > 1) {
+                        deviceLines(sb, d);
                         linkLines(sb, d);
                     }
                 } else {
@@ -218,6 +222,97 @@ public final class LspciFormatter {
                     .append(", Width x").append(d.linkWidth())
                     .append(cap ? linkCompare(d.portType(), d.linkWidth(), d.linkCapWidth()) : "").append('\n');
         }
+    }
+
+    private static char flag(long v, long bit) {
+        return (v & bit) != 0 ? '+' : '-';
+    }
+
+    /**
+     * controlStatus - lspci.c's Control and Status lines (-vv), from the Command and Status registers when the
+     * description has them. The Latency line that follows for bus masters needs the latency timer and cache line
+     * size, which the model does not keep: it is left out rather than made up.
+     */
+    static void controlStatus(StringBuilder sb, PciDevice d) {
+        long cmd = d.register("command");
+        long st = d.register("status");
+        if (cmd < 0 || st < 0) {
+            return;
+        }
+        sb.append(String.format(Locale.ROOT, "\tControl: I/O%c Mem%c BusMaster%c SpecCycle%c MemWINV%c VGASnoop%c "
+                + "ParErr%c Stepping%c SERR%c FastB2B%c DisINTx%c\n", flag(cmd, 0x1), flag(cmd, 0x2), flag(cmd, 0x4),
+                flag(cmd, 0x8), flag(cmd, 0x10), flag(cmd, 0x20), flag(cmd, 0x40), flag(cmd, 0x80), flag(cmd, 0x100),
+                flag(cmd, 0x200), flag(cmd, 0x400)));
+        long devsel = st & 0x600;
+        sb.append(String.format(Locale.ROOT, "\tStatus: Cap%c 66MHz%c UDF%c FastB2B%c ParErr%c DEVSEL=%s >TAbort%c "
+                + "<TAbort%c <MAbort%c >SERR%c <PERR%c INTx%c\n", flag(st, 0x10), flag(st, 0x20), flag(st, 0x40),
+                flag(st, 0x80), flag(st, 0x100), devsel == 0x400 ? "slow" : devsel == 0x200 ? "medium"
+                        : devsel == 0 ? "fast" : "??", flag(st, 0x800), flag(st, 0x1000), flag(st, 0x2000),
+                flag(st, 0x4000), flag(st, 0x8000), flag(st, 0x08)));
+    }
+
+    private static final String[] L0S = {"<64ns", "<128ns", "<256ns", "<512ns", "<1us", "<2us", "<4us", "unlimited"};
+    private static final String[] L1 = {"<1us", "<2us", "<4us", "<8us", "<16us", "<32us", "<64us", "unlimited"};
+
+    /** show_power_limit (ls-caps.c). */
+    static String powerLimit(int value, int scale) {
+        if (scale == 0 && value == 0xff) {
+            return ">600W";
+        }
+        int v = scale == 0 && value >= 0xf0 && value <= 0xfe ? 250 + 25 * (value - 0xf0) : value;
+        double w = v * new double[] {1.0, 0.1, 0.01, 0.001}[scale];
+        // printf("%gW"): six significant digits, no trailing zeros
+        String g = new java.math.BigDecimal(w).round(new java.math.MathContext(6)).stripTrailingZeros()
+                .toPlainString();
+        return g + "W";
+    }
+
+    /** cap_express_dev (ls-caps.c): DevCap, DevCtl and DevSta, when the description has the registers. */
+    static void deviceLines(StringBuilder sb, PciDevice d) {
+        long t = d.register("devcap");
+        long w = d.register("devctl");
+        long ws = d.register("devsta");
+        if (t < 0 || w < 0 || ws < 0) {
+            return;
+        }
+        PciePortType type = d.portType();
+        boolean ep = type == PciePortType.ENDPOINT || type == PciePortType.LEGACY_ENDPOINT;
+        sb.append("\t\tDevCap:\tMaxPayload ").append(128 << (t & 0x7)).append(" bytes, PhantFunc ")
+                .append((1 << ((t & 0x18) >> 3)) - 1);
+        if (ep) {
+            sb.append(", Latency L0s ").append(L0S[(int) ((t & 0x1c0) >> 6)]).append(", L1 ")
+                    .append(L1[(int) ((t & 0xe00) >> 9)]);
+        }
+        sb.append("\n\t\t\tExtTag").append(flag(t, 0x20));
+        if (ep || type == PciePortType.UPSTREAM_PORT || type == PciePortType.PCIE_TO_PCI_BRIDGE) {
+            sb.append(" AttnBtn").append(flag(t, 0x1000)).append(" AttnInd").append(flag(t, 0x2000)).append(" PwrInd")
+                    .append(flag(t, 0x4000));
+        }
+        sb.append(" RBE").append(flag(t, 0x8000));
+        boolean flrType = ep || type == PciePortType.RC_INTEGRATED_ENDPOINT;
+        if (flrType) {
+            sb.append(" FLReset").append(flag(t, 0x10000000));
+        }
+        if (type == PciePortType.ENDPOINT || type == PciePortType.UPSTREAM_PORT
+                || type == PciePortType.PCIE_TO_PCI_BRIDGE) {
+            sb.append(" SlotPowerLimit ").append(powerLimit((int) ((t & 0x3fc0000) >> 18), (int) ((t & 0xc000000) >> 26)));
+        }
+        sb.append(" TEE-IO").append(flag(t, 0x40000000)).append('\n');
+        sb.append(String.format(Locale.ROOT, "\t\tDevCtl:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c\n",
+                flag(w, 0x1), flag(w, 0x2), flag(w, 0x4), flag(w, 0x8)));
+        sb.append(String.format(Locale.ROOT, "\t\t\tRlxdOrd%c ExtTag%c PhantFunc%c AuxPwr%c NoSnoop%c", flag(w, 0x10),
+                flag(w, 0x100), flag(w, 0x200), flag(w, 0x400), flag(w, 0x800)));
+        if (type == PciePortType.PCIE_TO_PCI_BRIDGE) {
+            sb.append(" BrConfRtry").append(flag(w, 0x8000));
+        }
+        if (flrType && (t & 0x10000000) != 0) {
+            sb.append(" FLReset").append(flag(w, 0x8000));
+        }
+        sb.append("\n\t\t\tMaxPayload ").append(128 << ((w & 0xe0) >> 5)).append(" bytes, MaxReadReq ")
+                .append(128 << ((w & 0x7000) >> 12)).append(" bytes\n");
+        sb.append(String.format(Locale.ROOT, "\t\tDevSta:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c AuxPwr%c "
+                + "TransPend%c\n", flag(ws, 0x1), flag(ws, 0x2), flag(ws, 0x4), flag(ws, 0x8), flag(ws, 0x10),
+                flag(ws, 0x20)));
     }
 
     /** link_compare (ls-caps.c). */

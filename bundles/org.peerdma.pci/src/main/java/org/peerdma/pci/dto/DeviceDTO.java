@@ -40,6 +40,13 @@ public class DeviceDTO extends DTO {
     /** The link's capability (LnkCap) as the dump prints it, e.g. "32GT/s", 16; null when not in the dump. */
     public String linkCapSpeed;
     public Integer linkCapWidth;
+    /** The Command and Status registers (config 0x04, 0x06; lspci -vv "Control:" and "Status:"), null when not in the dump. */
+    public Integer command;
+    public Integer status;
+    /** The Express capability's Device Capabilities, Control and Status (DevCap, DevCtl, DevSta), null when not in the dump. */
+    public Integer devCap;
+    public Integer devCtl;
+    public Integer devSta;
     public List<CapabilityDTO> capabilities = new ArrayList<>();
     /** True when the extended capability list was read (so a missing ACS means none). */
     public Boolean extendedCapsKnown;

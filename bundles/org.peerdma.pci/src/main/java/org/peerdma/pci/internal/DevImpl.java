@@ -135,6 +135,19 @@ final class DevImpl implements PciDevice {
     }
 
     @Override
+    public long register(String which) {
+        Integer v = switch (which) {
+            case "command" -> dto.command;
+            case "status" -> dto.status;
+            case "devcap" -> dto.devCap;
+            case "devctl" -> dto.devCtl;
+            case "devsta" -> dto.devSta;
+            default -> null;
+        };
+        return v == null ? -1 : which.equals("devcap") ? v & 0xffffffffL : v & 0xffff;
+    }
+
+    @Override
     public PciePortType portType() {
         return portType;
     }

@@ -127,6 +127,11 @@ final class Dtos {
         d.linkWidth = s.linkWidth;
         d.linkCapSpeed = s.linkCapSpeed;
         d.linkCapWidth = s.linkCapWidth;
+        d.command = s.command;
+        d.status = s.status;
+        d.devCap = s.devCap;
+        d.devCtl = s.devCtl;
+        d.devSta = s.devSta;
         d.extendedCapsKnown = s.extendedCapsKnown;
         d.bars = new ArrayList<>();
         if (s.bars != null) {

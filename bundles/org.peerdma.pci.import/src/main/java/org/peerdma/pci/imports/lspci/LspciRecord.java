@@ -82,6 +82,7 @@ final class LspciRecord {
             return;
         }
         current = null;
+        devLabel = null;
         if (text.startsWith("Capabilities:")) {
             capability(text);
         } else if (LspciResources.isRegion(text)) {
@@ -120,8 +121,10 @@ final class LspciRecord {
         } else if (text.startsWith("Control:")) {
             fullRecord = true;
             controlSeen = true;
+            dev.command = LspciRegisters.flags(text.substring(8), LspciRegisters.COMMAND);
         } else if (text.startsWith("Status:")) {
             statusCapMinus = text.matches("Status:\\s+Cap-.*");
+            dev.status = LspciRegisters.status(text.substring(7));
         } else if (text.startsWith("Flags:")) {
             fullRecord = true;
             Matcher m = FLAGS_NUMA.matcher(text);
@@ -200,6 +203,8 @@ final class LspciRecord {
             } else if (text.startsWith("ACSCtl:")) {
                 dev.acs.ctrl = acsBits(text.substring(7));
             }
+        } else if (!current.extended && current.id == Capability.CAP_EXP && expressDevice(text)) {
+            return;
         } else if (!current.extended && current.id == Capability.CAP_EXP && text.startsWith("LnkSta:")) {
             Link l = link(text, "LnkSta");
             dev.linkSpeed = l.speed();
@@ -210,6 +215,39 @@ final class LspciRecord {
             dev.linkCapSpeed = l.speed();
             dev.linkCapWidth = l.width();
         }
+    }
+
+    /** The Express capability's DevCap/DevCtl/DevSta line being read (its continuation lines follow), or null. */
+    private String devLabel;
+    private final StringBuilder devText = new StringBuilder();
+    private static final Pattern LABEL = Pattern.compile("^[A-Za-z][A-Za-z0-9]*:");
+
+    /**
+     * expressDevice - cap_express_dev's lines: "DevCap:", "DevCtl:", "DevSta:" and the unlabelled lines that
+     * continue them, read back into the registers. Return: true when {@code text} was one of them.
+     */
+    private boolean expressDevice(String text) {
+        Matcher label = LABEL.matcher(text);
+        if (label.find()) {
+            String l = label.group();
+            devLabel = l.equals("DevCap:") || l.equals("DevCtl:") || l.equals("DevSta:") ? l : null;
+            devText.setLength(0);
+            if (devLabel == null) {
+                return false;
+            }
+            devText.append(text.substring(l.length()));
+        } else if (devLabel != null) {
+            devText.append(' ').append(text);
+        } else {
+            return false;
+        }
+        String t = devText.toString();
+        switch (devLabel) {
+            case "DevCap:" -> dev.devCap = LspciRegisters.devCap(t);
+            case "DevCtl:" -> dev.devCtl = LspciRegisters.devCtl(t);
+            default -> dev.devSta = LspciRegisters.flags(t, LspciRegisters.DEVSTA);
+        }
+        return true;
     }
 
     /** A link's speed ("8GT/s", null for lspci's "unknown") and width in lanes. */

@@ -50,7 +50,8 @@ final class Mixins {
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonPropertyOrder({"bdf", "vendor", "device", "subsystemVendor", "subsystemDevice", "classCode", "revision",
         "headerType", "multifunction", "portType", "secondaryBus", "subordinateBus", "vendorName", "deviceName",
-        "className", "numaNode", "physfn", "driver", "linkSpeed", "linkWidth", "bars", "bridgeWindows",
+        "className", "numaNode", "physfn", "driver", "linkSpeed", "linkWidth", "linkCapSpeed", "linkCapWidth",
+        "command", "status", "devCap", "devCtl", "devSta", "bars", "bridgeWindows",
         "capabilities", "extendedCapsKnown", "acs", "notes"})
     abstract static class Device {
         @JsonDeserialize(using = Numbers.Address.class)
@@ -81,6 +82,21 @@ final class Mixins {
         @JsonSerialize(using = Numbers.HexInt.class)
         @JsonDeserialize(using = Numbers.IntIn.class)
         public Integer subordinateBus;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer command;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer status;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer devCap;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer devCtl;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer devSta;
     }
 
     @JsonInclude(JsonInclude.Include.NON_DEFAULT)

@@ -51,6 +51,8 @@ final class ConfigSpace {
             int ht = u8(cfg, 0x0e);
             d.headerType = ht & 0x7f;
             d.multifunction = (ht & 0x80) != 0;
+            d.command = u16(cfg, 0x04);
+            d.status = u16(cfg, 0x06);
         }
         int type = d.headerType == null ? -1 : d.headerType;
         if ((type == 1 || type == 2) && len >= 0x1b) {
@@ -165,6 +167,12 @@ final class ConfigSpace {
             return true;
         }
         d.portType = t.name();
+        if (pos + 0x0c <= cfg.length) {
+            // Device Capabilities (+0x04), Device Control (+0x08) and Device Status (+0x0a)
+            d.devCap = (int) u32(cfg, pos + 0x04);
+            d.devCtl = u16(cfg, pos + 0x08);
+            d.devSta = u16(cfg, pos + 0x0a);
+        }
         boolean hasLink = t != PciePortType.RC_INTEGRATED_ENDPOINT && t != PciePortType.RC_EVENT_COLLECTOR;
         if (hasLink && pos + 0x10 <= cfg.length) {
             // Link Capabilities: Max Link Speed 3:0, Maximum Link Width 9:4

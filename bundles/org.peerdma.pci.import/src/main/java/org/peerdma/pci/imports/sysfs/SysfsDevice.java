@@ -128,6 +128,11 @@ final class SysfsDevice {
         d.linkWidth = c.linkWidth;
         d.linkCapSpeed = c.linkCapSpeed;
         d.linkCapWidth = c.linkCapWidth;
+        d.command = c.command;
+        d.status = c.status;
+        d.devCap = c.devCap;
+        d.devCtl = c.devCtl;
+        d.devSta = c.devSta;
         d.capabilities = c.capabilities;
         d.extendedCapsKnown = c.extendedCapsKnown;
         d.acs = c.acs;

@@ -65,7 +65,8 @@ class SysfsParserTest {
         rp.subordinate = "4";
         rp.config = new Cfg(4096).header(0x8086, 0x6f02, 0x060400, 1, 0x81, 0x40).buses(0, 1, 4)
                 .cap(0x40, 0x01, 0x90).express(0x90, 0xa0, 4, 3, 8).linkCap(0x90, 3, 16).cap(0xa0, 0x0d, 0).u16(0xa4, 0x1028)
-                .u16(0xa6, 0x0600).ext(0x100, 0x01, 2, 0x148).acs(0x148, 0, 0x1f, Acs.RR | Acs.CR).b;
+                .u16(0xa6, 0x0600).ext(0x100, 0x01, 2, 0x148).acs(0x148, 0, 0x1f, Acs.RR | Acs.CR)
+                .u16(0x04, 0x0547).u16(0x06, 0x0010).u32(0x94, 0x00008021L).u16(0x98, 0x2027).u16(0x9a, 0x0010).b;
         bridgeWindows(rp.padRes(fnLines), 0x2000, 0x2fff, 0xfa000000L, 0xfbffffffL);
         fns.add(rp);
 
@@ -221,6 +222,12 @@ class SysfsParserTest {
         // LnkCap at Express + 0x0c: an x16 port trained at x8
         assertThat(rp.linkCapSpeed).isEqualTo("8GT/s");
         assertThat(rp.linkCapWidth).isEqualTo(16);
+        // Command/Status at 0x04/0x06, DevCap/DevCtl/DevSta at Express + 0x04/0x08/0x0a
+        assertThat(rp.command).isEqualTo(0x0547);
+        assertThat(rp.status).isEqualTo(0x0010);
+        assertThat(rp.devCap).isEqualTo(0x8021);
+        assertThat(rp.devCtl).isEqualTo(0x2027);
+        assertThat(rp.devSta).isEqualTo(0x0010);
         assertThat(rp.className).isEqualTo("PCI bridge");
         WindowDTO io = rp.bridgeWindows.get(0);
         assertThat(io.io).isTrue();
