@@ -38,7 +38,24 @@ public final class PeerdmaFormat {
             .loaderOptions(loaderOptions())
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-            .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR).build()));
+            .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR)
+            .stringQuotingChecker(new LineBreakQuoting()).build()));
+
+    /**
+     * Quote a value that holds one of YAML's other line breaks (NEL U+0085, LINE SEPARATOR U+2028, PARAGRAPH
+     * SEPARATOR U+2029): written plain, SnakeYAML reads it back as a line break ("mapping values are not allowed
+     * here"); double-quoted, the emitter escapes it (\N, \L, \P). Found by the long fuzz run (a device name from an
+     * lspci listing with a U+2028 inside).
+     */
+    static final class LineBreakQuoting extends com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker.Default {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public boolean needToQuoteValue(String value) {
+            return super.needToQuoteValue(value) || value.indexOf('\u2028') >= 0 || value.indexOf('\u2029') >= 0
+                    || value.indexOf('\u0085') >= 0;
+        }
+    }
     private static final ObjectMapper JSON = configure(new ObjectMapper()).enable(SerializationFeature.INDENT_OUTPUT);
 
     private PeerdmaFormat() {

@@ -205,6 +205,26 @@ class RealDumpsTest {
         assertThat(c2.get(Bdf.parse("6b:00.0")).upstreamBridge().bdf()).isEqualTo(Bdf.parse("6a:00.0"));
     }
 
+    /**
+     * YAML's other line breaks (NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR) inside a name: the saved file reads back
+     * (the long fuzz run found a U+2028 in an lspci device name written plain, which read back as
+     * "mapping values are not allowed here").
+     */
+    @Test
+    void namesWithYamlLineBreaksInsideSurviveTheOwnFormat() {
+        MachineDTO m = io.sample();
+        String[] odd = {"0604:\u202810.0 0604", "a\u2029b", "x\u0085y: z", "\u2028"};
+        for (int i = 0; i < odd.length; i++) {
+            m.devices.get(i + 1).deviceName = odd[i];
+        }
+        String yaml = io.format(m, "yaml");
+        MachineDTO back = io.readText("saved.yaml", yaml, TopologyIO.AUTO);
+        for (int i = 0; i < odd.length; i++) {
+            assertThat(back.devices.get(i + 1).deviceName).isEqualTo(odd[i]);
+        }
+        assertThat(io.format(back, "yaml")).isEqualTo(yaml);
+    }
+
     @Test
     void sampleMachineIsRealistic() {
         PciMachine m = core.load(io.sample());
