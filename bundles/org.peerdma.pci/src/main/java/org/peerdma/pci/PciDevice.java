@@ -81,7 +81,7 @@ public interface PciDevice {
 
     /**
      * @param which "command", "status" (16-bit, config 0x04/0x06), "devcap" (32-bit), "devctl" or "devsta" (16-bit,
-     *        in the Express capability)
+     *        in the Express capability), "lnkcap" (32-bit) or "lnksta" (16-bit)
      * @return that register as the dump gave it, or -1 when the dump does not say
      */
     default long register(String which) {

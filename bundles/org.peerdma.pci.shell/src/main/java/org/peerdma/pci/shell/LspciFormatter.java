@@ -211,6 +211,12 @@ public final class LspciFormatter {
      * PCI/PCI-X-to-PCIe bridges, which may train below their capability.
      */
     private static void linkLines(StringBuilder sb, PciDevice d) {
+        long t = d.register("lnkcap");
+        long w = d.register("lnksta");
+        if (t >= 0 && w >= 0) {
+            linkRegisters(sb, d.portType(), t, w);
+            return;
+        }
         boolean cap = !d.linkCapSpeed().isEmpty() && d.linkCapWidth() > 0;
         if (cap) {
             sb.append("\t\tLnkCap:\tSpeed ").append(d.linkCapSpeed()).append(", Width x").append(d.linkCapWidth())
@@ -313,6 +319,44 @@ public final class LspciFormatter {
         sb.append(String.format(Locale.ROOT, "\t\tDevSta:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c AuxPwr%c "
                 + "TransPend%c\n", flag(ws, 0x1), flag(ws, 0x2), flag(ws, 0x4), flag(ws, 0x8), flag(ws, 0x10),
                 flag(ws, 0x20)));
+    }
+
+    private static final String[] SPEEDS = {"unknown", "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s",
+        "unknown", "128GT/s"};
+
+    private static String speed(long code) {
+        return code < SPEEDS.length ? SPEEDS[(int) code] : "unknown";
+    }
+
+    /**
+     * linkRegisters - cap_express_link's LnkCap and LnkSta lines and their flags, from the registers (LnkCtl,
+     * which lspci prints between them, is not kept).
+     */
+    static void linkRegisters(StringBuilder sb, PciePortType type, long t, long w) {
+        long aspm = (t & 0xc00) >> 10;
+        long capSpeed = t & 0xf;
+        long capWidth = (t & 0x3f0) >> 4;
+        sb.append("\t\tLnkCap:\tPort #").append(t >> 24).append(", Speed ").append(speed(capSpeed)).append(", Width x")
+                .append(capWidth).append(", ASPM ")
+                .append(new String[] {"not supported", "L0s", "L1", "L0s L1"}[(int) aspm]);
+        if (aspm != 0) {
+            sb.append(", Exit Latency ");
+            if ((aspm & 1) != 0) {
+                sb.append("L0s ").append(L0S[(int) ((t & 0x7000) >> 12)]);
+            }
+            if ((aspm & 2) != 0) {
+                sb.append((aspm & 1) != 0 ? ", " : "").append("L1 ").append(L1[(int) ((t & 0x38000) >> 15)]);
+            }
+        }
+        sb.append('\n').append(String.format(Locale.ROOT, "\t\t\tClockPM%c Surprise%c LLActRep%c BwNot%c "
+                + "ASPMOptComp%c\n", flag(t, 0x40000), flag(t, 0x80000), flag(t, 0x100000), flag(t, 0x200000),
+                flag(t, 0x400000)));
+        long staSpeed = w & 0xf;
+        long staWidth = (w & 0x3f0) >> 4;
+        sb.append("\t\tLnkSta:\tSpeed ").append(speed(staSpeed)).append(linkCompare(type, staSpeed, capSpeed))
+                .append(", Width x").append(staWidth).append(linkCompare(type, staWidth, capWidth)).append('\n');
+        sb.append(String.format(Locale.ROOT, "\t\t\tTrErr%c Train%c SlotClk%c DLActive%c BWMgmt%c ABWMgmt%c\n",
+                flag(w, 0x400), flag(w, 0x800), flag(w, 0x1000), flag(w, 0x2000), flag(w, 0x4000), flag(w, 0x8000)));
     }
 
     /** link_compare (ls-caps.c). */

@@ -17,13 +17,14 @@ import org.peerdma.pci.internal.PciCoreImpl;
 import org.peerdma.pci.spi.TopologySource;
 
 /**
- * lspci -vv's Control, Status, DevCap, DevCtl and DevSta lines read from a real dump and printed again give the
+ * lspci -vv's Control, Status, DevCap, DevCtl, DevSta, LnkCap and LnkSta lines read from a real dump and printed again give the
  * dump's lines: every device of the Dell R730 (a plain lspci -vv listing). The dump comes from an older pciutils,
  * which printed no TEE-IO flag and SlotPowerLimit with three decimals ("75.000W"); the current format is compared after
  * those two differences are taken out.
  */
 class LspciRegistersRoundTripTest {
-    private static final List<String> LABELS = List.of("Control:", "Status:", "DevCap:", "DevCtl:", "DevSta:");
+    private static final List<String> LABELS = List.of("Control:", "Status:", "DevCap:", "DevCtl:", "DevSta:",
+            "LnkCap:", "LnkSta:");
 
     static Path shared() {
         for (String p : new String[] {System.getProperty("peerdma.shared"), "../../../shared", "/work/shared"}) {
@@ -65,9 +66,13 @@ class LspciRegistersRoundTripTest {
         return out;
     }
 
-    /** The two differences of older pciutils: no TEE-IO flag, SlotPowerLimit as %.3f. */
+    /**
+     * The differences of older pciutils: no TEE-IO flag, SlotPowerLimit as %.3f, and LnkSta's "(ok)", and its
+     * "(downgraded)" on ports that may train below their capability, which link_compare now leaves out (checked
+     * apart in LspciFormatterTest).
+     */
     static String normalize(String line) {
-        return line.replace(" TEE-IO-", "").replace(" TEE-IO+", "").replaceAll("\\s+", " ")
+        return line.replace(" TEE-IO-", "").replace(" TEE-IO+", "").replace(" (ok)", "").replace(" (downgraded)", "").replaceAll("\\s+", " ")
                 .replaceAll("SlotPowerLimit ([0-9]+)\\.000W", "SlotPowerLimit $1W")
                 .replaceAll("SlotPowerLimit ([0-9]+\\.[0-9]*?)0+W", "SlotPowerLimit $1W");
     }

@@ -47,6 +47,9 @@ public class DeviceDTO extends DTO {
     public Integer devCap;
     public Integer devCtl;
     public Integer devSta;
+    /** The Express capability's Link Capabilities (32-bit) and Link Status registers, null when not in the dump. */
+    public Integer lnkCap;
+    public Integer lnkSta;
     public List<CapabilityDTO> capabilities = new ArrayList<>();
     /** True when the extended capability list was read (so a missing ACS means none). */
     public Boolean extendedCapsKnown;

@@ -142,9 +142,11 @@ final class DevImpl implements PciDevice {
             case "devcap" -> dto.devCap;
             case "devctl" -> dto.devCtl;
             case "devsta" -> dto.devSta;
+            case "lnkcap" -> dto.lnkCap;
+            case "lnksta" -> dto.lnkSta;
             default -> null;
         };
-        return v == null ? -1 : which.equals("devcap") ? v & 0xffffffffL : v & 0xffff;
+        return v == null ? -1 : which.equals("devcap") || which.equals("lnkcap") ? v & 0xffffffffL : v & 0xffff;
     }
 
     @Override

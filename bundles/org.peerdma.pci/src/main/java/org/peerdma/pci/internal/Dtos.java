@@ -132,6 +132,8 @@ final class Dtos {
         d.devCap = s.devCap;
         d.devCtl = s.devCtl;
         d.devSta = s.devSta;
+        d.lnkCap = s.lnkCap;
+        d.lnkSta = s.lnkSta;
         d.extendedCapsKnown = s.extendedCapsKnown;
         d.bars = new ArrayList<>();
         if (s.bars != null) {

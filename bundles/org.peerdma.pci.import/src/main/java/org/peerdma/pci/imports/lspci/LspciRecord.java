@@ -1,5 +1,6 @@
 package org.peerdma.pci.imports.lspci;
 
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -230,24 +231,33 @@ final class LspciRecord {
         Matcher label = LABEL.matcher(text);
         if (label.find()) {
             String l = label.group();
-            devLabel = l.equals("DevCap:") || l.equals("DevCtl:") || l.equals("DevSta:") ? l : null;
+            devLabel = List.of("DevCap:", "DevCtl:", "DevSta:", "LnkCap:", "LnkSta:").contains(l) ? l : null;
             devText.setLength(0);
             if (devLabel == null) {
                 return false;
             }
             devText.append(text.substring(l.length()));
+            if (l.startsWith("Lnk")) {
+                registers(devText.toString());
+                return false; // the link branch reads its speed and width too
+            }
         } else if (devLabel != null) {
             devText.append(' ').append(text);
         } else {
             return false;
         }
-        String t = devText.toString();
+        registers(devText.toString());
+        return true;
+    }
+
+    private void registers(String t) {
         switch (devLabel) {
             case "DevCap:" -> dev.devCap = LspciRegisters.devCap(t);
             case "DevCtl:" -> dev.devCtl = LspciRegisters.devCtl(t);
-            default -> dev.devSta = LspciRegisters.flags(t, LspciRegisters.DEVSTA);
+            case "DevSta:" -> dev.devSta = LspciRegisters.flags(t, LspciRegisters.DEVSTA);
+            case "LnkCap:" -> dev.lnkCap = LspciRegisters.lnkCap(t);
+            default -> dev.lnkSta = LspciRegisters.lnkSta(t);
         }
-        return true;
     }
 
     /** A link's speed ("8GT/s", null for lspci's "unknown") and width in lanes. */

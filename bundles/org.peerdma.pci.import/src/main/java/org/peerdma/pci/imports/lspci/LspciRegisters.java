@@ -38,7 +38,86 @@ final class LspciRegisters {
     private static final Pattern LATENCY = Pattern.compile("Latency L0s (\\S+), L1 (\\S+)");
     private static final Pattern POWER = Pattern.compile("SlotPowerLimit (>600W|[0-9.]+W)");
 
+    static final Map<String, Integer> LNKCAP = Map.ofEntries(Map.entry("ClockPM", 0x40000),
+            Map.entry("Surprise", 0x80000), Map.entry("LLActRep", 0x100000), Map.entry("BwNot", 0x200000),
+            Map.entry("ASPMOptComp", 0x400000));
+    static final Map<String, Integer> LNKSTA = Map.ofEntries(Map.entry("TrErr", 0x400), Map.entry("Train", 0x800),
+            Map.entry("SlotClk", 0x1000), Map.entry("DLActive", 0x2000), Map.entry("BWMgmt", 0x4000),
+            Map.entry("ABWMgmt", 0x8000));
+    /** link_speed (ls-caps.c) by code; 0 and codes past the table print "unknown". */
+    static final String[] SPEEDS = {"unknown", "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s", "unknown",
+        "128GT/s"};
+    private static final Pattern PORT = Pattern.compile("Port #(\\d+)");
+    private static final Pattern SPEED = Pattern.compile("Speed ([0-9.]+GT/s|unknown)");
+    private static final Pattern WIDTH = Pattern.compile("Width x(\\d+)");
+    private static final Pattern ASPM = Pattern.compile("ASPM (not supported|L0s L1|L0s|L1|unknown)");
+    private static final Pattern EXIT_L0S = Pattern.compile("Exit Latency L0s (\\S+?)(?:,|$|\\s)");
+    private static final Pattern EXIT_L1 = Pattern.compile("(?:Exit Latency |, )L1 (\\S+)");
+
     private LspciRegisters() {
+    }
+
+    private static int speedCode(String text) {
+        Matcher s = SPEED.matcher(text);
+        if (!s.find()) {
+            return 0;
+        }
+        int c = java.util.Arrays.asList(SPEEDS).indexOf(s.group(1));
+        return c < 0 ? 0 : c;
+    }
+
+    private static int width(String text) {
+        Matcher w = WIDTH.matcher(text);
+        return w.find() && w.group(1).length() <= 2 ? Integer.parseInt(w.group(1)) & 0x3f : 0;
+    }
+
+    /**
+     * lnkCap - the LnkCap line and its continuation: port number, speed, width, ASPM support and exit latencies,
+     * and the flags. Errors: LspciSyntaxError for a port number or latency lspci cannot print.
+     */
+    static int lnkCap(String text) {
+        int v = flags(text, LNKCAP) | speedCode(text) | width(text) << 4;
+        Matcher p = PORT.matcher(text);
+        if (p.find()) {
+            int port = Integer.parseInt(p.group(1).length() > 3 ? "999" : p.group(1));
+            if (port > 255) {
+                throw LspciSyntaxError.of("LnkCap Port #%s: a port number is 0 to 255", p.group(1));
+            }
+            v |= port << 24;
+        }
+        Matcher a = ASPM.matcher(text);
+        int aspm = 0;
+        if (a.find()) {
+            aspm = switch (a.group(1)) {
+                case "L0s" -> 1;
+                case "L1" -> 2;
+                case "L0s L1" -> 3;
+                default -> 0;
+            };
+            v |= aspm << 10;
+        }
+        Matcher l0s = EXIT_L0S.matcher(text);
+        if ((aspm & 1) != 0 && l0s.find()) {
+            int i = java.util.Arrays.asList(L0S).indexOf(l0s.group(1));
+            if (i < 0) {
+                throw LspciSyntaxError.of("LnkCap L0s exit latency '%s' is not one lspci prints", l0s.group(1));
+            }
+            v |= i << 12;
+        }
+        Matcher l1 = EXIT_L1.matcher(text);
+        if ((aspm & 2) != 0 && l1.find()) {
+            int i = java.util.Arrays.asList(L1).indexOf(l1.group(1));
+            if (i < 0) {
+                throw LspciSyntaxError.of("LnkCap L1 exit latency '%s' is not one lspci prints", l1.group(1));
+            }
+            v |= i << 15;
+        }
+        return v;
+    }
+
+    /** lnkSta - the LnkSta line and its continuation: speed, width and the flags. */
+    static int lnkSta(String text) {
+        return flags(text, LNKSTA) | speedCode(text) | width(text) << 4;
     }
 
     /** flags - the bits of every "Name+" token of {@code text} that {@code names} knows; "Name-" adds nothing. */

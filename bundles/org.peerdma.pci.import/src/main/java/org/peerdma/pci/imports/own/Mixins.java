@@ -51,7 +51,7 @@ final class Mixins {
     @JsonPropertyOrder({"bdf", "vendor", "device", "subsystemVendor", "subsystemDevice", "classCode", "revision",
         "headerType", "multifunction", "portType", "secondaryBus", "subordinateBus", "vendorName", "deviceName",
         "className", "numaNode", "physfn", "driver", "linkSpeed", "linkWidth", "linkCapSpeed", "linkCapWidth",
-        "command", "status", "devCap", "devCtl", "devSta", "bars", "bridgeWindows",
+        "command", "status", "devCap", "devCtl", "devSta", "lnkCap", "lnkSta", "bars", "bridgeWindows",
         "capabilities", "extendedCapsKnown", "acs", "notes"})
     abstract static class Device {
         @JsonDeserialize(using = Numbers.Address.class)
@@ -97,6 +97,12 @@ final class Mixins {
         @JsonSerialize(using = Numbers.HexInt.class)
         @JsonDeserialize(using = Numbers.IntIn.class)
         public Integer devSta;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer lnkCap;
+        @JsonSerialize(using = Numbers.HexInt.class)
+        @JsonDeserialize(using = Numbers.IntIn.class)
+        public Integer lnkSta;
     }
 
     @JsonInclude(JsonInclude.Include.NON_DEFAULT)

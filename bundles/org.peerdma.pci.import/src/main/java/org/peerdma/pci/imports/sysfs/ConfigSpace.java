@@ -177,12 +177,14 @@ final class ConfigSpace {
         if (hasLink && pos + 0x10 <= cfg.length) {
             // Link Capabilities: Max Link Speed 3:0, Maximum Link Width 9:4
             int lnkcap = u16(cfg, pos + 0x0c);
+            d.lnkCap = (int) u32(cfg, pos + 0x0c);
             int speed = lnkcap & 0xf;
             d.linkCapSpeed = speed < SPEEDS.length ? SPEEDS[speed] : null;
             d.linkCapWidth = (lnkcap >> 4) & 0x3f;
         }
         if (hasLink && pos + 0x14 <= cfg.length) {
             int lnksta = u16(cfg, pos + 0x12);
+            d.lnkSta = lnksta;
             int speed = lnksta & 0xf;
             d.linkSpeed = speed < SPEEDS.length ? SPEEDS[speed] : null;
             d.linkWidth = (lnksta >> 4) & 0x3f;

@@ -133,6 +133,8 @@ final class SysfsDevice {
         d.devCap = c.devCap;
         d.devCtl = c.devCtl;
         d.devSta = c.devSta;
+        d.lnkCap = c.lnkCap;
+        d.lnkSta = c.lnkSta;
         d.capabilities = c.capabilities;
         d.extendedCapsKnown = c.extendedCapsKnown;
         d.acs = c.acs;
