@@ -36,7 +36,7 @@ final class LspciRegisters {
     private static final Pattern READRQ = Pattern.compile("MaxReadReq (\\d+) bytes");
     private static final Pattern PHANTOM = Pattern.compile("PhantFunc (\\d)");
     private static final Pattern LATENCY = Pattern.compile("Latency L0s (\\S+), L1 (\\S+)");
-    private static final Pattern POWER = Pattern.compile("SlotPowerLimit (>600W|[0-9.]+W)");
+    private static final Pattern POWER = Pattern.compile("SlotPowerLimit (>600W|[0-9]{1,4}(?:\\.[0-9]{1,3})?W)");
 
     static final Map<String, Integer> LNKCAP = Map.ofEntries(Map.entry("ClockPM", 0x40000),
             Map.entry("Surprise", 0x80000), Map.entry("LLActRep", 0x100000), Map.entry("BwNot", 0x200000),
@@ -145,6 +145,23 @@ final class LspciRegisters {
         return v;
     }
 
+    /**
+     * size - the encoded size {@code pattern} finds in {@code text} ("MaxPayload 256 bytes" is 1), 0 when absent.
+     * Errors: LspciSyntaxError for a size that is not 128 to 4096 bytes in powers of two.
+     */
+    private static int size(Pattern pattern, String text, String what) {
+        Matcher m = pattern.matcher(text);
+        if (!m.find()) {
+            return 0;
+        }
+        int c = m.group(1).length() > 5 ? -1 : sizeCode(Integer.parseInt(m.group(1)));
+        if (c < 0) {
+            throw LspciSyntaxError.of("%s %s bytes: it is 128 to 4096 in powers of two", what,
+                    org.peerdma.util.Texts.clip(m.group(1)));
+        }
+        return c;
+    }
+
     /** log2(bytes / 128), the size encoding of MaxPayload and MaxReadReq, or -1 when it is none (128..4096). */
     static int sizeCode(int bytes) {
         for (int c = 0; c < 6; c++) {
@@ -162,14 +179,7 @@ final class LspciRegisters {
      */
     static int devCap(String text) {
         int v = flags(text, DEVCAP);
-        Matcher p = PAYLOAD.matcher(text);
-        if (p.find()) {
-            int c = sizeCode(Integer.parseInt(p.group(1)));
-            if (c < 0) {
-                throw LspciSyntaxError.of("DevCap MaxPayload %s bytes: it is 128 to 4096 in powers of two", p.group(1));
-            }
-            v |= c;
-        }
+        v |= size(PAYLOAD, text, "DevCap MaxPayload");
         Matcher ph = PHANTOM.matcher(text);
         if (ph.find()) {
             int n = Integer.parseInt(ph.group(1)); // (1 << field) - 1: 0, 1, 3, 7
@@ -218,22 +228,7 @@ final class LspciRegisters {
     /** devCtl - the DevCtl line and its continuations: the flags, MaxPayload and MaxReadReq. */
     static int devCtl(String text) {
         int v = flags(text, DEVCTL);
-        Matcher p = PAYLOAD.matcher(text);
-        if (p.find()) {
-            int c = sizeCode(Integer.parseInt(p.group(1)));
-            if (c < 0) {
-                throw LspciSyntaxError.of("DevCtl MaxPayload %s bytes: it is 128 to 4096 in powers of two", p.group(1));
-            }
-            v |= c << 5;
-        }
-        Matcher r = READRQ.matcher(text);
-        if (r.find()) {
-            int c = sizeCode(Integer.parseInt(r.group(1)));
-            if (c < 0) {
-                throw LspciSyntaxError.of("DevCtl MaxReadReq %s bytes: it is 128 to 4096 in powers of two", r.group(1));
-            }
-            v |= c << 12;
-        }
+        v |= size(PAYLOAD, text, "DevCtl MaxPayload") << 5 | size(READRQ, text, "DevCtl MaxReadReq") << 12;
         return v;
     }
 }

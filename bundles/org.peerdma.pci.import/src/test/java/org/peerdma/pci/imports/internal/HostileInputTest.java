@@ -396,4 +396,27 @@ class HostileInputTest {
         assertThat(ex.line()).isEqualTo(3);
         assertThat(ex.getMessage()).contains("(in hostBridges[0])");
     }
+
+    /** Register lines with numbers lspci cannot print: a format error naming the line, never a NumberFormatException. */
+    @Test
+    void registerLinesWithImpossibleNumbersAreFormatErrors() {
+        String head = "00:01.0 PCI bridge: Intel Corporation X (rev 01)\n\tControl: I/O- Mem+ BusMaster+\n"
+                + "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n";
+        for (String bad : new String[] {"\t\tDevCap:\tMaxPayload 99999999999 bytes, PhantFunc 0\n",
+            "\t\tDevCap:\tMaxPayload 384 bytes, PhantFunc 0\n",
+            "\t\tDevCap:\tMaxPayload 128 bytes, PhantFunc 2\n",
+            "\t\tDevCtl:\tCorrErr-\n\t\t\tMaxPayload 128 bytes, MaxReadReq 9999999999999 bytes\n",
+            "\t\tDevCap:\tMaxPayload 128 bytes, PhantFunc 0\n\t\t\tExtTag- RBE+ SlotPowerLimit 7777W\n",
+            "\t\tLnkCap:\tPort #99999999999, Speed 8GT/s, Width x16, ASPM L1, Exit Latency L1 <16us\n",
+            "\t\tLnkCap:\tPort #0, Speed 8GT/s, Width x16, ASPM L1, Exit Latency L1 <17us\n"}) {
+            TopologyFormatException ex = formatError("r.txt", head + bad, "lspci-vvv");
+            assertClipped(ex);
+            assertThat(ex.line()).as(bad).isGreaterThanOrEqualTo(4);
+        }
+        // a power limit lspci would not print in that form is not a number to read: the flags still are
+        MachineDTO m = io.readText("p.txt", head + "\t\tDevCap:\tMaxPayload 256 bytes, PhantFunc 0\n"
+                + "\t\t\tExtTag+ RBE+ SlotPowerLimit 1.2.3W\n", "lspci-vvv");
+        assertThat(m.devices.get(0).devCap).isEqualTo(0x1 | 0x20 | 0x8000);
+        assertThat(m.devices.get(0).command).isEqualTo(0x6);
+    }
 }
