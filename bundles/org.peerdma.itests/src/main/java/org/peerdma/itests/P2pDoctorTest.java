@@ -53,7 +53,10 @@ class P2pDoctorTest {
         String out = sh.run("p2p:check 03:00.0 05:00.0");
         assertThat(out).contains("P2P SUPPORTED: PCI_P2PDMA_MAP_THRU_HOST_BRIDGE, distance 4")
                 .contains("redirecting: 0000:02:08.0").contains("pci=disable_acs_redir=0000:02:08.0")
-                .contains("whitelisted: 8086:2020").contains("v4.20 NOT_SUPPORTED -2");
+                .contains("whitelisted: 8086:2020").contains("v4.20 NOT_SUPPORTED -2")
+                // the planner's proof with the IOMMU module's groups: the port that stops redirecting stops isolating
+                .contains("booted a copy with pci=disable_acs_redir=0000:02:08.0: BUS_ADDR, the fix works")
+                .containsPattern("IOMMU groups \\d+ -> \\d+; the provider's group: .*0000:03:00\\.0");
         // NIC and NVMe on non-redirecting ports: bus address
         assertThat(sh.run("p2p:check 05:00.0 06:00.0")).contains("PCI_P2PDMA_MAP_BUS_ADDR, distance 4");
         String whatif = sh.run("p2p:whatif 03:00.0 05:00.0 acs:02:08.0=-RR,-CR");

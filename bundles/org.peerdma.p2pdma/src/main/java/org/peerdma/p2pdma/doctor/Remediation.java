@@ -41,8 +41,17 @@ public record Remediation(String bootOption, String modelCommand, List<PortFix> 
      * @param option the boot option tried
      * @param mapType the pair's map type after booting the copy with it
      * @param ports each redirecting port's ACSCtl after that boot ("0000:02:08.0 0x0011")
+     * @param groupsBefore the IOMMU groups of the machine as it is, null without the IOMMU module
+     * @param groupsAfter the IOMMU groups after that boot (ports that stop redirecting no longer isolate what is
+     *        below them, so groups merge), null without the IOMMU module
+     * @param providerGroup the provider's group after that boot, its members (empty without the IOMMU module)
      */
-    public record Proof(String option, String mapType, List<String> ports) {
+    public record Proof(String option, String mapType, List<String> ports, Integer groupsBefore, Integer groupsAfter,
+            List<String> providerGroup) {
+        /** A proof without the IOMMU groups. */
+        public Proof(String option, String mapType, List<String> ports) {
+            this(option, mapType, ports, null, null, List.of());
+        }
     }
 
     /**

@@ -447,7 +447,18 @@ public class DoctorImpl implements P2pDoctor {
                     booted.device(Bdf.parse(pf.bdf())).ifPresent(d -> ports.add(pf.bdf() + " "
                             + String.format(Locale.ROOT, "%#06x", d.acsCtrl())));
                 }
-                proofs.add(new Remediation.Proof(option, after.mapType().name(), ports));
+                org.peerdma.p2pdma.doctor.IommuGroupView view = groupView;
+                Integer before = null;
+                Integer groups = null;
+                List<String> pg = List.of();
+                if (view != null) {
+                    before = view.groups(m).size();
+                    List<org.peerdma.p2pdma.doctor.IommuGroupView.Group> gs = view.groups(booted);
+                    groups = gs.size();
+                    pg = gs.stream().filter(g -> g.members().contains(provider.name())).findFirst()
+                            .map(org.peerdma.p2pdma.doctor.IommuGroupView.Group::members).orElse(List.of());
+                }
+                proofs.add(new Remediation.Proof(option, after.mapType().name(), ports, before, groups, pg));
             }
         }
         return fix.with(notes, proofs);

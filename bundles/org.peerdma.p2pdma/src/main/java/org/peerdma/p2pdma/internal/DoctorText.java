@@ -72,6 +72,11 @@ final class DoctorText {
                 sb.append("  booted a copy with ").append(p.option()).append(": ").append(p.mapType())
                         .append(works ? ", the fix works" : ", the fix does not work on this kernel").append(" (")
                         .append(String.join(", ", p.ports())).append(")\n");
+                if (p.groupsAfter() != null) {
+                    sb.append("    IOMMU groups ").append(p.groupsBefore()).append(" -> ").append(p.groupsAfter())
+                            .append("; the provider's group: ").append(String.join(" ", p.providerGroup()))
+                            .append('\n');
+                }
             }
         }
         HostBridges hb = r.hostBridges();
