@@ -16,9 +16,23 @@ import java.util.Optional;
  * @param p2pNames the GPUs of nvidia-smi topo -p2p (empty without that section)
  * @param p2pRead the driver's peer-access status for reads between them, row by row, or null
  * @param p2pWrite the same for writes, or null
+ * @param cpuAffinity the "CPU Affinity" column per name ("0-31"), empty when the document had none
+ * @param numaAffinity the "NUMA Affinity" column per name ("0", "N/A")
  */
 public record DriverTopology(String tool, List<String> names, List<List<String>> cells, Map<String, String> devices,
-        List<String> notes, List<String> p2pNames, List<List<String>> p2pRead, List<List<String>> p2pWrite) {
+        List<String> notes, List<String> p2pNames, List<List<String>> p2pRead, List<List<String>> p2pWrite,
+        Map<String, String> cpuAffinity, Map<String, String> numaAffinity) {
+    /** The form without the affinity columns. */
+    public DriverTopology(String tool, List<String> names, List<List<String>> cells, Map<String, String> devices,
+            List<String> notes, List<String> p2pNames, List<List<String>> p2pRead, List<List<String>> p2pWrite) {
+        this(tool, names, cells, devices, notes, p2pNames, p2pRead, p2pWrite, Map.of(), Map.of());
+    }
+
+    /** The driver's CPU affinity of a device ("0-31"), when the document gave it for that device's name. */
+    public Optional<String> cpuAffinityOf(PciDevice d) {
+        return nameOf(d).map(cpuAffinity::get);
+    }
+
     /**
      * p2p - the driver's peer-access status from {@code a} to {@code b} for reads ({@code write} false) or writes,
      * when the description had that nvidia-smi topo -p2p section and both are GPUs in it.

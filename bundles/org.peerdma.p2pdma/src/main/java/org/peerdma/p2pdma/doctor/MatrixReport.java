@@ -41,8 +41,10 @@ public record MatrixReport(String schemaVersion, String kind, MachineInfo machin
      * @param bdf the device
      * @param hostBridge the host bridge it is below (pci0000:00)
      * @param numaNode its NUMA node, null when the description does not say
+     * @param cpuAffinity the CPUs nvidia-smi topo -m gave for it ("0-31"), null when the description has no such
+     *        column for the device
      */
-    public record Affinity(String bdf, String hostBridge, Integer numaNode) {
+    public record Affinity(String bdf, String hostBridge, Integer numaNode, String cpuAffinity) {
     }
 
     /**

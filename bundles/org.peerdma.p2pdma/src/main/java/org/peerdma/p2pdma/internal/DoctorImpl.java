@@ -603,8 +603,9 @@ public class DoctorImpl implements P2pDoctor {
             for (PciDevice d : devices) {
                 PciHostBridge hb = d.hostBridge();
                 int node = d.numaNode() >= 0 ? d.numaNode() : hb == null ? -1 : hb.numaNode();
+                String cpus = m.driverTopology().flatMap(t -> t.cpuAffinityOf(d)).orElse(null);
                 affinity.add(new MatrixReport.Affinity(d.name(), hb == null ? null : hb.name(),
-                        node >= 0 ? node : null));
+                        node >= 0 ? node : null, cpus));
             }
         }
         return new MatrixReport(SCHEMA_VERSION, "matrix", machineInfo(m), rs,

@@ -160,8 +160,9 @@ final class DoctorText {
         for (DeviceInfo d : devs) {
             sb.append(' ').append(pad(shortName(d.bdf()), width));
         }
+        boolean cpus = aff.stream().anyMatch(a -> a.cpuAffinity() != null);
         if (!aff.isEmpty()) {
-            sb.append(" NUMA Affinity  host bridge");
+            sb.append(cpus ? " CPU Affinity   NUMA Affinity  host bridge" : " NUMA Affinity  host bridge");
         }
         sb.append('\n');
         String[][] cells = new String[n][n];
@@ -192,6 +193,9 @@ final class DoctorText {
             }
             if (!aff.isEmpty()) {
                 MatrixReport.Affinity a = aff.get(i);
+                if (cpus) {
+                    sb.append(' ').append(pad(a.cpuAffinity() == null ? "N/A" : a.cpuAffinity(), 14));
+                }
                 sb.append(' ').append(pad(a.numaNode() == null ? "N/A" : String.valueOf(a.numaNode()), 14))
                         .append(' ').append(a.hostBridge() == null ? "-" : a.hostBridge());
             }
@@ -212,7 +216,9 @@ final class DoctorText {
                     + "they share one, SYS if not); ");
         }
         if (!aff.isEmpty()) {
-            sb.append("NUMA Affinity as nvidia-smi topo -m (N/A: not in the description); ");
+            sb.append(cpus ? "CPU Affinity from the description's nvidia-smi topo -m, NUMA Affinity the model's "
+                    + "(N/A: not in the description); " : "NUMA Affinity as nvidia-smi topo -m (N/A: not in the "
+                    + "description; CPU Affinity needs a capture's nvidia-smi topo -m); ");
         }
         sb.append(r.ruleSet().label()).append(" rules")
                 .append(r.ruleSet().note() == null ? "" : ": " + r.ruleSet().note());

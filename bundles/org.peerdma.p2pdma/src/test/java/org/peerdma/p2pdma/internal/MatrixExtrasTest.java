@@ -92,8 +92,12 @@ class MatrixExtrasTest {
         List<PciDevice> devs = Stream.of("01:00.0", "c1:00.0").map(b -> core.get(org.peerdma.pci.Bdf.parse(b))).toList();
         MatrixReport r = doctor.matrix(m, devs, null, Set.of(), new MatrixReport.Options(false, null, true));
         assertThat(r.affinity()).extracting(MatrixReport.Affinity::numaNode).containsExactly(0, 1);
+        // the dump's nvidia-smi topo -m gives GPU0 CPUs 0-31 and GPU2 32-63
+        assertThat(r.affinity()).extracting(MatrixReport.Affinity::cpuAffinity).containsExactly("0-31", "32-63");
+        assertThat(doctor.text(r)).contains("CPU Affinity   NUMA Affinity  host bridge")
+                .containsPattern("01:00.0 .* 0-31 +0 +pci0000:00");
         assertThat(r.pairs()).allMatch(p -> p.write() == null && p.read() == null);
-        assertThat(doctor.text(r)).contains("NUMA Affinity  host bridge").containsPattern("01:00.0 .* 0 +pci0000:00");
+        assertThat(doctor.text(r)).contains("NUMA Affinity  host bridge");
         assertThat(Schemas.problems(doctor.json(r))).isEmpty();
         assertThatThrownBy(() -> doctor.matrix(m, devs, null, Set.of(), new MatrixReport.Options(true, "sideways", false)))
                 .hasMessageContaining("--p2p takes r (read) or w (write)");

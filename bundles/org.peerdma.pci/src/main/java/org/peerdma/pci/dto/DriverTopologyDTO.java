@@ -30,6 +30,12 @@ public class DriverTopologyDTO extends DTO {
     public List<String> p2pNames;
     public List<List<String>> p2pRead;
     public List<List<String>> p2pWrite;
+    /**
+     * The "CPU Affinity" and "NUMA Affinity" columns of nvidia-smi topo -m per GPU name ("0-31", "0"; "N/A" as
+     * printed); empty when the document had none.
+     */
+    public Map<String, String> cpuAffinity = new LinkedHashMap<>();
+    public Map<String, String> numaAffinity = new LinkedHashMap<>();
     /** How the names were matched to devices, and what could not be. */
     public List<String> notes = new ArrayList<>();
 }

@@ -52,7 +52,24 @@ final class Dtos {
         return new org.peerdma.pci.DriverTopology(d.tool == null ? "nvidia-smi topo -m" : d.tool, names,
                 java.util.List.copyOf(cells), java.util.Collections.unmodifiableMap(devices),
                 d.notes == null ? java.util.List.of() : java.util.List.copyOf(d.notes), p2pNames,
-                square(d.p2pRead, p2pNames, "p2pRead"), square(d.p2pWrite, p2pNames, "p2pWrite"));
+                square(d.p2pRead, p2pNames, "p2pRead"), square(d.p2pWrite, p2pNames, "p2pWrite"),
+                affinity(d.cpuAffinity, names, "cpuAffinity"), affinity(d.numaAffinity, names, "numaAffinity"));
+    }
+
+    /** An affinity column: names of the matrix to short texts. Errors: EINVAL for another name or a null. */
+    private static java.util.Map<String, String> affinity(java.util.Map<String, String> m,
+            java.util.List<String> names, String what) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        if (m != null) {
+            m.forEach((k, v) -> {
+                if (k == null || v == null || !names.contains(k)) {
+                    throw org.peerdma.errno.KernelException.einval("driverTopology: %s of '%s', not a name of the "
+                            + "matrix", what, org.peerdma.util.Texts.clip(String.valueOf(k)));
+                }
+                out.put(k, org.peerdma.util.Texts.clip(v));
+            });
+        }
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** A p2p status matrix: null when absent, else a row of as many cells per name. Errors: EINVAL. */

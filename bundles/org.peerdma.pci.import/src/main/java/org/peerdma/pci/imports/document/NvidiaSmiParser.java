@@ -40,11 +40,13 @@ public final class NvidiaSmiParser {
         DriverTopologyDTO t = new DriverTopologyDTO();
         t.tool = "nvidia-smi topo -m";
         int header = -1;
+        boolean affinity = false;
         for (int i = 0; i < lines.size() && header < 0; i++) {
             List<String> names = names(lines.get(i));
             if (!names.isEmpty()) {
                 t.names.addAll(names);
                 header = i;
+                affinity = lines.get(i).contains("CPU Affinity") && lines.get(i).contains("NUMA Affinity");
             }
         }
         if (header < 0) {
@@ -73,6 +75,13 @@ public final class NvidiaSmiParser {
             }
             if (cells != null) {
                 rows.put(tok[0], cells);
+                // the GPU rows go on with "CPU Affinity" (a CPU list) and "NUMA Affinity" (a node), or N/A
+                int n = t.names.size();
+                if (affinity && tok.length >= n + 3 && AFFINITY.matcher(tok[n + 1]).matches()
+                        && AFFINITY.matcher(tok[n + 2]).matches()) {
+                    t.cpuAffinity.put(tok[0], tok[n + 1]);
+                    t.numaAffinity.put(tok[0], tok[n + 2]);
+                }
             }
         }
         List<String> missing = new ArrayList<>();
@@ -113,6 +122,9 @@ public final class NvidiaSmiParser {
         }
         return out.size() >= 2 ? out : List.of();
     }
+
+    /** A CPU list ("0-31", "0-31,64-95"), a node number, or N/A, of at most 64 characters. */
+    private static final Pattern AFFINITY = Pattern.compile("N/A|[0-9]{1,4}(?:-[0-9]{1,4})?(?:,[0-9]{1,4}(?:-[0-9]{1,4})?){0,15}");
 
     /** A cell of nvidia-smi topo -p2p: self, OK, chipset/GPU/topology not supported, not supported, unknown. */
     private static final Pattern P2P_CELL = Pattern.compile("X|OK|CNS|GNS|TNS|NS|U");

@@ -110,6 +110,10 @@ class NvidiaSmiTest {
         assertThat(t.notes).anyMatch(n -> n.startsWith("matched by bus order") && n.contains("GPU0 = 0000:01:00.0"));
         MachineDTO again = io.readText("again.yaml", io.format(m, "yaml"), TopologyIO.AUTO);
         assertThat(again.driverTopology.p2pRead).isEqualTo(t.p2pRead);
+        // the affinity columns after the matrix, per GPU, and through the own format
+        assertThat(t.cpuAffinity).containsExactly(java.util.Map.entry("GPU0", "0-15"), java.util.Map.entry("GPU1", "16-31"));
+        assertThat(t.numaAffinity).containsEntry("GPU0", "0").containsEntry("GPU1", "1");
+        assertThat(again.driverTopology.cpuAffinity).isEqualTo(t.cpuAffinity);
         assertThat(NvidiaSmiParser.p2p(List.of("GPU0 GPU1", "GPU0 X maybe"))).isNull();
     }
 }
