@@ -23,11 +23,22 @@ import java.util.List;
  * @param links the path's PCIe links, their bandwidth and the bottleneck (since schema 1.2)
  * @param driver the NVIDIA driver's class for the pair beside the model's, when the description has
  *        nvidia-smi topo -m and both devices are in it, else null (since schema 1.3)
+ * @param plan every change that would make the pair go peer to peer, smallest first; empty when it already
+ *        does (BUS_ADDR) (since schema 1.4)
  */
 public record CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
         DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
         HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
-        List<KernelAnswer> otherKernels, Directions directions, Links links, DriverView driver) {
+        List<KernelAnswer> otherKernels, Directions directions, Links links, DriverView driver, List<PlanStep> plan) {
+    /** The 1.3 form, without the plan. */
+    public CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
+            DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,
+            HostBridges hostBridges, List<String> assumptions, List<Alternative> alternatives,
+            List<KernelAnswer> otherKernels, Directions directions, Links links, DriverView driver) {
+        this(schemaVersion, kind, machine, ruleSet, provider, client, verdict, nvidiaSmiClass, path, remediation,
+                hostBridges, assumptions, alternatives, otherKernels, directions, links, driver, List.of());
+    }
+
     /** The 1.2 form, without the driver's view. */
     public CheckReport(String schemaVersion, String kind, MachineInfo machine, RuleSet ruleSet, DeviceInfo provider,
             DeviceInfo client, Verdict verdict, String nvidiaSmiClass, List<Hop> path, Remediation remediation,

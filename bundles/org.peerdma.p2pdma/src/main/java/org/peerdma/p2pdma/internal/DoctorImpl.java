@@ -205,11 +205,13 @@ public class DoctorImpl implements P2pDoctor {
                 others.add(new KernelAnswer(o.shortName(), x.mapType().name(), x.distance()));
             }
         }
+        Remediation fix = proved(m, provider, client, rs, arch, remediation(r));
+        HostBridges hb = hostBridges(r.hostBridgeCheck());
         return new CheckReport(SCHEMA_VERSION, "check", machineInfo(m, arch), rs, device(provider), device(client),
-                verdict(r, depends), PathClass.of(r), hops(r), proved(m, provider, client, rs, arch, remediation(r)),
-                hostBridges(r.hostBridgeCheck()),
+                verdict(r, depends), PathClass.of(r), hops(r), fix, hb,
                 assumptions(m, provider, client, r, arch), alts, others, ReadWrite.of(m, provider, client, r),
-                LinkMath.of(r), DriverClass.of(m, provider, client, r, PathClass.of(r)));
+                LinkMath.of(r), DriverClass.of(m, provider, client, r, PathClass.of(r)),
+                Planner.of(provider, client, r.mapType(), fix, hb));
     }
 
     private static List<String> assumptions(PciMachine m, PciDevice provider, PciDevice client, P2pVerdict r,

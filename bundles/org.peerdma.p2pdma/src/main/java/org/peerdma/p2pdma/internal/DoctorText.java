@@ -79,6 +79,15 @@ final class DoctorText {
                 }
             }
         }
+        if (r.plan() != null && !r.plan().isEmpty()) {
+            sb.append("plan, smallest change first:\n");
+            for (org.peerdma.p2pdma.doctor.PlanStep st : r.plan()) {
+                sb.append("  ").append(st.rank()).append(". ").append(st.kind()).append(": ").append(st.change())
+                        .append(st.proved() == null ? "" : st.proved() ? "   [proved on a copy]"
+                                : "   [does not work on this kernel]")
+                        .append("\n     ").append(st.effect()).append('\n');
+            }
+        }
         HostBridges hb = r.hostBridges();
         if (hb != null) {
             sb.append(String.format(Locale.ROOT, "host bridges (%s): CPU rule %s: %s%n", hb.same() ? "same" : "different",

@@ -147,6 +147,49 @@ class RemediationProvedTest {
         assertThat(mx5.pairs()).allMatch(p -> p.mapType().equals("NOT_SUPPORTED"));
     }
 
+    /** The planner ranks every change, smallest first, and says which the model proved on a copy. */
+    @Test
+    void thePlanRanksEveryChangeSmallestFirst() {
+        PciCoreImpl core = new PciCoreImpl();
+        PciMachine m = core.load(io.sample());
+        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        // GPU and NIC below one switch whose port 02:08.0 redirects: register, boot options, firmware; no move
+        CheckReport r = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")), null);
+        assertThat(r.plan()).extracting(org.peerdma.p2pdma.doctor.PlanStep::kind)
+                .containsExactly("runtime", "boot", "boot", "firmware");
+        assertThat(r.plan()).extracting(org.peerdma.p2pdma.doctor.PlanStep::rank).containsExactly(1, 2, 3, 4);
+        assertThat(r.plan().get(0).change()).isEqualTo("setpci -s 0000:02:08.0 ECAP_ACS+6.w=0000:000c");
+        assertThat(r.plan().get(1).proved()).isTrue();
+        assertThat(r.plan().get(2).proved()).isTrue();
+        assertThat(doctor.text(r)).contains("plan, smallest change first:\n  1. runtime: setpci -s 0000:02:08.0")
+                .contains("[proved on a copy]");
+        assertThat(Schemas.problems(doctor.json(r))).isEmpty();
+        // on 6.12.0 the boot options do not work, and the plan says so
+        CheckReport old = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")),
+                doctor.rules("6.12", "-k"));
+        assertThat(old.plan().get(1).proved()).isFalse();
+        assertThat(doctor.text(old)).contains("[does not work on this kernel]");
+        // a GPU below the switch and a NIC on another root complex: move the NIC below the switch
+        CheckReport far = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")), null);
+        assertThat(far.plan()).anyMatch(s -> s.kind().equals("slot") && s.change().startsWith("move 0000:81:00.0")
+                && s.change().contains("0000:01:00.0"));
+        // a pair that already goes peer to peer has no plan
+        assertThat(doctor.check(m, core.get(Bdf.parse("05:00.0")), core.get(Bdf.parse("06:00.0")), null).plan())
+                .isEmpty();
+        // a host bridge a newer kernel whitelists: the kernel step
+        MachineDTO dto = io.sample();
+        for (var d : dto.devices) {
+            if (d.bdf.equals("0000:00:00.0") || d.bdf.equals("0000:80:00.0")) {
+                d.device = 0x09a2;
+            }
+        }
+        PciMachine ice = core.load(dto);
+        CheckReport v5 = doctor.check(ice, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")),
+                doctor.rules("5.15", "-k"));
+        assertThat(v5.plan()).anyMatch(s -> s.kind().equals("kernel") && s.change().equals("boot kernel v5.18 or later"));
+        assertThat(Schemas.problems(doctor.json(v5))).isEmpty();
+    }
+
     /** A 7.0 kernel follows the newest rules but not the rows added after it (Google's SoCs, v7.1). */
     @Test
     void theNewestRulesOfAnOlderReleaseLackTheRowsAddedLater() {
