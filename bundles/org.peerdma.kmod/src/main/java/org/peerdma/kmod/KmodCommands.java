@@ -429,9 +429,32 @@ public class KmodCommands {
             for (var cc : scr.getComponentConfigurationDTOs(desc)) {
                 if (cc.state == org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.ACTIVE
                         || cc.state == org.osgi.service.component.runtime.dto.ComponentConfigurationDTO.SATISFIED) {
-                    out.add(cc.properties);
+                    // SCR sets the configuration's properties before it calls the modified method and updates the
+                    // services' properties after it returns: those of the services say the change is in force
+                    List<Map<String, Object>> services = serviceProperties(cc.id);
+                    out.addAll(services.isEmpty() ? List.of(cc.properties) : services);
                 }
             }
+        }
+        return out;
+    }
+
+    /** The properties of the services component configuration {@code id} registered, none when it has none. */
+    private List<Map<String, Object>> serviceProperties(long id) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        try {
+            org.osgi.framework.ServiceReference<?>[] refs = ctx.getServiceReferences((String) null,
+                    "(component.id=" + id + ")");
+            for (org.osgi.framework.ServiceReference<?> r : refs == null
+                    ? new org.osgi.framework.ServiceReference<?>[0] : refs) {
+                Map<String, Object> props = new java.util.HashMap<>();
+                for (String k : r.getPropertyKeys()) {
+                    props.put(k, r.getProperty(k));
+                }
+                out.add(props);
+            }
+        } catch (org.osgi.framework.InvalidSyntaxException cannot) {
+            throw new IllegalStateException("BUG: component.id filter", cannot);
         }
         return out;
     }
