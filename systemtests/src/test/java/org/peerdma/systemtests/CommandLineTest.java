@@ -106,8 +106,21 @@ class CommandLineTest {
         assertThat(help.out()).contains("Usage: peerdma").contains("check").contains("audit").contains("Exit status");
         Run check = Peerdma.run("", "check", "--help");
         assertThat(check.out()).contains("Usage: peerdma check").contains("2    depends on a fact the input lacks");
-        assertThat(Peerdma.run("", "--version").out()).contains("JSON schema 1.3");
-        assertThat(Peerdma.run("", "check", "--version").out()).startsWith("peerdma ").contains("JSON schema 1.3");
+        // --version names the schema version the reports carry, which is the newest row of docs/json.md
+        Run json = Peerdma.run("", "check", "03:00.0", "05:00.0", "--topology", "sample", "--json");
+        java.util.regex.Matcher v = java.util.regex.Pattern.compile("\"schemaVersion\"\\s*:\\s*\"([0-9.]+)\"")
+                .matcher(json.out());
+        assertThat(v.find()).as(json.out()).isTrue();
+        String version = v.group(1);
+        assertThat(Peerdma.run("", "--version").out()).contains("JSON schema " + version);
+        assertThat(Peerdma.run("", "check", "--version").out()).startsWith("peerdma ").contains("JSON schema " + version);
+        java.util.List<String> rows = new java.util.ArrayList<>();
+        java.util.regex.Matcher row = java.util.regex.Pattern.compile("(?m)^\\| (1\\.[0-9]+) \\|").matcher(
+                readDoc("docs/json.md"));
+        while (row.find()) {
+            rows.add(row.group(1));
+        }
+        assertThat(rows).as("docs/json.md's versions").isNotEmpty().last().isEqualTo(version);
     }
 
     @Test
@@ -124,5 +137,19 @@ class CommandLineTest {
         Run clean = Peerdma.run("lspci -s 03:00.0\n", "--topology", "sample");
         assertThat(clean.status()).as(clean.toString()).isZero();
         assertThat(clean.err()).isEmpty();
+    }
+
+    /** A file of the checkout, from the module directory or the repository root. */
+    static String readDoc(String path) {
+        for (java.nio.file.Path p : new java.nio.file.Path[] {java.nio.file.Path.of(path), java.nio.file.Path.of("..", path)}) {
+            if (java.nio.file.Files.isRegularFile(p)) {
+                try {
+                    return java.nio.file.Files.readString(p);
+                } catch (java.io.IOException ex) {
+                    throw new java.io.UncheckedIOException(ex);
+                }
+            }
+        }
+        throw new IllegalStateException(path + " not found from " + java.nio.file.Path.of("").toAbsolutePath());
     }
 }
