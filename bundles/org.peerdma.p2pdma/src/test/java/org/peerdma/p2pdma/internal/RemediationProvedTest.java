@@ -27,9 +27,14 @@ class RemediationProvedTest {
     private static final Path REAL = TestIo.shared().resolve("topologies/real");
     private final TopologyIO io = TestIo.io();
 
+    /** The doctor over {@code core}, wired as DS would wire it. */
+    private static DoctorImpl doctorOf(PciCoreImpl core) {
+        return DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+    }
+
     private CheckReport check(PciCoreImpl core, MachineDTO dto, String p, String c) {
         PciMachine m = core.load(dto);
-        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        DoctorImpl doctor = doctorOf(core);
         CheckReport r = doctor.check(m, core.get(Bdf.parse(p)), core.get(Bdf.parse(c)), null);
         assertThat(Schemas.problems(doctor.json(r))).isEmpty();
         return r;
@@ -74,7 +79,7 @@ class RemediationProvedTest {
     void theCheckProvesEachOptionUnderItsKernelRelease() {
         PciCoreImpl core = new PciCoreImpl();
         PciMachine m = core.load(io.sample());
-        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        DoctorImpl doctor = doctorOf(core);
         CheckReport newest = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")), null);
         assertThat(newest.remediation().proofs()).extracting(Remediation.Proof::mapType)
                 .containsExactly("BUS_ADDR", "BUS_ADDR");
@@ -114,7 +119,7 @@ class RemediationProvedTest {
         }
         PciCoreImpl core = new PciCoreImpl();
         PciMachine m = core.load(dto);
-        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        DoctorImpl doctor = doctorOf(core);
         CheckReport newest = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("81:00.0")), null);
         assertThat(newest.hostBridges().bridges().get(0).why())
                 .isEqualTo("whitelisted: 8086:09a2 (Intel Ice Lake and later Xeons; since v5.18)");
@@ -152,7 +157,7 @@ class RemediationProvedTest {
     void thePlanRanksEveryChangeSmallestFirst() {
         PciCoreImpl core = new PciCoreImpl();
         PciMachine m = core.load(io.sample());
-        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        DoctorImpl doctor = doctorOf(core);
         // GPU and NIC below one switch whose port 02:08.0 redirects: register, boot options, firmware; no move
         CheckReport r = doctor.check(m, core.get(Bdf.parse("03:00.0")), core.get(Bdf.parse("05:00.0")), null);
         assertThat(r.plan()).extracting(org.peerdma.p2pdma.doctor.PlanStep::kind)
@@ -218,7 +223,7 @@ class RemediationProvedTest {
         }
         PciCoreImpl core = new PciCoreImpl();
         PciMachine m = core.load(dto);
-        DoctorImpl doctor = DoctorImpl.standalone(core, P2pdmaImpl.standalone(core, TestZone.zone(), null, "newest", 0));
+        DoctorImpl doctor = doctorOf(core);
         var gpus = doctor.endpoints(m).stream().filter(d -> Kinds.of(d).equals("gpu")).toList();
         assertThat(gpus).hasSizeGreaterThanOrEqualTo(2);
         proved(dto, gpus.get(0).name(), gpus.get(1).name());
