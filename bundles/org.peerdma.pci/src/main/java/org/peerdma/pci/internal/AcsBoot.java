@@ -109,12 +109,17 @@ final class AcsBoot {
             } else if (ret == 1) {
                 break;
             }
-            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
+            pos = afterSeparator(p, pos);
+            if (pos < 0) {
                 break;
             }
-            pos++;
         }
         return ret == 1;
+    }
+
+    /** Past the ';' or ',' that ends an entry at {@code pos}, or -1 at the end of the option or another character. */
+    private static int afterSeparator(String p, int pos) {
+        return pos < p.length() && (p.charAt(pos) == ';' || p.charAt(pos) == ',') ? pos + 1 : -1;
     }
 
     /** __pci_config_acs(dev, caps, p, acsMask, acsFlags) of 6.11 and later: the new caps.ctrl. */
@@ -168,10 +173,10 @@ final class AcsBoot {
             } else if (ret == 1) {
                 break;
             }
-            if (pos >= p.length() || (p.charAt(pos) != ';' && p.charAt(pos) != ',')) {
+            pos = afterSeparator(p, pos);
+            if (pos < 0) {
                 break;
             }
-            pos++;
         }
         if (ret != 1) {
             return ctrl;

@@ -96,23 +96,27 @@ final class LspciRegisters {
             };
             v |= aspm << 10;
         }
-        Matcher l0s = EXIT_L0S.matcher(text);
-        if ((aspm & 1) != 0 && l0s.find()) {
-            int i = java.util.Arrays.asList(L0S).indexOf(l0s.group(1));
-            if (i < 0) {
-                throw LspciSyntaxError.of("LnkCap L0s exit latency '%s' is not one lspci prints", l0s.group(1));
-            }
-            v |= i << 12;
+        if ((aspm & 1) != 0) {
+            v |= latency(EXIT_L0S, text, L0S, "L0s") << 12;
         }
-        Matcher l1 = EXIT_L1.matcher(text);
-        if ((aspm & 2) != 0 && l1.find()) {
-            int i = java.util.Arrays.asList(L1).indexOf(l1.group(1));
-            if (i < 0) {
-                throw LspciSyntaxError.of("LnkCap L1 exit latency '%s' is not one lspci prints", l1.group(1));
-            }
-            v |= i << 15;
+        if ((aspm & 2) != 0) {
+            v |= latency(EXIT_L1, text, L1, "L1") << 15;
         }
         return v;
+    }
+
+    /** The index in {@code table} of the exit latency {@code pattern} finds, 0 when absent. Errors: LspciSyntaxError. */
+    private static int latency(Pattern pattern, String text, String[] table, String what) {
+        Matcher m = pattern.matcher(text);
+        if (!m.find()) {
+            return 0;
+        }
+        int i = java.util.Arrays.asList(table).indexOf(m.group(1));
+        if (i < 0) {
+            throw LspciSyntaxError.of("LnkCap %s exit latency '%s' is not one lspci prints", what,
+                    org.peerdma.util.Texts.clip(m.group(1)));
+        }
+        return i;
     }
 
     /** lnkSta - the LnkSta line and its continuation: speed, width and the flags. */
