@@ -23,7 +23,7 @@ import org.peerdma.pci.PciDevice;
 import org.peerdma.pci.PciMachine;
 import org.peerdma.pci.internal.PciCoreImpl;
 
-/** p2pdma: cached map-type look-ups, the all-pairs matrix of a 2,030-endpoint machine, pool alloc+free. */
+/** p2pdma: cached map-type look-ups, the all-pairs matrix of a 2,030-endpoint machine (the pool: PoolBenchmarks). */
 @State(Scope.Benchmark)
 @Fork(1)
 @Warmup(iterations = 3, time = 1)
@@ -93,15 +93,5 @@ public class P2pBenchmarks {
             }
         }
         bh.consume(supported);
-    }
-
-    /** pci_alloc_p2pmem + pci_free_p2pmem of one page. */
-    @Benchmark
-    @BenchmarkMode(Mode.Throughput)
-    @OutputTimeUnit(TimeUnit.SECONDS)
-    public long poolAllocFree() {
-        long v = p2p.alloc(provider, 4096);
-        p2p.free(provider, v, 4096);
-        return v;
     }
 }

@@ -79,4 +79,26 @@ public interface ZoneDevice {
 
     /** putRef - percpu_ref_put(&pgmap->ref) matching tryGetLive. */
     void putRef(DevPagemap pgmap, String holder);
+
+    /**
+     * refHolder - a named, counted holder of a pagemap's references for an owner that takes and drops
+     * them at a high rate (p2pdma's pool: one per allocation). Taking and dropping through it costs a
+     * compare-and-set each and allocates nothing; the diagnostics of a waiting teardown ({@link #holders})
+     * name it with its count and, asked only then, {@code detail} (say, the allocations still live).
+     * Errors: EINVAL when the pagemap is not mapped.
+     */
+    RefHolder refHolder(DevPagemap pgmap, String name, java.util.function.Supplier<String> detail);
+
+    /** A counted holder of pagemap references; see {@link ZoneDevice#refHolder}. */
+    @ProviderType
+    interface RefHolder {
+        /** tryGetLive - percpu_ref_tryget_live(&pgmap->ref) counted for this holder. Return: false once dying. */
+        boolean tryGetLive();
+
+        /** put - percpu_ref_put(&pgmap->ref). Errors: EINVAL when this holder holds none (nothing changes). */
+        void put();
+
+        /** @return the references this holder holds now. */
+        long held();
+    }
 }

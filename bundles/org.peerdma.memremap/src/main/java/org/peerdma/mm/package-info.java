@@ -4,7 +4,7 @@
  * Page contents are real off-heap memory, allocated a page at a time on first use.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package org.peerdma.mm;
 
 import org.osgi.annotation.bundle.Export;

@@ -27,6 +27,52 @@ final class PgmapState {
     /** Holders of pgmap references (tryget_live / zone_device_page_init), by name. */
     final Map<String, AtomicInteger> refHolders = new ConcurrentHashMap<>();
     final ZoneDeviceImpl owner;
+    /** Counted holders (ZoneDevice.refHolder): high-rate owners that name themselves once. */
+    final List<Counted> counted = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** A counted holder: its references are part of {@link #ref}; its name and detail are read only when asked. */
+    final class Counted implements org.peerdma.mm.ZoneDevice.RefHolder {
+        final String name;
+        final java.util.function.Supplier<String> detail;
+        final AtomicLong held = new AtomicLong();
+
+        Counted(String name, java.util.function.Supplier<String> detail) {
+            this.name = name;
+            this.detail = detail;
+        }
+
+        @Override
+        public boolean tryGetLive() {
+            if (!PgmapState.this.tryGetLive(null)) {
+                return false;
+            }
+            held.incrementAndGet();
+            return true;
+        }
+
+        @Override
+        public void put() {
+            long v;
+            do {
+                v = held.get();
+                if (v <= 0) {
+                    throw KernelException.einval("%s holds no reference on %s", name, pgmap.name);
+                }
+            } while (!held.compareAndSet(v, v - 1));
+            PgmapState.this.put(1, null);
+        }
+
+        @Override
+        public long held() {
+            return held.get();
+        }
+
+        @Override
+        public String toString() {
+            String d = detail == null ? "" : detail.get();
+            return name + " x" + held.get() + " (pagemap reference" + (d == null || d.isEmpty() ? "" : "; " + d) + ")";
+        }
+    }
 
     PgmapState(ZoneDeviceImpl owner, DevPagemap pgmap) {
         this.owner = owner;
@@ -105,6 +151,11 @@ final class PgmapState {
     List<String> holders() {
         List<String> out = new ArrayList<>();
         refHolders.forEach((h, c) -> out.add(h + " x" + c.get() + " (pagemap reference)"));
+        for (Counted c : counted) {
+            if (c.held.get() > 0) {
+                out.add(c.toString());
+            }
+        }
         for (PageImpl p : pages.values()) {
             p.holders.forEach((h, c) -> out.add(h + " x" + c.get() + " (page " + String.format("%#x", p.pfn) + ")"));
         }

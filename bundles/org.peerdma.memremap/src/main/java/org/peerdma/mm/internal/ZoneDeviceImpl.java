@@ -292,6 +292,14 @@ public class ZoneDeviceImpl implements ZoneDevice, ModuleUsage {
     }
 
     @Override
+    public RefHolder refHolder(DevPagemap pgmap, String name, java.util.function.Supplier<String> detail) {
+        PgmapState s = require(pgmap);
+        PgmapState.Counted c = s.new Counted(name, detail);
+        s.counted.add(c);
+        return c;
+    }
+
+    @Override
     public List<String> holders() {
         List<String> out = new ArrayList<>();
         for (PgmapState s : maps) {

@@ -309,7 +309,10 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
                 throw ex;
             }
             s.pgmaps.add(pg);
-            s.pool.addOwner(virt, b.busStart() + offset, size, pg);
+            GenPool.Chunk[] chunk = new GenPool.Chunk[1];
+            ZoneDevice.RefHolder holder = zone.refHolder(pg, "pci_alloc_p2pmem",
+                    () -> chunk[0] == null ? "" : "in the pool: " + owner.pool.describe(chunk[0], 8));
+            chunk[0] = s.pool.addOwner(virt, b.busStart() + offset, size, pg, holder);
             if (fresh) {
                 providers.put(pdev, s);
             }
@@ -329,25 +332,14 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         return String.format("p2pmem page %#x", pfn);
     }
 
-    private static String allocHolder(long virt) {
-        return String.format("pci_alloc_p2pmem %#x", virt);
-    }
-
     @Override
     public long alloc(PciDevice pdev, long size) {
         ProviderState s = providers.get(pdev);
         if (s == null || size <= 0) {
             return 0;
         }
-        GenPool.Alloc a = s.pool.alloc(size);
-        if (a == null) {
-            return 0;
-        }
-        if (!zone.tryGetLive(a.owner(), allocHolder(a.virt()))) {
-            s.pool.free(a.virt(), size);
-            return 0;
-        }
-        return a.virt();
+        // one pagemap reference per allocation, counted on the chunk's holder: no name is formatted per call
+        return s.pool.allocHeld(size);
     }
 
     @Override
@@ -359,9 +351,7 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         if (s == null) {
             throw KernelException.einval("%s has no p2pmem to free %#x into", pdev.name(), virt);
         }
-        DevPagemap owner = s.pool.free(virt, size);
-        zone.putRef(owner, allocHolder(virt));
-        if (s.pool.avail() == s.pool.size()) {
+        if (s.pool.freeHeld(virt, size) && !dying.isEmpty()) {
             dying.remove(pdev, s); // the last client allocation is back: the teardown completes
         }
     }
@@ -501,19 +491,20 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
             throw KernelException.einval("%s: mapping length %d is not a positive multiple of the page size",
                     pdev.name(), length);
         }
-        GenPool.Alloc a = s.pool.alloc(length, true);
-        if (a == null) {
+        long virt = s.pool.alloc(length, true);
+        if (virt == 0) {
             throw new KernelException(Errno.ENOMEM, pdev.name() + ": p2pmem pool cannot satisfy " + length + " bytes");
         }
+        DevPagemap owner = s.pool.chunkOf(virt).owner;
         List<Page> pages = new ArrayList<>();
         for (long off = 0; off < length; off += Page.PAGE_SIZE) {
-            Page p = zone.pfnToPage(ZoneDevice.pa(a.virt() + off) >>> Page.PAGE_SHIFT);
-            if (!zone.tryGetLive(a.owner(), pageHolder(p.pfn()))) {
+            Page p = zone.pfnToPage(ZoneDevice.pa(virt + off) >>> Page.PAGE_SHIFT);
+            if (!zone.tryGetLive(owner, pageHolder(p.pfn()))) {
                 for (Page done : pages) {
-                    zone.putRef(a.owner(), pageHolder(done.pfn()));
+                    zone.putRef(owner, pageHolder(done.pfn()));
                 }
                 for (long p0 = 0; p0 < length; p0 += Page.PAGE_SIZE) {
-                    s.pool.free(a.virt() + p0, Page.PAGE_SIZE);
+                    s.pool.free(virt + p0, Page.PAGE_SIZE);
                 }
                 throw KernelException.enodev("%s: p2pmem is being torn down", pdev.name());
             }
@@ -522,7 +513,7 @@ public class P2pdmaImpl implements P2pdma, P2pMem, ModuleUsage {
         for (Page p : pages) {
             p.init(MappingImpl.HOLDER); // vm_insert_page with the page count set to 1
         }
-        MappingImpl mapping = new MappingImpl(s, a.virt(), length, pages);
+        MappingImpl mapping = new MappingImpl(s, virt, length, pages);
         s.mappings.add(mapping);
         return mapping;
     }

@@ -75,19 +75,40 @@ class GenPoolTest {
         return op.list().ofMinSize(1).ofMaxSize(300);
     }
 
+    /** Sizes from one page to past two words of the bitmap, mostly small, in a chunk of 333 pages (5 words and 13). */
+    @Provide
+    Arbitrary<List<Op>> wideOps() {
+        Arbitrary<Integer> pages = Arbitraries.frequencyOf(
+                net.jqwik.api.Tuple.of(6, Arbitraries.integers().between(1, 4)),
+                net.jqwik.api.Tuple.of(3, Arbitraries.integers().between(5, 70)),
+                net.jqwik.api.Tuple.of(1, Arbitraries.integers().between(60, 200)));
+        Arbitrary<Op> op = Combinators.combine(Arbitraries.integers().between(0, 9), pages,
+                Arbitraries.integers().between(0, 200), Arbitraries.integers().between(-2, 2)).as(Op::new);
+        return op.list().ofMinSize(1).ofMaxSize(400);
+    }
+
     @Property(tries = 300)
     void firstFitExactFreesAndNothingHandedOutTwice(@ForAll("ops") List<Op> ops) {
-        int pages = 64;
+        run(64, ops);
+    }
+
+    /** The tree of free runs: runs across words, requests longer than a word, a partial last word. */
+    @Property(tries = 300)
+    void firstFitAcrossWordsOfTheBitmap(@ForAll("wideOps") List<Op> ops) {
+        run(333, ops);
+    }
+
+    private static void run(int pages, List<Op> ops) {
         GenPool pool = new GenPool();
         pool.addOwner(BASE, 0x3800_0000_0000L, pages * PAGE, null);
         Reference ref = new Reference(pages);
         for (Op o : ops) {
             if (o.kind() < 5) {
-                GenPool.Alloc a = pool.alloc(o.pages() * PAGE);
+                long a = pool.alloc(o.pages() * PAGE);
                 int s = ref.alloc(o.pages());
-                assertThat(a == null).as("fails exactly when first fit fails").isEqualTo(s < 0);
-                if (a != null) {
-                    assertThat(a.virt()).as("the first-fit address").isEqualTo(BASE + s * PAGE);
+                assertThat(a == 0).as("fails exactly when first fit fails").isEqualTo(s < 0);
+                if (a != 0) {
+                    assertThat(a).as("the first-fit address").isEqualTo(BASE + s * PAGE);
                 }
             } else if (!ref.live.isEmpty()) {
                 long[] l = ref.live.get(o.k() % ref.live.size());
@@ -118,8 +139,8 @@ class GenPoolTest {
     void theIssuesCases() {
         GenPool pool = new GenPool();
         pool.addOwner(BASE, 0, 16 * PAGE, null);
-        long a = pool.alloc(2 * PAGE).virt();
-        long b = pool.alloc(2 * PAGE).virt();
+        long a = pool.alloc(2 * PAGE);
+        long b = pool.alloc(2 * PAGE);
         assertThat(b).isEqualTo(a + 2 * PAGE);
         long avail = pool.avail();
         assertThatThrownBy(() -> pool.free(a, 4 * PAGE)).hasMessageContaining("covers the live allocation at");
@@ -129,12 +150,48 @@ class GenPoolTest {
         assertThat(pool.avail()).isEqualTo(avail);
         // the next 16K allocation does not overlap the live second buffer
         pool.free(a, 2 * PAGE);
-        assertThat(pool.alloc(4 * PAGE).virt()).isEqualTo(b + 2 * PAGE);
+        assertThat(pool.alloc(4 * PAGE)).isEqualTo(b + 2 * PAGE);
         // an mmap-style allocation is freed page by page
-        long m = pool.alloc(3 * PAGE, true).virt();
+        long m = pool.alloc(3 * PAGE, true);
         pool.free(m + PAGE, PAGE);
         pool.free(m, PAGE);
         pool.free(m + 2 * PAGE, PAGE);
+    }
+
+    @Test
+    void secondChunkServesWhatTheFirstCannotAndFreesFindTheirChunk() {
+        GenPool pool = new GenPool();
+        long base2 = BASE + (1L << 32);
+        pool.addOwner(BASE, 0, 100 * PAGE, null);
+        pool.addOwner(base2, 0, 300 * PAGE, null);
+        assertThat(pool.alloc(90 * PAGE)).isEqualTo(BASE);
+        assertThat(pool.alloc(20 * PAGE)).as("does not fit the first chunk's 10 pages").isEqualTo(base2);
+        assertThat(pool.alloc(10 * PAGE)).isEqualTo(BASE + 90 * PAGE);
+        assertThat(pool.alloc(281 * PAGE)).isZero();
+        assertThat(pool.alloc(280 * PAGE)).isEqualTo(base2 + 20 * PAGE);
+        assertThat(pool.avail()).isZero();
+        assertThat(pool.free(base2, 20 * PAGE).virt).isEqualTo(base2);
+        assertThat(pool.avail()).isEqualTo(20 * PAGE);
+        assertThat(pool.describe(pool.chunkOf(base2), 8)).isEqualTo(String.format("%#x+%d", base2 + 20 * PAGE,
+                280 * PAGE));
+    }
+
+    @Test
+    void aCheckerboardIsSkippedToTheFirstHoleBigEnough() {
+        int pages = 64 * 1024;
+        GenPool pool = new GenPool();
+        pool.addOwner(BASE, 0, pages * PAGE, null);
+        for (int i = 0; i < pages; i++) {
+            assertThat(pool.alloc(PAGE)).isEqualTo(BASE + i * PAGE);
+        }
+        for (int i = 0; i < pages - 2; i += 2) { // free every other page but the last two
+            pool.free(BASE + i * PAGE, PAGE);
+        }
+        pool.free(BASE + (pages - 1) * PAGE, PAGE);
+        pool.free(BASE + (pages - 2) * PAGE, PAGE);
+        assertThat(pool.alloc(2 * PAGE)).as("the only two free pages side by side").isEqualTo(BASE + (pages - 2) * PAGE);
+        assertThat(pool.alloc(2 * PAGE)).isZero();
+        assertThat(pool.alloc(PAGE)).isEqualTo(BASE);
     }
 
     @Test
@@ -156,11 +213,11 @@ class GenPoolTest {
                     ThreadLocalRandom r = ThreadLocalRandom.current();
                     for (int i = 0; i < 20_000; i++) {
                         int n = 1 + r.nextInt(8);
-                        GenPool.Alloc a = pool.alloc(n * PAGE);
-                        if (a == null) {
+                        long a = pool.alloc(n * PAGE);
+                        if (a == 0) {
                             continue;
                         }
-                        int s = (int) ((a.virt() - BASE) / PAGE);
+                        int s = (int) ((a - BASE) / PAGE);
                         for (int p = s; p < s + n; p++) {
                             if (!owner.compareAndSet(p, 0, id)) {
                                 throw new AssertionError("page " + p + " handed to thread " + id + " while thread "
@@ -170,7 +227,7 @@ class GenPoolTest {
                         for (int p = s; p < s + n; p++) {
                             owner.set(p, 0);
                         }
-                        pool.free(a.virt(), n * PAGE);
+                        pool.free(a, n * PAGE);
                         done[id - 1]++;
                     }
                 } catch (Throwable e) {
