@@ -77,7 +77,11 @@ public interface ZoneDevice {
      */
     boolean tryGetLive(DevPagemap pgmap, String holder);
 
-    /** putRef - percpu_ref_put(&pgmap->ref) matching tryGetLive. */
+    /**
+     * putRef - percpu_ref_put(&pgmap->ref) matching tryGetLive; {@code holder} may also name a counted
+     * holder ({@link #refHolder}), which then drops one of its references.
+     * Errors: EINVAL when that holder holds none.
+     */
     void putRef(DevPagemap pgmap, String holder);
 
     /**

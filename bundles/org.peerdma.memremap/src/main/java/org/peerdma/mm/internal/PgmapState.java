@@ -131,6 +131,12 @@ final class PgmapState {
                 return !held[0] || c.decrementAndGet() == 0 ? null : c;
             });
             if (!held[0]) {
+                for (Counted c : counted) {
+                    if (c.name.equals(holder) && c.held.get() > 0) {
+                        c.put(); // a counted holder named by its name: drops one of its references
+                        return;
+                    }
+                }
                 throw KernelException.einval("%s holds no reference on %s", holder, pgmap.name);
             }
         }

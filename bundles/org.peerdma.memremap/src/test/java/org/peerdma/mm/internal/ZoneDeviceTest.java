@@ -198,4 +198,30 @@ class ZoneDeviceTest {
         assertThatThrownBy(() -> zd.configure(config("", 99))).hasMessageContaining("max_physmem_bits");
         assertThatThrownBy(() -> Range.ofSize(0, 0)).hasMessageContaining("positive");
     }
+
+    @Test
+    void countedHoldersAreNamedWithTheirCountAndDetailWhenATeardownWaits() {
+        DevPagemap p = pgmap(MemoryType.PCI_P2PDMA, BAR, 1 << 20);
+        zd.memremapPages(p, 0);
+        long base = zd.refCount(p);
+        String[] live = {"0x1000+4096"};
+        var h = zd.refHolder(p, "pci_alloc_p2pmem", () -> "in the pool: " + live[0]);
+        assertThat(h.tryGetLive()).isTrue();
+        assertThat(h.tryGetLive()).isTrue();
+        assertThat(h.held()).isEqualTo(2);
+        assertThat(zd.refCount(p)).isEqualTo(base + 2);
+        assertThat(zd.holders(p)).containsExactly("pci_alloc_p2pmem x2 (pagemap reference; in the pool: 0x1000+4096)");
+        h.put();
+        zd.putRef(p, "pci_alloc_p2pmem"); // named by its name, a counted holder drops one reference
+        assertThat(h.held()).isZero();
+        assertThat(zd.holders(p)).isEmpty();
+        assertThatThrownBy(h::put).hasMessageStartingWith("EINVAL").hasMessageContaining("holds no reference");
+        assertThat(zd.refCount(p)).as("a refused put changes nothing").isEqualTo(base);
+        assertThat(h.tryGetLive()).isTrue();
+        assertThatThrownBy(() -> zd.memunmapPages(p, Duration.ofMillis(50))).hasMessageContaining("ETIMEDOUT")
+                .hasMessageContaining("pci_alloc_p2pmem x1 (pagemap reference; in the pool: 0x1000+4096)");
+        assertThat(h.tryGetLive()).as("no new reference once dying").isFalse();
+        h.put();
+        assertThat(zd.pagemaps()).isEmpty();
+    }
 }

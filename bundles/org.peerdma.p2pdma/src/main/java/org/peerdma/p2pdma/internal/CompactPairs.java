@@ -12,35 +12,65 @@ import org.peerdma.p2pdma.doctor.MatrixReport;
  * 2,000-endpoint matrix has four million pairs.
  */
 final class CompactPairs extends AbstractList<MatrixReport.Pair> {
-    static final String[] CLASSES = {"PIX", "PXB", "PHB", "NODE", "SYS", "NODE?"};
+    /** The nvidia-smi classes by index; "X" (a device with itself) is index 6, never a pair's. */
+    static final String[] CLASSES = {"PIX", "PXB", "PHB", "NODE", "SYS", "NODE?", "X"};
     private static final MapType[] TYPES = MapType.values();
 
     final String[] names;
-    /** provider index * n + client index, per kept pair. */
+    /** provider index * n + client index, per kept pair; null when every pair is kept, in row order. */
     final int[] index;
-    final byte[] type;
-    final byte[] cls;
-    final int[] distance;
+    /** Per kept pair: map type ordinal &lt;&lt; 3 | class index. */
+    final byte[] code;
+    final short[] distance;
     final int size;
     /** Per kept pair, the hardware's write and read (0 yes, 1 no, 2 unknown), or null when not asked. */
     final byte[] write;
     final byte[] read;
     static final String[] ANSWERS = {"yes", "no", "unknown"};
 
-    CompactPairs(String[] names, int[] index, byte[] type, byte[] cls, int[] distance, int size) {
-        this(names, index, type, cls, distance, size, null, null);
-    }
-
-    CompactPairs(String[] names, int[] index, byte[] type, byte[] cls, int[] distance, int size, byte[] write,
-            byte[] read) {
+    CompactPairs(String[] names, int[] index, byte[] code, short[] distance, int size, byte[] write, byte[] read) {
         this.names = names;
         this.index = index;
-        this.type = type;
-        this.cls = cls;
+        this.code = code;
         this.distance = distance;
         this.size = size;
         this.write = write;
         this.read = read;
+    }
+
+    static byte code(int typeOrdinal, int classIndex) {
+        return (byte) (typeOrdinal << 3 | classIndex);
+    }
+
+    /** A distance as kept: hops, 0x1000 + hops, -1 or -2 all fit a short. */
+    static short distance(int d) {
+        if (d != (short) d) {
+            throw new IllegalStateException("BUG: distance " + d + " does not fit the matrix");
+        }
+        return (short) d;
+    }
+
+    /** provider index * n + client index of pair k. */
+    int pairIndex(int k) {
+        if (index != null) {
+            return index[k];
+        }
+        return dense(k, names.length);
+    }
+
+    /** provider index * n + client index of the k-th pair of n devices when every pair is kept, in row order. */
+    static int dense(int k, int n) {
+        int i = k / (n - 1);
+        int r = k % (n - 1);
+        return i * n + (r < i ? r : r + 1);
+    }
+
+    int distanceAt(int k) {
+        return distance[k];
+    }
+
+    int classIndexAt(int k) {
+        return code[k] & 7;
     }
 
     static byte answerIndex(String a) {
@@ -71,11 +101,11 @@ final class CompactPairs extends AbstractList<MatrixReport.Pair> {
     }
 
     MapType typeAt(int k) {
-        return TYPES[type[k]];
+        return TYPES[(code[k] >> 3) & 0xf];
     }
 
     String classAt(int k) {
-        return CLASSES[cls[k]];
+        return CLASSES[code[k] & 7];
     }
 
     @Override
@@ -84,8 +114,9 @@ final class CompactPairs extends AbstractList<MatrixReport.Pair> {
             throw new IndexOutOfBoundsException(k);
         }
         int n = names.length;
+        int at = pairIndex(k);
         MapType t = typeAt(k);
-        return new MatrixReport.Pair(names[index[k] / n], names[index[k] % n], DoctorImpl.supported(t), t.name(),
+        return new MatrixReport.Pair(names[at / n], names[at % n], DoctorImpl.supported(t), t.name(),
                 distance[k], classAt(k), writeAt(k), readAt(k));
     }
 
@@ -95,6 +126,6 @@ final class CompactPairs extends AbstractList<MatrixReport.Pair> {
     }
 
     static List<MatrixReport.Pair> empty() {
-        return new CompactPairs(new String[0], new int[0], new byte[0], new byte[0], new int[0], 0);
+        return new CompactPairs(new String[0], new int[0], new byte[0], new short[0], 0, null, null);
     }
 }

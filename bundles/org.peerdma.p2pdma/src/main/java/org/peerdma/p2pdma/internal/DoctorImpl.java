@@ -568,37 +568,28 @@ public class DoctorImpl implements P2pDoctor {
             throw KernelException.einval("%d devices make %d pairs: too many for one matrix", n, total);
         }
         int cap = (int) total;
-        int[] index = new int[cap];
-        byte[] type = new byte[cap];
-        byte[] cls = new byte[cap];
-        int[] dist = new int[cap];
+        int[] index = keep.isEmpty() ? null : new int[cap]; // every pair kept: their order says which
+        byte[] code = new byte[cap];
+        short[] dist = new short[cap];
         byte[] write = directions ? new byte[cap] : null;
         byte[] read = directions ? new byte[cap] : null;
-        int size = 0;
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                if (i == j) {
-                    continue;
-                }
-                FastCalc.Result r = fast.pair(chains[i], chains[j]);
-                if (!keep.isEmpty() && !keep.contains(r.pathClass())) {
-                    continue;
-                }
-                index[size] = i * n + j;
-                type[size] = (byte) r.type().ordinal();
-                cls[size] = CompactPairs.classIndex(r.pathClass());
-                dist[size] = r.distance();
-                if (directions) {
-                    // the platform table needs the explained path (common upstream, host bridges)
-                    Directions d = ReadWrite.of(m, devices.get(i), devices.get(j),
-                            Calc.calc(m, devices.get(i), devices.get(j), P2pDoctor.kernelVersion(rs), arch));
-                    write[size] = CompactPairs.answerIndex(d.write());
-                    read[size] = CompactPairs.answerIndex(d.read());
-                }
-                size++;
+        boolean[] keepClass = new boolean[CompactPairs.CLASSES.length];
+        for (int c = 0; c < keepClass.length; c++) {
+            keepClass[c] = keep.isEmpty() || keep.contains(CompactPairs.CLASSES[c]);
+        }
+        int size = MatrixGroups.fill(fast, chains, keepClass, index, code, dist);
+        if (directions) {
+            // the platform table needs the explained path (common upstream, host bridges)
+            for (int k = 0; k < size; k++) {
+                int at = index != null ? index[k] : CompactPairs.dense(k, n);
+                PciDevice p = devices.get(at / n);
+                PciDevice c = devices.get(at % n);
+                Directions d = ReadWrite.of(m, p, c, Calc.calc(m, p, c, P2pDoctor.kernelVersion(rs), arch));
+                write[k] = CompactPairs.answerIndex(d.write());
+                read[k] = CompactPairs.answerIndex(d.read());
             }
         }
-        CompactPairs pairs = new CompactPairs(names, index, type, cls, dist, size, directions ? write : null,
+        CompactPairs pairs = new CompactPairs(names, index, code, dist, size, directions ? write : null,
                 directions ? read : null);
         List<MatrixReport.Affinity> affinity = new ArrayList<>();
         if (o.affinity()) {

@@ -174,16 +174,51 @@ final class DoctorText {
             sb.append(cpus ? " CPU Affinity   NUMA Affinity  host bridge" : " NUMA Affinity  host bridge");
         }
         sb.append('\n');
-        String[][] cells = new String[n][n];
         boolean unsure = false;
         if (r.pairs() instanceof CompactPairs cp) {
-            for (int k = 0; k < cp.size; k++) {
-                MapType t = cp.typeAt(k);
-                unsure |= cp.classAt(k).endsWith("?");
-                cells[cp.index[k] / n][cp.index[k] % n] = cell(t, cp.distance[k], cp.classAt(k),
-                        rw ? status(r.p2p().equals("read") ? cp.readAt(k) : cp.writeAt(k)) : null);
+            // a 2,000-device matrix has four million cells, of a few dozen kinds: each kind's text (blank,
+            // cell, padding) is made once and copied
+            String[][] kinds = new String[4 * 128][];
+            String none = " " + pad("-", width);
+            String self = " " + pad("X", width);
+            boolean read = rw && r.p2p().equals("read");
+            int k = 0;
+            for (int i = 0; i < n; i++) {
+                String name = shortName(devs.get(i).bdf());
+                sb.append(name);
+                padTo(sb, sb.length() - name.length(), 9);
+                int row = i * n;
+                for (int j = 0; j < n; j++) {
+                    if (i == j) {
+                        sb.append(self);
+                    } else if (k < cp.size && (cp.index == null || cp.index[k] == row + j)) {
+                        int status = rw ? (read ? cp.read[k] : cp.write[k]) + 1 : 0;
+                        int kind = status * 128 + (cp.code[k] & 0x7f);
+                        String[] byDistance = kinds[kind];
+                        if (byDistance == null) {
+                            byDistance = kinds[kind] = new String[0x1000 + 512];
+                        }
+                        int d = cp.distance[k] + 2;
+                        String text = d >= 0 && d < byDistance.length ? byDistance[d] : null;
+                        if (text == null) {
+                            text = " " + pad(cell(cp.typeAt(k), cp.distance[k], cp.classAt(k),
+                                    rw ? status(read ? cp.readAt(k) : cp.writeAt(k)) : null), width);
+                            if (d >= 0 && d < byDistance.length) {
+                                byDistance[d] = text;
+                            }
+                        }
+                        unsure |= cp.classIndexAt(k) == 5;
+                        sb.append(text);
+                        k++;
+                    } else {
+                        sb.append(none);
+                    }
+                }
+                affinity(sb, aff, i, cpus);
+                sb.append('\n');
             }
         } else {
+            String[][] cells = new String[n][n];
             Map<String, Integer> at = new HashMap<>();
             for (int i = 0; i < n; i++) {
                 at.put(devs.get(i).bdf(), i);
@@ -193,22 +228,15 @@ final class DoctorText {
                 cells[at.get(p.provider())][at.get(p.client())] = cell(MapType.valueOf(p.mapType()), p.distance(),
                         p.nvidiaSmiClass(), rw ? status(r.p2p().equals("read") ? p.read() : p.write()) : null);
             }
-        }
-        for (int i = 0; i < n; i++) {
-            sb.append(String.format(Locale.ROOT, "%-9s", shortName(devs.get(i).bdf())));
-            for (int j = 0; j < n; j++) {
-                String c = i == j ? "X" : cells[i][j] == null ? "-" : cells[i][j];
-                sb.append(' ').append(pad(c, width));
-            }
-            if (!aff.isEmpty()) {
-                MatrixReport.Affinity a = aff.get(i);
-                if (cpus) {
-                    sb.append(' ').append(pad(a.cpuAffinity() == null ? "N/A" : a.cpuAffinity(), 14));
+            for (int i = 0; i < n; i++) {
+                sb.append(String.format(Locale.ROOT, "%-9s", shortName(devs.get(i).bdf())));
+                for (int j = 0; j < n; j++) {
+                    String c = i == j ? "X" : cells[i][j] == null ? "-" : cells[i][j];
+                    sb.append(' ').append(pad(c, width));
                 }
-                sb.append(' ').append(pad(a.numaNode() == null ? "N/A" : String.valueOf(a.numaNode()), 14))
-                        .append(' ').append(a.hostBridge() == null ? "-" : a.hostBridge());
+                affinity(sb, aff, i, cpus);
+                sb.append('\n');
             }
-            sb.append('\n');
         }
         if (rw) {
             sb.append("rows: provider, columns: client; ").append(r.p2p().equals("read") ? "reads" : "writes")
@@ -235,6 +263,24 @@ final class DoctorText {
             sb.append("; '-' = not ").append(String.join("/", r.classes()));
         }
         return sb.append('\n').toString();
+    }
+
+    /** Pads what was appended since {@code from} with blanks to {@code width} characters. */
+    private static void padTo(StringBuilder sb, int from, int width) {
+        for (int w = sb.length() - from; w < width; w++) {
+            sb.append(' ');
+        }
+    }
+
+    private static void affinity(StringBuilder sb, List<MatrixReport.Affinity> aff, int i, boolean cpus) {
+        if (!aff.isEmpty()) {
+            MatrixReport.Affinity a = aff.get(i);
+            if (cpus) {
+                sb.append(' ').append(pad(a.cpuAffinity() == null ? "N/A" : a.cpuAffinity(), 14));
+            }
+            sb.append(' ').append(pad(a.numaNode() == null ? "N/A" : String.valueOf(a.numaNode()), 14))
+                    .append(' ').append(a.hostBridge() == null ? "-" : a.hostBridge());
+        }
     }
 
     private static String pad(String s, int width) {

@@ -77,8 +77,18 @@ final class FastCalc {
 
     private boolean listed(PciHostBridge h, boolean same) {
         Map<PciHostBridge, Boolean> c = same ? whitelistSame : whitelistOther;
-        return c.computeIfAbsent(h, x -> Whitelist.lookup(x, same, v, arch.release()).ok());
+        Boolean ok = c.get(h);
+        if (ok == null) {
+            ok = Whitelist.lookup(h, same, v, arch.release()).ok();
+            c.put(h, ok);
+        }
+        return ok;
     }
+
+    /** The last host bridge pair asked about and its answer: a matrix row asks about few pairs. */
+    private PciHostBridge lastA;
+    private PciHostBridge lastB;
+    private boolean lastOk;
 
     private boolean hostOk(PciDevice p, PciDevice c) {
         if (cpu) {
@@ -89,53 +99,110 @@ final class FastCalc {
         }
         PciHostBridge a = p.hostBridge();
         PciHostBridge b = c.hostBridge();
-        return a == b ? listed(a, true) : listed(a, false) && listed(b, false);
+        if (a == lastA && b == lastB && a != null) {
+            return lastOk;
+        }
+        boolean ok = a == b ? listed(a, true) : listed(a, false) && listed(b, false);
+        lastA = a;
+        lastB = b;
+        lastOk = ok;
+        return ok;
     }
 
     Result pair(Chain p, Chain c) {
+        long r = packed(p, c);
+        int ifr = (int) (r >>> IF_SHIFT) & 0xf;
+        return new Result(TYPES[(int) (r >>> TYPE_SHIFT) & 0xf], distance(r), CompactPairs.CLASSES[classIndex(r)],
+                (r & COMMON) != 0, (r & REDIRECT) != 0, ifr == 0 ? null : TYPES[ifr - 1]);
+    }
+
+    private static final MapType[] TYPES = MapType.values();
+    private static final int TYPE_SHIFT = 32;
+    private static final int CLASS_SHIFT = 36;
+    private static final long COMMON = 1L << 40;
+    private static final long REDIRECT = 1L << 41;
+    private static final int IF_SHIFT = 42;
+
+    /** The map type's ordinal of a packed result. */
+    static int typeOrdinal(long r) {
+        return (int) (r >>> TYPE_SHIFT) & 0xf;
+    }
+
+    /** The nvidia-smi class of a packed result, as an index into CompactPairs.CLASSES. */
+    static int classIndex(long r) {
+        return (int) (r >>> CLASS_SHIFT) & 0xf;
+    }
+
+    static int distance(long r) {
+        return (int) r;
+    }
+
+    private static long pack(MapType t, int distance, int cls, boolean common, boolean redirect, MapType ifRedirect) {
+        return (distance & 0xffffffffL) | (long) t.ordinal() << TYPE_SHIFT | (long) cls << CLASS_SHIFT
+                | (common ? COMMON : 0) | (redirect ? REDIRECT : 0)
+                | (long) (ifRedirect == null ? 0 : ifRedirect.ordinal() + 1) << IF_SHIFT;
+    }
+
+    /**
+     * packed - the result of one pair in one long, allocating nothing: the distance in the low 32 bits,
+     * then the map type, the class, whether a common upstream device was found, whether a device on
+     * the path redirects and the map type if ports whose ACS is unknown did redirect.
+     */
+    long packed(Chain p, Chain c) {
         PciDevice[] pn = p.nodes;
         PciDevice[] cn = c.nodes;
-        for (int i = 0; i < pn.length; i++) {
-            PciDevice a = pn[i];
-            for (int j = 0; j < cn.length; j++) {
-                if (a == cn[j]) {
-                    return common(p, i, c, j);
-                }
+        // both chains end at their root-bus device; a common upstream device means the same one, and from
+        // there down they are the same until the lowest common device
+        int i = pn.length - 1;
+        int j = cn.length - 1;
+        if (pn[i] == cn[j]) {
+            while (i > 0 && j > 0 && pn[i - 1] == cn[j - 1]) {
+                i--;
+                j--;
             }
+            return common(p, i, c, j);
         }
         int hops = pn.length + cn.length;
-        String cls = noCommonClass(pn[0], cn[0]);
+        int cls = noCommonClass(pn[0], cn[0]);
         switch (v) {
             case V4_20 -> {
-                return new Result(MapType.NOT_SUPPORTED, -1, cls);
+                return pack(MapType.NOT_SUPPORTED, -1, cls, false, false, null);
             }
             case V5_2 -> {
-                boolean ok = rc52.computeIfAbsent(pn[0].hostBridge(), h -> Whitelist.rootComplexV52(pn[0]).ok())
-                        && rc52.computeIfAbsent(cn[0].hostBridge(), h -> Whitelist.rootComplexV52(cn[0]).ok());
-                return ok ? new Result(MapType.THRU_HOST_BRIDGE, 0x1000 + hops, cls)
-                        : new Result(MapType.NOT_SUPPORTED, -1, cls);
+                boolean ok = rc52(pn[0]) && rc52(cn[0]);
+                return ok ? pack(MapType.THRU_HOST_BRIDGE, 0x1000 + hops, cls, false, false, null)
+                        : pack(MapType.NOT_SUPPORTED, -1, cls, false, false, null);
             }
             default -> {
-                return hostOk(pn[0], cn[0]) ? new Result(MapType.THRU_HOST_BRIDGE, hops, cls)
-                        : new Result(MapType.NOT_SUPPORTED, -1, cls);
+                return hostOk(pn[0], cn[0]) ? pack(MapType.THRU_HOST_BRIDGE, hops, cls, false, false, null)
+                        : pack(MapType.NOT_SUPPORTED, -1, cls, false, false, null);
             }
         }
     }
 
-    private Result common(Chain p, int i, Chain c, int j) {
+    private boolean rc52(PciDevice d) {
+        Boolean ok = rc52.get(d.hostBridge());
+        if (ok == null) {
+            ok = Whitelist.rootComplexV52(d).ok();
+            rc52.put(d.hostBridge(), ok);
+        }
+        return ok;
+    }
+
+    private long common(Chain p, int i, Chain c, int j) {
         int acs = p.redirects[i + 1] + c.redirects[j];
         int hops = i + j;
-        String cls = commonClass(p, i, c, j);
+        int cls = commonClass(p, i, c, j);
         if (acs == 0) {
             // ports whose ACS the description lacks: as described no redirect; the answer if they do redirect
             boolean unknown = p.unknown[i + 1] + c.unknown[j] > 0;
-            return new Result(MapType.BUS_ADDR, hops, cls, true, false, unknown ? redirected(p, c) : null);
+            return pack(MapType.BUS_ADDR, hops, cls, true, false, unknown ? redirected(p, c) : null);
         }
         if (v.acsRejects()) {
-            return new Result(MapType.NOT_SUPPORTED, -2, cls, true, true);
+            return pack(MapType.NOT_SUPPORTED, -2, cls, true, true, null);
         }
-        return hostOk(p.nodes[0], c.nodes[0]) ? new Result(MapType.THRU_HOST_BRIDGE, hops, cls, true, true)
-                : new Result(MapType.NOT_SUPPORTED, -1, cls, true, true);
+        return hostOk(p.nodes[0], c.nodes[0]) ? pack(MapType.THRU_HOST_BRIDGE, hops, cls, true, true, null)
+                : pack(MapType.NOT_SUPPORTED, -1, cls, true, true, null);
     }
 
     /** The map type of a pair with a common upstream device when a port between them redirects. */
@@ -146,28 +213,30 @@ final class FastCalc {
         return hostOk(p.nodes[0], c.nodes[0]) ? MapType.THRU_HOST_BRIDGE : MapType.NOT_SUPPORTED;
     }
 
-    /** PathClass for a pair with a common upstream device (same rules as PathClass.of). */
-    private static String commonClass(Chain p, int i, Chain c, int j) {
+    private static final int X = 6;
+
+    /** PathClass for a pair with a common upstream device (same rules as PathClass.of); X is index 6. */
+    private static int commonClass(Chain p, int i, Chain c, int j) {
         if (i == 0 && j == 0) {
-            return "X";
+            return X;
         }
         if (i == 0 || j == 0) {
-            return "PIX";
+            return 0; // PIX
         }
         int switches = p.ups[i + 1] + c.ups[j];
-        return switches <= 1 ? "PIX" : "PXB";
+        return switches <= 1 ? 0 : 1; // PIX : PXB
     }
 
-    private static String noCommonClass(PciDevice p, PciDevice c) {
+    private static int noCommonClass(PciDevice p, PciDevice c) {
         if (p.hostBridge() == c.hostBridge()) {
-            return "PHB";
+            return 2; // PHB
         }
         int a = p.numaNode() >= 0 ? p.numaNode() : p.hostBridge().numaNode();
         int b = c.numaNode() >= 0 ? c.numaNode() : c.hostBridge().numaNode();
         if (a >= 0 && b >= 0) {
-            return a == b ? "NODE" : "SYS";
+            return a == b ? 3 : 4; // NODE : SYS
         }
-        return "NODE?";
+        return 5; // NODE?
     }
 
     /** common - the common upstream device of a pair, or null. */

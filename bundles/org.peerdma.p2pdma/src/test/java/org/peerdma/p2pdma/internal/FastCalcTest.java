@@ -48,4 +48,51 @@ class FastCalcTest {
         }
         assertThat(pairs).isGreaterThan(100_000);
     }
+
+    /**
+     * The matrix computes one answer per pair of device groups (MatrixGroups) and reuses it: on every real
+     * machine, all devices (bridges included, so some are above others) and every rule set, each cell is
+     * what the pair's own walk gives.
+     */
+    @Test
+    void groupedMatrixEqualsEveryPairsOwnWalk() throws IOException {
+        DoctorFixture fx = new DoctorFixture();
+        List<Path> files;
+        try (Stream<Path> s = Files.list(DoctorFixture.REAL)) {
+            files = s.sorted().toList();
+        }
+        int shared = 0;
+        for (Path f : files) {
+            PciMachine m = fx.real(f.getFileName().toString());
+            for (List<PciDevice> devs : List.of(m.devices(), fx.doctor.endpoints(m))) {
+                FastCalc.Chain[] chains = devs.stream().map(FastCalc.Chain::new).toArray(FastCalc.Chain[]::new);
+                int[] group = MatrixGroups.of(chains);
+                shared += chains.length - (int) java.util.Arrays.stream(group).distinct().count();
+                for (KernelVersion v : KernelVersion.values()) {
+                    org.peerdma.p2pdma.doctor.RuleSet rs = DoctorImpl.ruleSet(v, null, "test");
+                    var mx = fx.doctor.matrix(m, devs, rs, java.util.Set.of());
+                    FastCalc fast = new FastCalc(m, v, Calc.withRelease(fx.doctor.arch(), rs.release()));
+                    int k = 0;
+                    for (int i = 0; i < devs.size(); i++) {
+                        for (int j = 0; j < devs.size(); j++) {
+                            if (i == j) {
+                                continue;
+                            }
+                            FastCalc.Result r = fast.pair(chains[i], chains[j]);
+                            var cell = mx.pairs().get(k++);
+                            String what = f.getFileName() + " " + v + " " + devs.get(i).name() + " -> "
+                                    + devs.get(j).name();
+                            assertThat(cell.provider()).as(what).isEqualTo(devs.get(i).name());
+                            assertThat(cell.client()).as(what).isEqualTo(devs.get(j).name());
+                            assertThat(cell.mapType()).as(what).isEqualTo(r.type().name());
+                            assertThat(cell.distance()).as(what).isEqualTo(r.distance());
+                            assertThat(cell.nvidiaSmiClass()).as(what).isEqualTo(r.pathClass());
+                        }
+                    }
+                    assertThat(k).isEqualTo(mx.pairs().size());
+                }
+            }
+        }
+        assertThat(shared).as("devices that shared a group with another").isGreaterThan(50);
+    }
 }
