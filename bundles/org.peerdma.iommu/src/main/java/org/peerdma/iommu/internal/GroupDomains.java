@@ -222,13 +222,26 @@ final class GroupDomains {
         return translatedDomain(topology(), dev);
     }
 
+    /** What currentDomainLocked gives while the groups are out of date: no domain is it, so the caller looks again. */
+    static final IommuDomain STALE = new IommuDomain(-1, 0);
+
     /**
      * currentDomainLocked - with a domain's monitor held: the translated domain of {@code dev} in
      * the topology computed last, never computed here (the lock order is topology, then domain).
+     * When the machine or its generation changed since (groups are being computed again, or will be),
+     * {@link #STALE}: a mapping installed now would land in a domain the new groups may no longer give
+     * the device, live but never translated; the caller lets go of the domain and looks again.
      */
     IommuDomain currentDomainLocked(PciDevice dev) {
         Topology t = topo;
-        return !enabled || t == null ? null : translatedDomain(t, dev);
+        if (!enabled || t == null) {
+            return null;
+        }
+        PciMachine m = machine.get();
+        if (t.machine() != m || t.generation() != m.generation()) {
+            return STALE;
+        }
+        return translatedDomain(t, dev);
     }
 
     private IommuDomain translatedDomain(Topology t, PciDevice dev) {

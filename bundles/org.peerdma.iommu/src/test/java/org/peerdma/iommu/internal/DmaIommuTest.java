@@ -288,6 +288,29 @@ class DmaIommuTest {
         assertThat(iommu.holders()).isEmpty();
     }
 
+    /**
+     * A mapper that took a device's domain before its group changed must not install into it: the new groups
+     * give the device another domain, so the mapping would be live and never translated (seen as a race under
+     * load; here the mapper's step after the change, held at the point where it checks the domain).
+     */
+    @Test
+    void aMappingStartedBeforeTheGroupsChangedLooksAgain() {
+        core.setAcsCtrl(Bdf.parse("02:01.0"), Acs.SV); // 02:01.0 and 04:00.0 share a group and its domain
+        GroupDomains groups = new GroupDomains(() -> core.machine());
+        groups.enabled = true;
+        IommuDomain shared = groups.dmaDomain(nvme);
+        assertThat(shared).isNotNull();
+        core.setAcsCtrl(Bdf.parse("02:01.0"), ISOLATED); // the group splits: the NVMe gets a fresh domain
+        synchronized (shared) {
+            assertThat(groups.currentDomainLocked(nvme)).as("the groups are out of date").isSameAs(GroupDomains.STALE);
+        }
+        IommuDomain now = groups.dmaDomain(nvme);
+        assertThat(now).isNotNull().isNotSameAs(shared);
+        synchronized (now) {
+            assertThat(groups.currentDomainLocked(nvme)).isSameAs(now);
+        }
+    }
+
     @Test
     void unloadingRevokesEverythingAndStopsTranslating() {
         iommu.mapPage(nvme, 0x4000, 4096, BIDI, MASK64);
